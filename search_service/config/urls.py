@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from servicekit.health import health_urls
+
+urlpatterns = [
+    *health_urls(),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+handler400 = "servicekit.errors.handler400"
+handler403 = "servicekit.errors.handler403"
+handler404 = "servicekit.errors.handler404"
+handler500 = "servicekit.errors.handler500"

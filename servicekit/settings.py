@@ -1,0 +1,138 @@
+"""Settings both services share, built from environment variables (twelve-factor).
+
+Each service's settings module calls :func:`base_settings` and adds what it owns. Production is
+the default: DEBUG is off unless ``DJANGO_DEBUG=true``, and without DEBUG a real secret key is
+required.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+
+_WEAK_KEY_MARKERS = ("insecure", "change-me", "changeme", "dev-")
+
+
+def secret_key(var: str, debug: bool) -> str:
+    """The secret key from ``var``; refuses a missing or development key unless DEBUG is on."""
+    key = env.str(var, default="")
+    if debug:
+        return key or "dev-insecure-only-for-debug"
+    if len(key) < 40 or any(marker in key.lower() for marker in _WEAK_KEY_MARKERS):
+        raise ImproperlyConfigured(
+            f"{var} must be set to a random secret of at least 40 characters when DJANGO_DEBUG is off "
+            f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+    return key
+
+
+def database(var: str) -> dict[str, Any]:
+    if not env.str(var, default=""):
+        raise ImproperlyConfigured(f"{var} is not set (e.g. postgres://user:pass@host:5432/name).")
+    config = env.db_url(var)
+    config.update(
+        CONN_MAX_AGE=env.int("DB_CONN_MAX_AGE", default=60),
+        CONN_HEALTH_CHECKS=True,
+        ATOMIC_REQUESTS=False,
+    )
+    config.setdefault("OPTIONS", {}).update(connect_timeout=env.int("DB_CONNECT_TIMEOUT", default=3))
+    return config
+
+
+def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, description: str) -> dict[str, Any]:
+    prefix = service.upper()
+    debug = env.bool("DJANGO_DEBUG", default=False)
+    return {
+        "BASE_DIR": base_dir,
+        "DEBUG": debug,
+        "SECRET_KEY": secret_key(f"{prefix}_SECRET_KEY", debug),
+        "ALLOWED_HOSTS": env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"]),
+        "CSRF_TRUSTED_ORIGINS": env.list("CSRF_TRUSTED_ORIGINS", default=[]),
+        "INSTALLED_APPS": [
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.staticfiles",
+            "rest_framework",
+            "drf_spectacular",
+            *apps,
+        ],
+        "MIDDLEWARE": [
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        ],
+        "ROOT_URLCONF": "config.urls",
+        "WSGI_APPLICATION": "config.wsgi.application",
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        "DATABASES": {"default": database(f"{prefix}_DATABASE_URL")},
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "LANGUAGE_CODE": "en-us",
+        "TIME_ZONE": "UTC",
+        "USE_I18N": True,
+        "USE_TZ": True,
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": env.path(f"{prefix}_STATIC_ROOT", default=str(base_dir / "staticfiles")),
+        "STORAGES": {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+        },
+        "WHITENOISE_USE_FINDERS": True,
+        "WHITENOISE_AUTOREFRESH": debug,
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024),
+        "CSRF_FAILURE_VIEW": "servicekit.errors.csrf_failure",
+        # Security: production-safe defaults; TLS terminates at the load balancer.
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
+        "SECURE_SSL_REDIRECT": env.bool("SECURE_SSL_REDIRECT", default=False),
+        "SESSION_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
+        "CSRF_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
+        "SECURE_HSTS_SECONDS": env.int("SECURE_HSTS_SECONDS", default=0),
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "X_FRAME_OPTIONS": "DENY",
+        "REST_FRAMEWORK": {
+            "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+            "DEFAULT_AUTHENTICATION_CLASSES": [],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "EXCEPTION_HANDLER": "servicekit.errors.exception_handler",
+        },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": title,
+            "DESCRIPTION": description,
+            "VERSION": "1.0.0",
+            "SERVE_INCLUDE_SCHEMA": False,
+        },
+        "LOGGING": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+            "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        },
+    }

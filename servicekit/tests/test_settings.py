@@ -1,0 +1,21 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from servicekit.settings import secret_key
+
+
+@pytest.mark.parametrize("value", ["", "short", "dev-insecure-sticker-secret-key-change-me" * 2])
+def test_production_refuses_missing_or_development_secret_key(monkeypatch, value):
+    monkeypatch.setenv("X_SECRET_KEY", value)
+    with pytest.raises(ImproperlyConfigured):
+        secret_key("X_SECRET_KEY", debug=False)
+
+
+def test_production_accepts_a_random_secret_key(monkeypatch):
+    monkeypatch.setenv("X_SECRET_KEY", "Qm9fZ3JhbmQtcmFuZG9tLXNlY3JldC1rZXktZm9yLXRlc3RzLW9ubHk")
+    assert secret_key("X_SECRET_KEY", debug=False).startswith("Qm9f")
+
+
+def test_debug_allows_a_development_key(monkeypatch):
+    monkeypatch.delenv("X_SECRET_KEY", raising=False)
+    assert secret_key("X_SECRET_KEY", debug=True)

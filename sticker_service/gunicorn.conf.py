@@ -1,0 +1,11 @@
+"""gunicorn settings of sticker_service (environment overrides)."""
+
+import os
+
+bind = os.environ.get("STICKER_BIND", f"0.0.0.0:{os.environ.get('STICKER_PORT', '8000')}")
+workers = int(os.environ.get("STICKER_WORKERS", "2"))
+threads = int(os.environ.get("STICKER_THREADS", "8"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 10
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command's body (make test): pytest for both services against the real database,
+# then sticker_service once more against the machine's stock PostgreSQL 15 (no extensions).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-$PWD/.venv/bin/python}
+EMBEDDED="$PY tools/embedded_pg.py"
+
+# Production-like settings: DEBUG off, throwaway random secrets.
+export DJANGO_DEBUG=false
+export STICKER_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
+export SEARCH_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
+export STICKER_DATABASE_URL=${TEST_STICKER_DATABASE_URL:-$($EMBEDDED url sticker)}
+export SEARCH_DATABASE_URL=${TEST_SEARCH_DATABASE_URL:-$($EMBEDDED url search)}
+export SECURE_COOKIES=false
+export LOG_LEVEL=WARNING
+export PY
+
+status=0
+(cd search_service && "$PY" -m pytest "$@") || status=1
+(cd sticker_service && "$PY" -m pytest "$@") || status=1
+
+# Stock PostgreSQL 15 leg: proves sticker_service needs no extension. Required on CI.
+STOCK_URL=${STOCK_PG_URL:-postgres://postgres@127.0.0.1:5432/sticker_stock}
+if "$PY" - "$STOCK_URL" <<'PYEOF'
+import sys, psycopg2
+try:
+    psycopg2.connect(sys.argv[1].rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
+except Exception as exc:
+    print(f"stock PostgreSQL not reachable: {exc}")
+    sys.exit(1)
+PYEOF
+then
+  echo "=== sticker_service against stock PostgreSQL at ${STOCK_URL%/*} ==="
+  (cd sticker_service && STICKER_DATABASE_URL=$STOCK_URL "$PY" -m pytest "$@") || status=1
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI: the stock PostgreSQL leg is required but the server is unreachable"; status=1
+else
+  echo "skipped: sticker_service on stock PostgreSQL (no server at ${STOCK_URL%/*})"
+fi
+exit $status
