@@ -41,6 +41,9 @@ def database(var: str) -> dict[str, Any]:
         ATOMIC_REQUESTS=False,
     )
     config.setdefault("OPTIONS", {}).update(connect_timeout=env.int("DB_CONNECT_TIMEOUT", default=3))
+    # Lets parallel test runs on one server use distinct test databases (default: test_<name>).
+    if test_name := env.str(var.replace("_URL", "_TEST_NAME"), default=""):
+        config["TEST"] = {"NAME": test_name}
     return config
 
 
