@@ -2,12 +2,22 @@ from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.views import AnalyticsView, EventsView
+from counter.views import CounterView
+from feedback.views import FeedbackView
 from searches.client import check_ready as search_service_ready
+from searches.views import SearchView, SimilarView
 from servicekit.health import health_urls
 
 urlpatterns = [
     *health_urls({"search_service": search_service_ready}),
     path("admin/", admin.site.urls),
+    path("api/search/", SearchView.as_view(), name="search"),
+    path("api/similar/", SimilarView.as_view(), name="similar"),
+    path("api/feedback/", FeedbackView.as_view(), name="feedback"),
+    path("api/analytics/", AnalyticsView.as_view(), name="analytics"),
+    path("api/analytics/events/", EventsView.as_view(), name="analytics-events"),
+    path("api/counter/", CounterView.as_view(), name="counter"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

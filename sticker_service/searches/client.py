@@ -1,28 +1,210 @@
-"""HTTP client of search_service: the only way sticker_service reaches it."""
+"""HTTP client of search_service: the only way sticker_service reaches it.
+
+One pooled ``requests.Session`` per process; every call has connect and read timeouts and a deadline
+for the whole call (``SEARCH_SERVICE_TOTAL_TIMEOUT``, under 3 s), sends the service token, and passes
+parameters through ``params=`` so that ``&``, ``#``, ``%`` and emoji arrive intact.
+
+Failures surface as two exceptions:
+- :class:`SearchServiceUnavailable`: refused/timed out/5xx/unreadable answer (the caller answers 503);
+- :class:`SearchServiceError`: a 4xx with search_service's JSON error (code, message, details).
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import requests
+import urllib3
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util import Timeout
 
-_session = requests.Session()
+# Largest answer accepted (a page of results or of the catalogue is a few kB).
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+class SearchServiceUnavailable(Exception):
+    """search_service could not answer in time or answered with a server error."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class SearchServiceError(Exception):
+    """search_service refused the request (4xx) with its JSON error."""
+
+    status: int
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"search_service {self.status} {self.code}: {self.message}"
+
+
+def _make_session() -> requests.Session:
+    session = requests.Session()
+    # No automatic retries (the deadline is short); the pool is sized for gunicorn's threads.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+_session = _make_session()
 
 
 def _headers() -> dict[str, str]:
     token = settings.SEARCH_SERVICE_TOKEN
-    return {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def _timeout(deadline: float) -> Timeout:
+    remaining = max(deadline - time.monotonic(), 0.05)
+    return Timeout(
+        connect=min(settings.SEARCH_SERVICE_CONNECT_TIMEOUT, remaining),
+        read=min(settings.SEARCH_SERVICE_READ_TIMEOUT, remaining),
+        total=remaining,
+    )
+
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """The body, read as it arrives with the socket timeout cut to the time left, so a slow or endless
+    answer stops at the deadline (a read timeout alone restarts with every byte)."""
+    raw = response.raw
+    sock = getattr(raw.connection, "sock", None) if raw.connection is not None else None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise SearchServiceUnavailable("timed out reading the answer", status=response.status_code)
+        if sock is not None:
+            sock.settimeout(remaining)
+        try:
+            chunk = raw.read1(64 * 1024, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise SearchServiceUnavailable(f"reading the answer failed ({type(exc).__name__})",
+                                           status=response.status_code) from exc
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise SearchServiceUnavailable("answer too large", status=response.status_code)
+
+
+def _send(path: str, params: dict[str, Any]) -> requests.Response:
+    """One GET, retried once at once if a pooled connection turned out dead (search_service restarted)."""
+    deadline = time.monotonic() + settings.SEARCH_SERVICE_TOTAL_TIMEOUT
+    url = f"{settings.SEARCH_SERVICE_URL}{path}"
+    for attempt in (1, 2):
+        try:
+            response = _session.get(url, params=params, headers=_headers(), timeout=_timeout(deadline),
+                                    stream=True, allow_redirects=False)
+        except requests.Timeout as exc:
+            raise SearchServiceUnavailable(f"timed out ({type(exc).__name__})") from exc
+        except requests.ConnectionError as exc:
+            # A refused connection or a stale keep-alive connection: one immediate retry if time remains.
+            if attempt == 1 and deadline - time.monotonic() > settings.SEARCH_SERVICE_CONNECT_TIMEOUT:
+                continue
+            raise SearchServiceUnavailable(f"connection failed ({type(exc).__name__})") from exc
+        except requests.RequestException as exc:
+            raise SearchServiceUnavailable(f"request failed ({type(exc).__name__})") from exc
+        try:
+            response._content = _read_body(response, deadline)
+        except SearchServiceUnavailable:
+            response.raw.close()  # drop the half-read connection instead of returning it to the pool
+            raise
+        response._content_consumed = True
+        response.close()  # the fully read connection goes back to the pool
+        return response
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _error_of(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
+    try:
+        error = json.loads(response.content)["error"]
+        return str(error.get("code", "error")), str(error.get("message", "")), dict(error.get("details") or {})
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "error", response.text[:200], {}
+
+
+def get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
+    """GET ``path`` on search_service and return its JSON object, or raise one of the two errors."""
+    response = _send(path, params)
+    if response.status_code >= 500 or response.status_code == 429:
+        raise SearchServiceUnavailable(f"HTTP {response.status_code}", status=response.status_code)
+    if response.status_code >= 400:
+        code, message, details = _error_of(response)
+        raise SearchServiceError(response.status_code, code, message, details)
+    if response.status_code != 200:
+        raise SearchServiceUnavailable(f"unexpected HTTP {response.status_code}", status=response.status_code)
+    try:
+        data = json.loads(response.content)
+    except ValueError as exc:
+        raise SearchServiceUnavailable("answer is not JSON", status=200) from exc
+    if not isinstance(data, dict):
+        raise SearchServiceUnavailable("answer is not a JSON object", status=200)
+    return data
+
+
+@dataclass(frozen=True)
+class Hit:
+    filename: str
+    score: float
+    title: str
+
+
+@dataclass(frozen=True)
+class Ranking:
+    model: str
+    hits: list[Hit]
+
+
+def _ranking(data: dict[str, Any]) -> Ranking:
+    try:
+        hits = [Hit(filename=str(item["filename"]), score=float(item["score"]), title=str(item.get("title") or ""))
+                for item in data["results"]]
+        return Ranking(model=str(data.get("model", "")), hits=hits)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SearchServiceUnavailable("answer does not have the expected shape", status=200) from exc
+
+
+def search(query: str, *, limit: int, offset: int) -> Ranking:
+    """Stickers ranked by similarity to ``query``."""
+    return _ranking(get_json("/api/search/", {"query": query, "limit": limit, "offset": offset}))
+
+
+def similar(filename: str, *, limit: int) -> Ranking:
+    """Stickers that look like ``filename``; SearchServiceError 404 when search_service does not know it."""
+    return _ranking(get_json("/api/similar/", {"filename": filename, "limit": limit}))
+
+
+def list_images(*, page: int, page_size: int) -> dict[str, Any]:
+    """One page of search_service's catalogue: ``{"count", "next", "previous", "results": [...]}``."""
+    data = get_json("/api/images/", {"page": page, "page_size": page_size})
+    if not isinstance(data.get("results"), list):
+        raise SearchServiceUnavailable("catalogue page has no results list", status=200)
+    return data
 
 
 def check_ready() -> dict:
     """Readiness of search_service, for /readyz."""
     started = time.perf_counter()
     try:
-        response = _session.get(f"{settings.SEARCH_SERVICE_URL}/healthz", headers=_headers(),
-                                timeout=(settings.SEARCH_SERVICE_CONNECT_TIMEOUT, settings.SEARCH_SERVICE_READ_TIMEOUT))
-    except requests.RequestException as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}", "url": settings.SEARCH_SERVICE_URL}
+        response = _send("/healthz", {})
+    except SearchServiceUnavailable as exc:
+        return {"ok": False, "error": exc.reason, "url": settings.SEARCH_SERVICE_URL}
     ok = response.status_code == 200
     result = {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
     if not ok:

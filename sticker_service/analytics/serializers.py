@@ -1,0 +1,64 @@
+from rest_framework import serializers
+
+from config.api import QueryField
+
+FORMAT_HELP = "json (default) or csv (a streamed CSV attachment)."
+
+
+class AnalyticsParamsSerializer(serializers.Serializer):
+    query = QueryField(required=False, help_text="One query (trimmed as when searched); omit for every query.")
+    format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
+    page = serializers.IntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, required=False,
+                                         help_text="Queries per page (default 50, at most 1000).")
+
+
+class EventsParamsSerializer(serializers.Serializer):
+    query = QueryField(required=False, help_text="Only this query's events.")
+    since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
+    format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
+    cursor = serializers.CharField(required=False, help_text="Opaque cursor from `next`/`previous` (JSON).")
+    page_size = serializers.IntegerField(min_value=1, max_value=5000, required=False,
+                                         help_text="Events per page (default 500, at most 5000).")
+
+
+class StickerFeedbackSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    url = serializers.CharField()
+    positive = serializers.IntegerField()
+    negative = serializers.IntegerField()
+
+
+class QuerySummarySerializer(serializers.Serializer):
+    query = serializers.CharField()
+    usage_count = serializers.IntegerField(help_text="Searches with this query.")
+    first_searched_at = serializers.DateTimeField()
+    last_searched_at = serializers.DateTimeField()
+    positive = serializers.IntegerField(help_text="Positive votes over all stickers.")
+    negative = serializers.IntegerField(help_text="Negative votes over all stickers.")
+
+
+class QueryReportSerializer(QuerySummarySerializer):
+    stickers = StickerFeedbackSerializer(many=True, help_text="Per-sticker votes, most liked first.")
+
+
+class QueryPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = QuerySummarySerializer(many=True)
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    query = serializers.CharField()
+    filename = serializers.CharField()
+    vote = serializers.ChoiceField(choices=["positive", "negative"])
+
+
+class EventPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EventSerializer(many=True)

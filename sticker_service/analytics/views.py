@@ -1,0 +1,133 @@
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import selectors
+from analytics.serializers import (
+    AnalyticsParamsSerializer,
+    EventPageSerializer,
+    EventSerializer,
+    EventsParamsSerializer,
+    QueryPageSerializer,
+    QueryReportSerializer,
+    QuerySummarySerializer,
+)
+from config.api import INVALID, THROTTLED, ScopedThrottle, error
+from servicekit.errors import ApiError
+
+AUTH_ERRORS = {
+    401: error("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),
+    403: error("permission_denied: the token's user is not an admin (staff)."),
+}
+CSV = OpenApiResponse(OpenApiTypes.STR, description="CSV attachment (format=csv), streamed.")
+
+
+def csv_response(name: str, header: list[str], rows) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(selectors.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class QueryPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class EventPagination(CursorPagination):
+    page_size = 500
+    page_size_query_param = "page_size"
+    max_page_size = 5000
+    ordering = "id"
+
+
+class AdminOnly:
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAdminUser]
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "analytics"
+
+
+def _known_query(text: str):
+    query = selectors.get_query(text)
+    if query is None:
+        raise ApiError(f"No searches recorded for query {text!r}.", code="not_found", status_code=404,
+                       details={"query": text})
+    return query
+
+
+class AnalyticsView(AdminOnly, APIView):
+    @extend_schema(
+        operation_id="analytics",
+        summary="Query usage and feedback (admins)",
+        description="With `query`: that query's usage and per-sticker positives/negatives. Without: every query "
+                    "with its totals, paginated (JSON) or all of them as one streamed CSV (`format=csv`: columns "
+                    "query, usage_count, filename, positive, negative; one row per query and sticker, a query "
+                    "without feedback has one row with an empty filename). Needs `Authorization: Token <key>` of "
+                    "a staff user.",
+        parameters=[AnalyticsParamsSerializer],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                PolymorphicProxySerializer(component_name="AnalyticsResponse",
+                                           serializers=[QueryReportSerializer, QueryPageSerializer],
+                                           resource_type_field_name=None),
+                description="One query's report (with `query`) or, without `query`, a page of query summaries."),
+            (200, "text/csv"): CSV,
+            400: INVALID, **AUTH_ERRORS,
+            404: error("not_found: the query was never searched, or the page does not exist."),
+            429: THROTTLED,
+        },
+        tags=["analytics"],
+    )
+    def get(self, request: Request):
+        params = AnalyticsParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        as_csv = data["format"] == "csv"
+        if "query" in data:
+            query = _known_query(data["query"])
+            if as_csv:
+                return csv_response("analytics-query", selectors.FEEDBACK_CSV_HEADER,
+                                    selectors.feedback_csv_rows(query))
+            return Response(QueryReportSerializer(selectors.query_report(query)).data)
+        if as_csv:
+            return csv_response("analytics", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows())
+        paginator = QueryPagination()
+        page = paginator.paginate_queryset(selectors.queries_overview(), request, view=self)
+        return paginator.get_paginated_response(QuerySummarySerializer(page, many=True).data)
+
+
+class EventsView(AdminOnly, APIView):
+    @extend_schema(
+        operation_id="analytics_events",
+        summary="Raw feedback events (admins)",
+        description="Every vote as recorded (id, created_at, query, filename, vote), oldest first; filter by "
+                    "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
+                    "as one CSV attachment.",
+        parameters=[EventsParamsSerializer],
+        responses={(200, "application/json"): EventPageSerializer, (200, "text/csv"): CSV,
+                   400: INVALID, **AUTH_ERRORS, 404: error("not_found: the query was never searched."),
+                   429: THROTTLED},
+        tags=["analytics"],
+    )
+    def get(self, request: Request):
+        params = EventsParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        query = _known_query(data["query"]) if "query" in data else None
+        events = selectors.events(query=query, since=data.get("since"), until=data.get("until"))
+        if data["format"] == "csv":
+            return csv_response("feedback-events", selectors.EVENTS_CSV_HEADER, selectors.event_csv_rows(events))
+        paginator = EventPagination()
+        page = paginator.paginate_queryset(events.select_related("query", "sticker"), request, view=self)
+        return paginator.get_paginated_response(EventSerializer(selectors.event_dicts(page), many=True).data)
+

@@ -1,0 +1,132 @@
+"""Pieces every API view of sticker_service uses: throttling, the error schema, input fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.throttling import ScopedRateThrottle
+
+from servicekit import errors
+
+logger = logging.getLogger(__name__)
+
+
+class ScopedThrottle(ScopedRateThrottle):
+    """Per-client rate limit of a view's ``throttle_scope``, rates from ``settings.THROTTLE_RATES``.
+
+    Rates are read on each request (tests and operators can change them). If the cache behind the
+    counters (Redis) fails, the request is let through: a broken limiter must not take the API down.
+    """
+
+    def get_rate(self) -> str | None:
+        return settings.THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # cache backend down: fail open, loudly
+            logger.warning("throttle cache unavailable; request let through", exc_info=True)
+            return True
+
+
+def exception_handler(exc, context):
+    """servicekit's handler, plus: a database that is down or restarting is a 503, not a 500."""
+    if isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    ):
+        logger.warning("database unavailable: %s", exc)
+        exc = errors.ServiceUnavailable("The database is unavailable; try again shortly.",
+                                        code="database_unavailable")
+    return errors.exception_handler(exc, context)
+
+
+def reject_control_characters(value: str) -> str:
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise serializers.ValidationError("Must not contain control characters.")
+    return value
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only JSON strings (DRF's would turn 5 into "5")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QueryField(StrictCharField):
+    """A search query: trimmed, 1..256 characters of any Unicode except control characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 256)
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("trim_whitespace", True)
+        kwargs.setdefault("validators", [reject_control_characters])
+        super().__init__(**kwargs)
+
+
+class FilenameField(StrictCharField):
+    """A sticker filename as search_service names it: 1..255 characters, no control characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 255)
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("validators", [reject_control_characters])
+        super().__init__(**kwargs)
+
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "code": serializers.CharField(help_text="Stable machine-readable code, e.g. invalid_request."),
+                "message": serializers.CharField(help_text="Human-readable explanation."),
+                "details": serializers.DictField(
+                    help_text="Extra data; for invalid_request, `fields` maps each bad field to its errors."),
+            },
+        )
+    },
+)
+
+
+def error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+INVALID = error("invalid_request: a parameter or the body is invalid (details.fields says which).")
+THROTTLED = error("throttled: too many requests from this client; see the Retry-After header.")
+UNAVAILABLE = error("service_unavailable (search_service down, slow or failing) or database_unavailable.")
+
+
+class LimitedJSONParser(JSONParser):
+    """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE (413 past it); too deep nesting is a 400, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if limit is not None and len(raw) > limit:
+            raise errors.ApiError(f"The request body is larger than {limit} bytes.", code="payload_too_large",
+                                  status_code=413, details={"max_bytes": limit})
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(raw.decode(encoding), parse_constant=_reject_constant)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply.") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")

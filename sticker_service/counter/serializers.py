@@ -1,0 +1,24 @@
+from rest_framework import serializers
+
+from counter.services import MAX_DIGITS, parse_n
+
+
+class CounterParamsSerializer(serializers.Serializer):
+    digit = serializers.IntegerField(min_value=0, max_value=9, default=7, help_text="The digit to count (0-9).")
+    n = serializers.CharField(
+        max_length=MAX_DIGITS + 100, trim_whitespace=True,
+        help_text=f"Count in 1..n; a non-negative whole number of at most {MAX_DIGITS} digits.")
+
+    def validate_n(self, value: str) -> int:
+        try:
+            return parse_n(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class CounterResponseSerializer(serializers.Serializer):
+    digit = serializers.IntegerField()
+    n = serializers.CharField(help_text="n, as a decimal string (exact for any size).")
+    answer = serializers.CharField(help_text="How many times the digit is written in 1..n (decimal string).")
+    numbers_with_digit = serializers.CharField(
+        help_text="How many numbers in 1..n contain the digit at least once (decimal string).")

@@ -1,0 +1,58 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from config.api import FilenameField, QueryField
+
+
+class FeedbackEntrySerializer(serializers.Serializer):
+    query = QueryField(help_text="A query as it was searched (trimmed the same way).")
+    positive = serializers.ListField(child=FilenameField(), default=list,
+                                     help_text="Filenames the person liked for this query.")
+    negative = serializers.ListField(child=FilenameField(), default=list,
+                                     help_text="Filenames the person disliked for this query.")
+
+    def validate_positive(self, value: list[str]) -> list[str]:
+        return self._check_list(value)
+
+    def validate_negative(self, value: list[str]) -> list[str]:
+        return self._check_list(value)
+
+    def _check_list(self, value: list[str]) -> list[str]:
+        limit = settings.FEEDBACK_MAX_FILENAMES
+        if len(value) > limit:
+            raise serializers.ValidationError(f"At most {limit} filenames per list.")
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("A filename is listed twice.")
+        return value
+
+    def validate(self, attrs):
+        both = set(attrs["positive"]) & set(attrs["negative"])
+        if both:
+            raise serializers.ValidationError(
+                {"negative": [f"Also listed as positive: {', '.join(sorted(both)[:5])}."]})
+        return attrs
+
+
+class FeedbackRequestSerializer(serializers.Serializer):
+    feedback = FeedbackEntrySerializer(many=True, allow_empty=False,
+                                       help_text="One entry per query; FEEDBACK_MAX_ITEMS entries at most.")
+
+    def to_internal_value(self, data):
+        # Refuse an oversized batch before validating its entries one by one.
+        items = data.get("feedback") if isinstance(data, dict) else None
+        limit = settings.FEEDBACK_MAX_ITEMS
+        if isinstance(items, list) and len(items) > limit:
+            raise serializers.ValidationError({"feedback": [f"At most {limit} entries per request."]})
+        return super().to_internal_value(data)
+
+
+class FeedbackFailureSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    filename = serializers.CharField()
+    reason = serializers.ChoiceField(choices=["unknown_query", "unknown_sticker"],
+                                     help_text="unknown_query: never searched; unknown_sticker: not in the catalogue.")
+
+
+class FeedbackResponseSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField(help_text="Votes recorded.")
+    failed = FeedbackFailureSerializer(many=True)

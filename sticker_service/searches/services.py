@@ -1,0 +1,96 @@
+"""Searching (through search_service) and counting query usage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from catalog.selectors import sticker_url
+from catalog.services import record_seen_stickers
+from searches import client
+from searches.models import Query
+from servicekit.errors import ApiError, ServiceUnavailable
+
+
+@dataclass(frozen=True)
+class StickerHit:
+    filename: str
+    url: str
+    score: float
+    title: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    model: str
+    stickers: list[StickerHit]
+
+
+def record_query_use(text: str) -> int:
+    """Count one use of ``text`` atomically (one INSERT ... ON CONFLICT DO UPDATE); returns the new count."""
+    table = connection.ops.quote_name(Query._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (text, usage_count, first_searched_at, last_searched_at) "  # noqa: S608
+            "VALUES (%s, 1, %s, %s) "
+            f"ON CONFLICT (text) DO UPDATE SET usage_count = {table}.usage_count + 1, "
+            "last_searched_at = EXCLUDED.last_searched_at RETURNING usage_count",
+            [text, now, now],
+        )
+        return cursor.fetchone()[0]
+
+
+def _unavailable(exc: client.SearchServiceUnavailable) -> ServiceUnavailable:
+    return ServiceUnavailable(details={"dependency": "search_service", "reason": exc.reason})
+
+
+def _upstream_error(exc: client.SearchServiceError) -> ApiError:
+    """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
+    upstream = {"dependency": "search_service", "upstream_status": exc.status, "upstream_code": exc.code,
+                "upstream_message": exc.message}
+    if exc.status == 400:
+        return ApiError(exc.message or "search_service refused the request.", code="invalid_request",
+                        details={**upstream, "fields": exc.details.get("fields", {})})
+    if exc.code == "model_mismatch":
+        return ServiceUnavailable("The search index was built with another model; search is unavailable until "
+                                  "it is reindexed.", details=upstream)
+    return ServiceUnavailable(details=upstream)
+
+
+def _hits(ranking: client.Ranking) -> list[StickerHit]:
+    return [StickerHit(filename=hit.filename, url=sticker_url(hit.filename), score=hit.score, title=hit.title)
+            for hit in ranking.hits]
+
+
+def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
+    """Stickers matching ``query`` (already validated and trimmed); counts one use of the query.
+
+    Only searches that answered count as a use. Raises ApiError/ServiceUnavailable for the view.
+    """
+    try:
+        ranking = client.search(query, limit=limit, offset=offset)
+    except client.SearchServiceUnavailable as exc:
+        raise _unavailable(exc) from exc
+    except client.SearchServiceError as exc:
+        raise _upstream_error(exc) from exc
+    record_query_use(query)
+    record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
+    return SearchResult(model=ranking.model, stickers=_hits(ranking))
+
+
+def similar_stickers(*, filename: str, limit: int) -> SearchResult:
+    """Stickers that look like ``filename``; 404 ApiError when search_service does not know it."""
+    try:
+        ranking = client.similar(filename, limit=limit)
+    except client.SearchServiceUnavailable as exc:
+        raise _unavailable(exc) from exc
+    except client.SearchServiceError as exc:
+        if exc.status == 404:
+            raise ApiError(f"Unknown sticker: {filename}", code="not_found", status_code=404,
+                           details={"filename": filename}) from exc
+        raise _upstream_error(exc) from exc
+    record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
+    return SearchResult(model=ranking.model, stickers=_hits(ranking))

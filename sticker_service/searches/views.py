@@ -1,0 +1,62 @@
+from dataclasses import asdict
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle, error
+from searches import services
+from searches.serializers import (
+    SearchParamsSerializer,
+    SearchResponseSerializer,
+    SimilarParamsSerializer,
+    SimilarResponseSerializer,
+)
+
+
+class SearchView(APIView):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "search"
+
+    @extend_schema(
+        operation_id="search_stickers",
+        summary="Search stickers by text",
+        description="Ranks the stickers by how well they match `query` (through search_service) and counts one "
+                    "use of the trimmed query. search_service down, slow or failing: 503 within 3 seconds.",
+        parameters=[SearchParamsSerializer],
+        responses={200: SearchResponseSerializer, 400: INVALID, 429: THROTTLED, 503: UNAVAILABLE},
+        tags=["search"],
+    )
+    def get(self, request: Request) -> Response:
+        params = SearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        result = services.search_stickers(query=data["query"], limit=data["limit"], offset=data["offset"])
+        return Response({"query": data["query"], "limit": data["limit"], "offset": data["offset"],
+                         "model": result.model, "stickers": [asdict(hit) for hit in result.stickers]})
+
+
+class SimilarView(APIView):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "similar"
+
+    @extend_schema(
+        operation_id="similar_stickers",
+        summary="Stickers that look like a given sticker",
+        description="Nearest stickers to `filename`'s image, best first (the sticker itself may be first).",
+        parameters=[SimilarParamsSerializer],
+        responses={200: SimilarResponseSerializer, 400: INVALID,
+                   404: error("not_found: search_service knows no sticker with that filename."),
+                   429: THROTTLED, 503: UNAVAILABLE},
+        tags=["search"],
+    )
+    def get(self, request: Request) -> Response:
+        params = SimilarParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        result = services.similar_stickers(filename=data["filename"], limit=data["limit"])
+        return Response({"filename": data["filename"], "limit": data["limit"], "model": result.model,
+                         "stickers": [asdict(hit) for hit in result.stickers]})
+
+
