@@ -31,7 +31,7 @@ class StickerFeedbackSerializer(serializers.Serializer):
 
 
 class QuerySummarySerializer(serializers.Serializer):
-    query = serializers.CharField()
+    query = serializers.CharField(source="text")
     usage_count = serializers.IntegerField(help_text="Searches with this query.")
     first_searched_at = serializers.DateTimeField()
     last_searched_at = serializers.DateTimeField()
@@ -40,6 +40,7 @@ class QuerySummarySerializer(serializers.Serializer):
 
 
 class QueryReportSerializer(QuerySummarySerializer):
+    query = serializers.CharField()
     stickers = StickerFeedbackSerializer(many=True, help_text="Per-sticker votes, most liked first.")
 
 

@@ -78,7 +78,7 @@ class StandIn:
             last = page * size >= len(self.stickers)
             return 200, {"count": len(self.stickers), "next": None if last else f"{self.url}{path}?page={page + 1}",
                          "previous": None if page == 1 else f"{self.url}{path}?page={page - 1}",
-                         "results": [{**s, "url": f"/media/{s['filename']}"} for s in chunk]}
+                         "results": [{**s, "url": f"/media/{s.get('filename')}"} for s in chunk]}
         return 404, {"error": {"code": "not_found", "message": "No such path.", "details": {}}}
 
 

@@ -1,0 +1,161 @@
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from catalog.models import Sticker
+from feedback.models import FeedbackEvent
+from feedback.services import FeedbackEntry, record_feedback
+from searches.services import record_query_use
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_token():
+    user = User.objects.create_user("ml", password="x", is_staff=True)
+    return Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def data(settings):
+    settings.STICKER_MEDIA_URL = "https://cdn.example.com/s/"
+    for text, uses in (("cat", 3), ("dog", 1), ("a,b \"quoted\"\nline", 2)):
+        for _ in range(uses):
+            record_query_use(text)
+    Sticker.objects.bulk_create([Sticker(filename=name) for name in ("c1.png", "c2.png", "d1.png")])
+    record_feedback([FeedbackEntry("cat", positive=["c1.png", "c2.png"]), FeedbackEntry("cat", positive=["c1.png"]),
+                     FeedbackEntry("cat", negative=["c2.png"]), FeedbackEntry("dog", negative=["d1.png"])])
+
+
+def get(client, token=None, path="/api/analytics/", **params):
+    headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
+    return client.get(path, params, **headers)
+
+
+@pytest.mark.parametrize("path", ["/api/analytics/", "/api/analytics/events/"])
+def test_auth_matrix(client, data, admin_token, path):
+    none = get(client, path=path)
+    assert none.status_code == 401
+    assert none.json()["error"]["code"] == "not_authenticated"
+    assert none["WWW-Authenticate"] == "Token"
+    bad = get(client, "0" * 40, path=path)
+    assert bad.status_code == 401
+    assert bad.json()["error"]["code"] == "authentication_failed"
+    assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {admin_token}").status_code == 401
+    plain = Token.objects.create(user=User.objects.create_user("someone", password="x")).key
+    forbidden = get(client, plain, path=path)
+    assert forbidden.status_code == 403
+    assert forbidden.json()["error"]["code"] == "permission_denied"
+    inactive_user = User.objects.create_user("gone", password="x", is_staff=True, is_active=False)
+    assert get(client, Token.objects.create(user=inactive_user).key, path=path).status_code == 401
+    assert get(client, admin_token, path=path).status_code == 200
+    assert get(client, admin_token, path=path, format="csv").status_code == 200
+    # No data leaks in the refusals' CSV variant either.
+    assert get(client, path=path, format="csv")["Content-Type"] == "application/json"
+
+
+def test_one_query(client, data, admin_token):
+    response = get(client, admin_token, query="  cat ")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["query"] == "cat"
+    assert body["usage_count"] == 3
+    assert (body["positive"], body["negative"]) == (3, 1)
+    assert body["stickers"] == [
+        {"filename": "c1.png", "url": "https://cdn.example.com/s/c1.png", "positive": 2, "negative": 0},
+        {"filename": "c2.png", "url": "https://cdn.example.com/s/c2.png", "positive": 1, "negative": 1},
+    ]
+    assert body["first_searched_at"] <= body["last_searched_at"]
+
+
+def test_unknown_query_is_404_and_bad_params_400(client, data, admin_token):
+    response = get(client, admin_token, query="never")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert get(client, admin_token, path="/api/analytics/events/", query="never").status_code == 404
+    assert get(client, admin_token, format="xml").status_code == 400
+    assert get(client, admin_token, page_size=0).status_code == 400
+    assert get(client, admin_token, page=99).status_code == 404
+    assert get(client, admin_token, path="/api/analytics/events/", since="yesterday").status_code == 400
+
+
+def test_all_queries_paginated(client, data, admin_token):
+    first = get(client, admin_token, page_size=2).json()
+    assert first["count"] == 3
+    assert [row["query"] for row in first["results"]] == ["cat", "a,b \"quoted\"\nline"]
+    assert first["results"][0] | {"first_searched_at": None, "last_searched_at": None} == {
+        "query": "cat", "usage_count": 3, "positive": 3, "negative": 1,
+        "first_searched_at": None, "last_searched_at": None}
+    assert first["previous"] is None
+    second = get(client, admin_token, page_size=2, page=2).json()
+    assert [(row["query"], row["usage_count"], row["positive"], row["negative"]) for row in second["results"]] == [
+        ("dog", 1, 0, 1)]
+    assert second["next"] is None
+
+
+def read_csv(response):
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith("attachment; filename=")
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_export_of_every_query(client, data, admin_token):
+    rows = read_csv(get(client, admin_token, format="csv"))
+    assert rows[0] == ["query", "usage_count", "filename", "positive", "negative"]
+    assert sorted(rows[1:]) == sorted([
+        ["cat", "3", "c1.png", "2", "0"],
+        ["cat", "3", "c2.png", "1", "1"],
+        ["dog", "1", "d1.png", "0", "1"],
+        ['a,b "quoted"\nline', "2", "", "0", "0"],
+    ])
+
+
+def test_csv_export_of_one_query(client, data, admin_token):
+    rows = read_csv(get(client, admin_token, format="csv", query="dog"))
+    assert rows == [["query", "usage_count", "filename", "positive", "negative"], ["dog", "1", "d1.png", "0", "1"]]
+
+
+def test_raw_events_json_cursor_pages_and_filters(client, data, admin_token):
+    path = "/api/analytics/events/"
+    first = get(client, admin_token, path=path, page_size=3).json()
+    assert [(e["query"], e["filename"], e["vote"]) for e in first["results"]] == [
+        ("cat", "c1.png", "positive"), ("cat", "c2.png", "positive"), ("cat", "c1.png", "positive")]
+    rest = client.get(first["next"], HTTP_AUTHORIZATION=f"Token {admin_token}").json()
+    assert [(e["query"], e["filename"], e["vote"]) for e in rest["results"]] == [
+        ("cat", "c2.png", "negative"), ("dog", "d1.png", "negative")]
+    assert rest["next"] is None
+    only_dog = get(client, admin_token, path=path, query="dog").json()["results"]
+    assert [e["filename"] for e in only_dog] == ["d1.png"]
+    FeedbackEvent.objects.filter(query__text="dog").update(created_at=timezone.now() - timedelta(days=2))
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    assert len(get(client, admin_token, path=path, since=since).json()["results"]) == 4
+    assert len(get(client, admin_token, path=path, until=since).json()["results"]) == 1
+
+
+def test_raw_events_csv(client, data, admin_token):
+    rows = read_csv(get(client, admin_token, path="/api/analytics/events/", format="csv"))
+    assert rows[0] == ["id", "created_at", "query", "filename", "vote"]
+    assert [row[2:] for row in rows[1:]] == [["cat", "c1.png", "positive"], ["cat", "c2.png", "positive"],
+                                             ["cat", "c1.png", "positive"], ["cat", "c2.png", "negative"],
+                                             ["dog", "d1.png", "negative"]]
+    assert all(row[1].endswith("+00:00") for row in rows[1:])
+
+
+def test_large_csv_export_streams_every_row(client, admin_token):
+    Sticker.objects.bulk_create([Sticker(filename=f"big{i}.png") for i in range(50)])
+    names = [f"big{i}.png" for i in range(50)]
+    for q in range(100):
+        record_query_use(f"q{q}")
+    record_feedback([FeedbackEntry(f"q{q}", positive=names) for q in range(100)])
+    rows = read_csv(get(client, admin_token, format="csv"))
+    assert len(rows) == 1 + 100 * 50
+    events = read_csv(get(client, admin_token, path="/api/analytics/events/", format="csv"))
+    assert len(events) == 1 + 5000

@@ -1,0 +1,166 @@
+import json
+import threading
+
+import pytest
+import requests
+
+from catalog.models import Sticker
+from feedback.models import FeedbackCounter, FeedbackEvent, Vote
+from feedback.services import FeedbackEntry, record_feedback
+from searches.services import record_query_use
+
+
+@pytest.fixture
+def known(db):
+    for text in ("cat", "dog"):
+        record_query_use(text)
+    Sticker.objects.bulk_create([Sticker(filename=f"s{i}.png") for i in range(5)])
+
+
+def post(client, body, **extra):
+    return client.post("/api/feedback/", json.dumps(body) if not isinstance(body, (str, bytes)) else body,
+                       content_type=extra.pop("content_type", "application/json"), **extra)
+
+
+def counters():
+    return {(c.query.text, c.sticker.filename): (c.positive, c.negative)
+            for c in FeedbackCounter.objects.select_related("query", "sticker")}
+
+
+def test_votes_are_counted_and_kept_as_events(client, known):
+    response = post(client, {"feedback": [
+        {"query": "cat", "positive": ["s0.png", "s1.png"], "negative": ["s2.png"]},
+        {"query": " dog ", "positive": ["s0.png"]},
+        {"query": "cat", "negative": ["s0.png"]},
+    ]})
+    assert response.status_code == 200
+    assert response.json() == {"recorded": 5, "failed": []}
+    assert counters() == {("cat", "s0.png"): (1, 1), ("cat", "s1.png"): (1, 0), ("cat", "s2.png"): (0, 1),
+                          ("dog", "s0.png"): (1, 0)}
+    events = list(FeedbackEvent.objects.order_by("id").values_list("query__text", "sticker__filename", "vote"))
+    assert events == [("cat", "s0.png", Vote.POSITIVE), ("cat", "s1.png", Vote.POSITIVE),
+                      ("cat", "s2.png", Vote.NEGATIVE), ("dog", "s0.png", Vote.POSITIVE),
+                      ("cat", "s0.png", Vote.NEGATIVE)]
+    assert len({event.created_at for event in FeedbackEvent.objects.all()}) == 1
+    post(client, {"feedback": [{"query": "cat", "positive": ["s0.png"]}]})
+    assert counters()[("cat", "s0.png")] == (2, 1)
+    assert FeedbackEvent.objects.count() == 6
+
+
+def test_unknown_queries_and_stickers_are_reported_and_the_rest_recorded(client, known):
+    response = post(client, {"feedback": [
+        {"query": "never searched", "positive": ["s0.png"], "negative": ["s1.png"]},
+        {"query": "cat", "positive": ["s0.png", "ghost.png"]},
+    ]})
+    assert response.status_code == 200
+    assert response.json() == {"recorded": 1, "failed": [
+        {"query": "never searched", "filename": "s0.png", "reason": "unknown_query"},
+        {"query": "never searched", "filename": "s1.png", "reason": "unknown_query"},
+        {"query": "cat", "filename": "ghost.png", "reason": "unknown_sticker"},
+    ]}
+    assert counters() == {("cat", "s0.png"): (1, 0)}
+    assert FeedbackEvent.objects.count() == 1
+    assert not Sticker.objects.filter(filename="ghost.png").exists()
+
+
+def test_service_function_directly(known):
+    result = record_feedback([FeedbackEntry(query="dog", positive=["s3.png"], negative=["s4.png", "nope"])])
+    assert result.recorded == 2
+    assert result.failed == [{"query": "dog", "filename": "nope", "reason": "unknown_sticker"}]
+    assert counters() == {("dog", "s3.png"): (1, 0), ("dog", "s4.png"): (0, 1)}
+
+
+MALFORMED = [
+    pytest.param({}, id="no feedback key"),
+    pytest.param({"feedback": []}, id="empty list"),
+    pytest.param({"feedback": "cat"}, id="not a list"),
+    pytest.param({"feedback": [{"positive": ["s0.png"]}]}, id="missing query"),
+    pytest.param({"feedback": [{"query": 5, "positive": ["s0.png"]}]}, id="query not a string"),
+    pytest.param({"feedback": [{"query": "", "positive": ["s0.png"]}]}, id="empty query"),
+    pytest.param({"feedback": [{"query": "x" * 257, "positive": ["s0.png"]}]}, id="long query"),
+    pytest.param({"feedback": [{"query": "c\x00at", "positive": ["s0.png"]}]}, id="NUL in query"),
+    pytest.param({"feedback": [{"query": "cat", "positive": "s0.png"}]}, id="positive not a list"),
+    pytest.param({"feedback": [{"query": "cat", "positive": [1]}]}, id="filename not a string"),
+    pytest.param({"feedback": [{"query": "cat", "positive": [None]}]}, id="null filename"),
+    pytest.param({"feedback": [{"query": "cat", "positive": [""]}]}, id="empty filename"),
+    pytest.param({"feedback": [{"query": "cat", "positive": ["s0.png", "s0.png"]}]}, id="duplicate"),
+    pytest.param({"feedback": [{"query": "cat", "positive": ["s0.png"], "negative": ["s0.png"]}]}, id="both"),
+    pytest.param([{"query": "cat", "positive": ["s0.png"]}], id="top-level list"),
+    pytest.param("null", id="null"),
+    pytest.param("{not json", id="invalid JSON"),
+    pytest.param("[" * 100_000 + "]" * 100_000, id="deeply nested"),
+    pytest.param('{"feedback": NaN}', id="NaN"),
+    pytest.param(b'{"feedback": [{"query": "\xff\xfe"}]}', id="invalid UTF-8"),
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED)
+def test_a_malformed_batch_is_a_400_and_records_nothing(client, known, body):
+    # The first entry is valid: a malformed batch must not be half-recorded.
+    if isinstance(body, dict) and isinstance(body.get("feedback"), list) and body["feedback"]:
+        body = {"feedback": [{"query": "cat", "positive": ["s1.png"]}, *body["feedback"]]}
+    response = post(client, body)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] in ("invalid_request", "malformed_request")
+    assert FeedbackCounter.objects.count() == 0
+    assert FeedbackEvent.objects.count() == 0
+
+
+def test_batch_and_list_limits(client, known, settings):
+    settings.FEEDBACK_MAX_ITEMS, settings.FEEDBACK_MAX_FILENAMES = 3, 2
+    ok = post(client, {"feedback": [{"query": "cat", "positive": ["s0.png", "s1.png"]}] * 3})
+    assert ok.status_code == 200 and ok.json()["recorded"] == 6
+    too_many = post(client, {"feedback": [{"query": "cat", "positive": ["s0.png"]}] * 4})
+    assert too_many.status_code == 400
+    assert "At most 3 entries" in str(too_many.json()["error"]["details"]["fields"]["feedback"])
+    too_long = post(client, {"feedback": [{"query": "cat", "negative": ["s0.png", "s1.png", "s2.png"]}]})
+    assert too_long.status_code == 400
+    assert "At most 2 filenames" in str(too_long.json())
+    assert FeedbackEvent.objects.count() == 6
+
+
+def test_body_over_the_size_limit_is_413(client, known, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = post(client, {"feedback": [{"query": "cat", "positive": [f"s{i}.png" for i in range(200)]}]})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_wrong_content_type_is_415_and_get_is_405(client, known):
+    response = post(client, "feedback=cat", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert client.get("/api/feedback/").status_code == 405
+    assert FeedbackEvent.objects.count() == 0
+
+
+THREADS, POSTS = 16, 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_posts_through_the_live_server_lose_no_vote(live_server):
+    record_query_use("race")
+    Sticker.objects.create(filename="hot.png")
+    Sticker.objects.create(filename="cold.png")
+    body = {"feedback": [{"query": "race", "positive": ["hot.png"], "negative": ["cold.png"]}]}
+    errors: list[str] = []
+    start = threading.Barrier(THREADS)
+
+    def worker():
+        with requests.Session() as session:
+            start.wait()
+            for _ in range(POSTS):
+                response = session.post(f"{live_server.url}/api/feedback/", json=body, timeout=30)
+                if response.status_code != 200 or response.json()["recorded"] != 2:
+                    errors.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    total = THREADS * POSTS
+    assert counters() == {("race", "hot.png"): (total, 0), ("race", "cold.png"): (0, total)}
+    assert FeedbackEvent.objects.filter(vote=Vote.POSITIVE).count() == total
+    assert FeedbackEvent.objects.filter(vote=Vote.NEGATIVE).count() == total
