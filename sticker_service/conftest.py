@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from catalog.services import recently_seen
+from testing.live_search import LiveSearchService
 from testing.stand_in import StandIn
 
 
@@ -31,3 +32,24 @@ def stand_in(settings):
     settings.SEARCH_SERVICE_TOKEN = "stand-in-token"  # noqa: S105 - a test value
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def live_search_service():
+    """The real search_service (gunicorn, own throwaway database, 8 indexed stickers), for the session.
+
+    See testing/live_search.py: ``.url``, ``.token``, ``.filenames``, ``.stickers``, ``.stop()``, ``.kill()``,
+    ``.serve()`` (start again after a stop/kill), ``.log_tail()``.
+    """
+    service = LiveSearchService().start()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def use_live_search_service(live_search_service, settings):
+    """Points sticker_service at the live search_service (URL and token) for one test."""
+    live_search_service.serve()  # a previous test may have stopped it
+    settings.SEARCH_SERVICE_URL = live_search_service.url
+    settings.SEARCH_SERVICE_TOKEN = live_search_service.token
+    return live_search_service

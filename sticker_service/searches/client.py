@@ -143,7 +143,9 @@ def get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
     """GET ``path`` on search_service and return its JSON object, or raise one of the two errors."""
     response = _send(path, params)
     if response.status_code >= 500 or response.status_code == 429:
-        raise SearchServiceUnavailable(f"HTTP {response.status_code}", status=response.status_code)
+        code = _error_of(response)[0] if response.content.startswith(b"{") else ""
+        reason = f"HTTP {response.status_code}" + (f" {code}" if code and code != "error" else "")
+        raise SearchServiceUnavailable(reason, status=response.status_code)
     if response.status_code >= 400:
         code, message, details = _error_of(response)
         raise SearchServiceError(response.status_code, code, message, details)

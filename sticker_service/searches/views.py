@@ -44,7 +44,8 @@ class SimilarView(APIView):
     @extend_schema(
         operation_id="similar_stickers",
         summary="Stickers that look like a given sticker",
-        description="Nearest stickers to `filename`'s image, best first (the sticker itself may be first).",
+        description="Nearest stickers to `filename`'s image, best first (search_service leaves the sticker "
+                    "itself out).",
         parameters=[SimilarParamsSerializer],
         responses={200: SimilarResponseSerializer, 400: INVALID,
                    404: error("not_found: search_service knows no sticker with that filename."),

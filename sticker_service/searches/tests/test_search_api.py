@@ -112,6 +112,8 @@ def test_search_service_refusing_connections_is_503(client, settings):
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_search_service_5xx_is_503(client, stand_in, status):
     stand_in.behaviour, stand_in.status = "error", status
+    assert assert_503_quickly(client)["details"]["reason"] == f"HTTP {status} boom"
+    stand_in.body = b"<html>Bad gateway</html>"
     assert assert_503_quickly(client)["details"]["reason"] == f"HTTP {status}"
 
 
