@@ -21,8 +21,8 @@ class EnsureAdminResult:
 def ensure_admin(*, username: str, email: str, password: str, token: str = "") -> EnsureAdminResult:
     """Create or update the staff superuser ``username`` and, when ``token`` is given, make it its API token.
 
-    Idempotent: running it again with the same values changes nothing but the password hash. Without
-    ``token`` an existing token is kept (one is created if there is none).
+    Idempotent: running it again with the same values changes nothing (the password is re-hashed only
+    when it differs). Without ``token`` an existing token is kept (one is generated if there is none).
     """
     if not username:
         raise ValueError("username is required")
