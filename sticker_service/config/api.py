@@ -114,8 +114,8 @@ class LimitedJSONParser(JSONParser):
     """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE (413 past it); too deep nesting is a 400, not a 500."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        raw = stream.read(limit + 1) if stream is not None else b""
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None = no limit (Django's convention)
+        raw = (stream.read() if limit is None else stream.read(limit + 1)) if stream is not None else b""
         if limit is not None and len(raw) > limit:
             raise errors.ApiError(f"The request body is larger than {limit} bytes.", code="payload_too_large",
                                   status_code=413, details={"max_bytes": limit})
