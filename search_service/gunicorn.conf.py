@@ -1,11 +1,36 @@
-"""gunicorn settings of search_service (environment overrides)."""
+"""gunicorn settings of search_service (environment overrides).
 
+The model is loaded in each worker after the fork (post_worker_init), never in the master: torch's
+thread pools do not survive a fork, and preloading would share nothing useful (weights are read-only
+but Python refcounts would copy them page by page anyway).
+"""
+
+import logging
 import os
 
 bind = os.environ.get("SEARCH_BIND", f"0.0.0.0:{os.environ.get('SEARCH_PORT', '8118')}")
 workers = int(os.environ.get("SEARCH_WORKERS", "2"))
 threads = int(os.environ.get("SEARCH_THREADS", "4"))
 worker_class = "gthread"
-timeout = 60
+preload_app = False
+timeout = int(os.environ.get("SEARCH_WORKER_TIMEOUT", "120"))  # includes loading the model at worker start
 graceful_timeout = 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+# Each worker's torch threads share the machine's cores: by default cores / workers (at least 1).
+if os.environ.get("SEARCH_TORCH_THREADS", "0").strip() in ("", "0"):
+    os.environ["SEARCH_TORCH_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+
+
+def post_worker_init(worker):
+    """Load the model before this worker accepts requests (a failure is logged; /readyz reports it)."""
+    worker.tmp.notify()
+    from encoders.loader import ModelUnavailable, get_encoder
+
+    try:
+        encoder = get_encoder()
+    except ModelUnavailable as exc:
+        logging.getLogger("gunicorn.error").error("Worker %s: model not loaded: %s", worker.pid, exc)
+        return
+    worker.log.info("Worker %s: model %s ready (dim %d)", worker.pid, encoder.model_id, encoder.dim)
+    worker.tmp.notify()

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from servicekit.settings import base_settings, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -10,7 +12,7 @@ globals().update(
     base_settings(
         service="search",
         base_dir=BASE_DIR,
-        apps=[],
+        apps=["django.contrib.postgres", "encoders", "stickers", "ranking"],
         title="Sticker Search internal search API",
         description="Ranks stickers for a text with a CLIP-style model over a pgvector index.",
     )
@@ -18,3 +20,48 @@ globals().update(
 
 # Shared token sticker_service sends as "Authorization: Bearer <token>"; empty = no check.
 SEARCH_SERVICE_TOKEN = env.str("SEARCH_SERVICE_TOKEN", default="")
+REST_FRAMEWORK.update(  # noqa: F821 - defined by base_settings above
+    DEFAULT_AUTHENTICATION_CLASSES=["config.service_auth.ServiceTokenAuthentication"],
+    DEFAULT_PERMISSION_CLASSES=["config.service_auth.HasServiceToken"],
+)
+SPECTACULAR_SETTINGS.update(  # noqa: F821 - defined by base_settings above
+    SERVE_PERMISSIONS=["config.service_auth.HasServiceToken"],
+    SERVE_AUTHENTICATION=["config.service_auth.ServiceTokenAuthentication"],
+    COMPONENT_SPLIT_REQUEST=True,
+)
+
+# --- model (encoders app) ---
+# open_clip model name ("ViT-B-32", "hf-hub:org/repo", "local-dir:/path"); empty = the offline default model.
+SEARCH_MODEL_NAME = env.str("SEARCH_MODEL_NAME", default="")
+# open_clip pretrained tag ("laion2b_s34b_b79k", "openai") or a checkpoint file; ignored for local-dir/hf-hub.
+SEARCH_MODEL_PRETRAINED = env.str("SEARCH_MODEL_PRETRAINED", default="")
+SEARCH_DEVICE = env.str("SEARCH_DEVICE", default="auto")  # auto = cuda when available, else cpu
+SEARCH_TORCH_THREADS = env.int("SEARCH_TORCH_THREADS", default=0)  # 0 = torch's default
+SEARCH_TEXT_CACHE_SIZE = env.int("SEARCH_TEXT_CACHE_SIZE", default=2048)  # query embeddings kept per process
+
+# --- ranking ---
+SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.5)
+SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=100)
+SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=200)
+
+# --- sticker images (stickers app) ---
+SEARCH_MEDIA_ROOT = env.str("SEARCH_MEDIA_ROOT", default=str(BASE_DIR.parent / ".data" / "media" / "stickers"))
+SEARCH_MEDIA_URL = env.str("SEARCH_MEDIA_URL", default="/media/stickers/")
+SEARCH_SERVE_MEDIA = env.bool("SEARCH_SERVE_MEDIA", default=True)
+SEARCH_UPLOAD_MAX_BYTES = env.int("SEARCH_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+SEARCH_MAX_IMAGE_PIXELS = env.int("SEARCH_MAX_IMAGE_PIXELS", default=25_000_000)
+SEARCH_INDEX_BATCH_SIZE = env.int("SEARCH_INDEX_BATCH_SIZE", default=32)
+
+STORAGES["stickers"] = {  # noqa: F821 - defined by base_settings above
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": SEARCH_MEDIA_ROOT, "base_url": SEARCH_MEDIA_URL, "allow_overwrite": True},
+}
+
+if not 0.0 <= SEARCH_TEXT_WEIGHT <= 1.0:
+    raise ImproperlyConfigured("SEARCH_TEXT_WEIGHT must be between 0 and 1.")
+if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
+    raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be between 1 and 1000 (pgvector's range).")
+if SEARCH_CANDIDATES < 1 or SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
+    raise ImproperlyConfigured("SEARCH_CANDIDATES must be >= 1; SEARCH_TEXT_CACHE_SIZE, SEARCH_TORCH_THREADS >= 0.")
+if not SEARCH_MEDIA_URL.endswith("/"):
+    raise ImproperlyConfigured("SEARCH_MEDIA_URL must end with a slash.")

@@ -1,15 +1,47 @@
-from django.contrib import admin
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+import re
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
+
+from encoders.loader import readiness_check
 from servicekit.health import health_urls
 
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema; its errors (401) in the one JSON error format, not as YAML."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
 urlpatterns = [
-    *health_urls(),
+    *health_urls({"model": readiness_check}),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("ranking.urls")),
+    path("api/", include("stickers.urls")),
 ]
+
+# Sticker images, served by this service when SEARCH_SERVE_MEDIA is on and SEARCH_MEDIA_URL is a path
+# on it (development, small deployments); in production a CDN/bucket serves SEARCH_MEDIA_URL instead.
+_media = urlsplit(settings.SEARCH_MEDIA_URL)
+
+
+def sticker_media(request, path):
+    return serve(request, path, document_root=settings.SEARCH_MEDIA_ROOT)
+
+
+if settings.SEARCH_SERVE_MEDIA and not _media.netloc:
+    urlpatterns.append(re_path(rf"^{re.escape(_media.path.lstrip('/'))}(?P<path>.+)$", sticker_media,
+                               name="sticker-media"))
 
 handler400 = "servicekit.errors.handler400"
 handler403 = "servicekit.errors.handler403"

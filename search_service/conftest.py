@@ -1,0 +1,77 @@
+"""Shared fixtures: a real open_clip ViT-B-32 (random weights, seeded) loaded from a checkpoint file through
+the production path, a throwaway sticker storage per test, and helpers to make test images."""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # weights are never downloaded in tests
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import pytest
+from django.test import override_settings
+
+from encoders import loader
+from stickers import vector_index
+from testing.memo_encoder import MemoEncoder
+
+TEST_MODEL = "ViT-B-32"
+
+
+@pytest.fixture(scope="session")
+def clip_checkpoint(tmp_path_factory, request):
+    """ViT-B-32 with pretrained=None (seeded random weights), its state dict saved to a file."""
+    import open_clip
+    import torch
+
+    started = time.perf_counter()
+    path = tmp_path_factory.mktemp("model") / "vit-b-32-random.pt"
+    torch.manual_seed(0)
+    model = open_clip.create_model(TEST_MODEL, pretrained=None)
+    torch.save(model.state_dict(), path)
+    del model
+    request.config._search_checkpoint_seconds = time.perf_counter() - started
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def encoder(clip_checkpoint, request):
+    """The process's encoder, loaded by the production code from SEARCH_MODEL_NAME/SEARCH_MODEL_PRETRAINED."""
+    started = time.perf_counter()
+    override = override_settings(SEARCH_MODEL_NAME=TEST_MODEL, SEARCH_MODEL_PRETRAINED=str(clip_checkpoint),
+                                 SEARCH_SERVICE_TOKEN="")
+    override.enable()
+    loader.set_encoder(None)
+    encoder = loader.get_encoder()
+    request.config._search_model_seconds = time.perf_counter() - started
+    # Requests and commands use the real model through a memo (each distinct input is encoded once).
+    loader.set_encoder(MemoEncoder(encoder))
+    yield encoder
+    loader.set_encoder(None)
+    override.disable()
+
+
+@pytest.fixture(autouse=True)
+def sticker_media(settings, tmp_path):
+    """Each test stores sticker files in its own folder, and starts with fresh index bookkeeping."""
+    media = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "stickers": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(media), "base_url": settings.SEARCH_MEDIA_URL, "allow_overwrite": True},
+        },
+    }
+    settings.SEARCH_MEDIA_ROOT = str(media)
+    vector_index.forget_ensured()
+    yield media
+    vector_index.forget_ensured()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    saved = getattr(config, "_search_checkpoint_seconds", None)
+    loaded = getattr(config, "_search_model_seconds", None)
+    if saved is not None and loaded is not None:
+        terminalreporter.write_line(f"search_service test model: ViT-B-32 checkpoint written in {saved:.1f} s, "
+                                    f"loaded in {loaded:.1f} s")

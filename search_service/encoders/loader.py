@@ -1,0 +1,94 @@
+"""The process's encoder: loaded once (lazily, or at gunicorn worker start), never per request.
+
+Under gunicorn it is loaded in each worker after the fork (``post_worker_init`` in gunicorn.conf.py),
+never in the master: torch's thread pools do not survive a fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import Encoder
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_encoder: Encoder | None = None
+_query_cache = None
+
+
+class ModelUnavailable(Exception):
+    """The configured model could not be loaded (message says why)."""
+
+
+def load_encoder() -> Encoder:
+    """A new encoder for the model the settings name (slow: seconds)."""
+    from .open_clip_backend import OpenClipEncoder
+    from .spec import resolve_model_spec
+
+    spec = resolve_model_spec()
+    return OpenClipEncoder(spec, device=settings.SEARCH_DEVICE, threads=settings.SEARCH_TORCH_THREADS)
+
+
+def get_encoder() -> Encoder:
+    """The process's encoder, loaded on first use; raises :class:`ModelUnavailable` if it cannot load."""
+    global _encoder, _query_cache
+    if _encoder is None:
+        with _lock:
+            if _encoder is None:
+                try:
+                    encoder = load_encoder()
+                except ImproperlyConfigured as exc:
+                    raise ModelUnavailable(str(exc)) from exc
+                except Exception as exc:
+                    logger.exception("Loading the model failed")
+                    raise ModelUnavailable(f"Loading the model failed: {type(exc).__name__}: {exc}") from exc
+                _query_cache = _make_query_cache(encoder, settings.SEARCH_TEXT_CACHE_SIZE)
+                _encoder = encoder
+    return _encoder
+
+
+def is_loaded() -> bool:
+    return _encoder is not None
+
+
+def set_encoder(encoder: Encoder | None) -> None:
+    """Install (or with None: forget) the process's encoder. For tests and tools."""
+    global _encoder, _query_cache
+    with _lock:
+        _encoder = encoder
+        _query_cache = _make_query_cache(encoder, settings.SEARCH_TEXT_CACHE_SIZE) if encoder else None
+
+
+def _make_query_cache(encoder: Encoder, size: int):
+    def embed(text: str) -> np.ndarray:
+        vector = encoder.encode_texts([text])[0]
+        vector.setflags(write=False)  # shared between requests: nobody may modify it
+        return vector
+
+    return lru_cache(maxsize=size)(embed) if size > 0 else embed
+
+
+def embed_query(text: str) -> np.ndarray:
+    """The query's text embedding, from the process's LRU cache when it was asked before."""
+    get_encoder()
+    return _query_cache(text)
+
+
+def query_cache_info():
+    return _query_cache.cache_info() if hasattr(_query_cache, "cache_info") else None
+
+
+def readiness_check() -> dict:
+    """/readyz: is the model loaded (loading it if this process has not yet)?"""
+    try:
+        encoder = get_encoder()
+    except ModelUnavailable as exc:
+        return {"ok": False, "error": str(exc)[:300]}
+    return {"ok": True, "model": encoder.model_id, "dim": encoder.dim}

@@ -1,0 +1,85 @@
+"""The open_clip backend of :class:`encoders.base.Encoder` (any open_clip model: built-in name with a
+pretrained tag or checkpoint file, ``hf-hub:`` or ``local-dir:``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .base import composite_on_white, l2_normalize
+from .spec import ModelSpec
+
+logger = logging.getLogger(__name__)
+
+
+def pick_device(setting: str) -> str:
+    import torch
+
+    if setting in ("", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
+
+
+class OpenClipEncoder:
+    """Loads the model once; encodes under ``torch.inference_mode``, one batch at a time per process."""
+
+    def __init__(self, spec: ModelSpec, *, device: str = "auto", threads: int = 0) -> None:
+        import open_clip
+        import torch
+
+        started = time.perf_counter()
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self.model_id = spec.model_id
+        self.device = pick_device(device)
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            spec.name, pretrained=spec.pretrained, device=self.device, load_weights=True
+        )
+        model.eval()
+        # Convolutional image towers (EfficientNet, ConvNeXt, ...) run faster channels-last on CPU;
+        # a ViT has one patch convolution, where it only adds copies.
+        self._channels_last = not isinstance(model.visual, open_clip.transformer.VisionTransformer)
+        if self._channels_last:
+            model.visual.to(memory_format=torch.channels_last)
+        self._model = model
+        self._preprocess = preprocess
+        self._tokenizer = open_clip.get_tokenizer(spec.name)
+        self._torch = torch
+        # One forward pass at a time: gunicorn threads share the process's torch thread pool.
+        self._lock = threading.Lock()
+        self.dim = int(self.encode_texts(["a sticker"]).shape[1])
+        logger.info("Loaded model %s (dim %d, device %s, %d torch threads) in %.1f s", self.model_id, self.dim,
+                    self.device, torch.get_num_threads(), time.perf_counter() - started)
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
+        tokens = self._tokenizer(list(texts)).to(self.device)
+        with self._lock, self._torch.inference_mode():
+            features = self._model.encode_text(tokens)
+        return l2_normalize(features.float().cpu().numpy())
+
+    def preprocess(self, image: Image.Image):
+        """The model's input tensor for one image (transparent pixels composited on white first)."""
+        return self._preprocess(composite_on_white(image))
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.encode_preprocessed([self.preprocess(image) for image in images])
+
+    def encode_preprocessed(self, tensors: Sequence) -> np.ndarray:
+        batch = self._torch.stack(list(tensors)).to(self.device)
+        if self._channels_last:
+            batch = batch.contiguous(memory_format=self._torch.channels_last)
+        with self._lock, self._torch.inference_mode():
+            features = self._model.encode_image(batch)
+        return l2_normalize(features.float().cpu().numpy())
+
+    def __repr__(self) -> str:
+        return f"OpenClipEncoder({self.model_id!r}, dim={getattr(self, 'dim', '?')}, device={self.device!r})"

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import unicodedata
+
+from rest_framework import serializers
+
+MAX_QUERY = 256
+MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000
+
+
+def no_control_characters(value: str) -> str:
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise serializers.ValidationError("The text must not contain control characters.")
+    return value
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    query = serializers.CharField(min_length=1, max_length=MAX_QUERY, trim_whitespace=True,
+                                  validators=[no_control_characters],
+                                  help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.")
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+
+class SimilarParamsSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255, trim_whitespace=False, validators=[no_control_characters],
+                                     help_text="The sticker to find neighbours of.")
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+
+
+class HitSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    score = serializers.FloatField(help_text="Cosine similarity (search: blended with the title/tags match).")
+    title = serializers.CharField(help_text='The sticker\'s title ("" when it has none).')
+
+
+class RankingSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text="Id of the model that ranked the stickers.")
+    results = HitSerializer(many=True, help_text="Best first.")

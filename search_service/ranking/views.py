@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from encoders.loader import ModelUnavailable, embed_query, get_encoder
+from servicekit.errors import ApiError
+from stickers.errors import ModelMismatch
+from stickers.models import Sticker
+from stickers.selectors import check_model, get_sticker
+from stickers.views import ERROR, model_error
+
+from . import selectors
+from .serializers import RankingSerializer, SearchParamsSerializer, SimilarParamsSerializer
+
+
+def _response(model_id: str, hits: list[selectors.Hit]) -> Response:
+    return Response({"model": model_id, "results": [
+        {"filename": hit.filename, "score": round(hit.score, 6), "title": hit.title} for hit in hits]})
+
+
+class SearchView(APIView):
+    @extend_schema(
+        operation_id="search",
+        parameters=[SearchParamsSerializer],
+        responses={200: RankingSerializer, 400: ERROR, 401: ERROR, 409: ERROR, 503: ERROR},
+        summary="Stickers ranked by how well they match the text, best first.",
+        description="409 model_mismatch while the index holds another model's embeddings.",
+    )
+    def get(self, request: Request) -> Response:
+        params = SearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            model_id = get_encoder().model_id
+            check_model(model_id)
+            vector = embed_query(params.validated_data["query"])
+        except (ModelMismatch, ModelUnavailable) as exc:
+            raise model_error(exc) from exc
+        hits = selectors.search(vector, model_id=model_id, limit=params.validated_data["limit"],
+                                offset=params.validated_data["offset"])
+        return _response(model_id, hits)
+
+
+class SimilarView(APIView):
+    @extend_schema(
+        operation_id="similar",
+        parameters=[SimilarParamsSerializer],
+        responses={200: RankingSerializer, 400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR, 503: ERROR},
+        summary="Stickers whose images are nearest to that sticker's image (itself excluded).",
+    )
+    def get(self, request: Request) -> Response:
+        params = SimilarParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        filename = params.validated_data["filename"]
+        try:
+            model_id = get_encoder().model_id
+            check_model(model_id)
+        except (ModelMismatch, ModelUnavailable) as exc:
+            raise model_error(exc) from exc
+        try:
+            sticker = get_sticker(filename)
+        except Sticker.DoesNotExist as exc:
+            raise ApiError(f"No sticker named {filename!r}.", code="not_found", status_code=404) from exc
+        return _response(model_id, selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"]))

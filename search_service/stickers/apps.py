@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StickersConfig(AppConfig):
+    name = "stickers"
+    verbose_name = "Stickers and their embeddings"

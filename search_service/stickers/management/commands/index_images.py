@@ -1,0 +1,95 @@
+"""python manage.py index_images DIR [--recursive] [--batch-size N] [--metadata FILE] [--reindex]"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from encoders.loader import ModelUnavailable, get_encoder
+from stickers.indexing import FolderIndexer, IndexStats, iter_files
+from stickers.metadata import InvalidMetadata, load_metadata_file
+from stickers.selectors import index_model_ids, other_models_present
+
+
+class Command(BaseCommand):
+    help = (
+        "Index a folder of sticker images: embeds them with the loaded model in batches, copies them into the "
+        "sticker storage, and skips files already indexed (by content hash). Safe to interrupt and re-run. "
+        "--reindex re-embeds the stickers of another model (from DIR, then from storage; DIR is optional)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", nargs="?", type=Path, help="folder of images (png, jpg, webp, gif, bmp)")
+        parser.add_argument("--recursive", action="store_true", help="include sub-folders (filename = relative path)")
+        parser.add_argument("--batch-size", type=int, default=settings.SEARCH_INDEX_BATCH_SIZE,
+                            help="images per model batch and per committed transaction (default %(default)s)")
+        parser.add_argument("--metadata", type=Path,
+                            help='JSON file {"<filename>": {"title": str, "tags": [str]}} (optional)')
+        parser.add_argument("--reindex", action="store_true",
+                            help="re-embed stickers whose embeddings come from another model than the loaded one")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args, directory: Path | None, recursive: bool, batch_size: int, metadata: Path | None,
+               reindex: bool, no_progress: bool, **options):
+        if directory is None and not reindex:
+            raise CommandError("Give the folder to index (DIR), or --reindex to re-embed the stored stickers.")
+        if directory is not None and not directory.is_dir():
+            raise CommandError(f"{directory} is not a folder.")
+        if not 1 <= batch_size <= 1024:
+            raise CommandError("--batch-size must be between 1 and 1024.")
+        try:
+            meta = load_metadata_file(metadata) if metadata else {}
+        except InvalidMetadata as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            encoder = get_encoder()
+        except ModelUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        if not reindex and other_models_present(encoder.model_id):
+            others = [m for m in index_model_ids() if m != encoder.model_id]
+            raise CommandError(
+                f"The index holds embeddings of {', '.join(others)} but the loaded model is {encoder.model_id}. "
+                "Run with --reindex to re-embed them with the loaded model."
+            )
+        self.stdout.write(f"Model {encoder.model_id} (dim {encoder.dim}); batch size {batch_size}.")
+
+        bar = None
+        indexer = FolderIndexer(encoder, batch_size=batch_size, metadata=meta, reindex=reindex,
+                                progress=lambda n: bar.update(n) if bar is not None else None)
+        with logging_redirect_tqdm():
+            if directory is not None:
+                total = sum(1 for _ in iter_files(directory, recursive))
+                bar = tqdm(total=total, unit="img", desc="index", disable=no_progress, dynamic_ncols=True)
+                indexer.index_folder(directory, recursive=recursive)
+                bar.close()
+            if reindex:
+                stale = indexer.stale_count()
+                if stale:
+                    bar = tqdm(total=stale, unit="img", desc="reindex", disable=no_progress, dynamic_ncols=True)
+                    indexer.reindex_stored()
+                    bar.close()
+            dropped = indexer.finish()
+        self._report(indexer.stats, dropped, encoder.model_id)
+
+    def _report(self, stats: IndexStats, dropped: list[str], model_id: str) -> None:
+        self.stdout.write(
+            f"Indexed {stats.indexed} new, re-embedded {stats.replaced}, updated metadata of {stats.metadata_updated}, "
+            f"skipped {stats.skipped} already indexed and {stats.duplicates} duplicates, {stats.failed} failed, "
+            f"{stats.unsupported} not images ({stats.seen} files)."
+        )
+        self.stdout.write(f"{stats.embedded} images embedded in {stats.seconds:.1f} s: "
+                          f"{stats.images_per_second:.1f} images/s.")
+        for failure in stats.failures:
+            self.stdout.write(f"  failed: {failure}")
+        if dropped:
+            self.stdout.write(f"Dropped {len(dropped)} HNSW indexes of models no longer in the index.")
+        if other_models_present(model_id):
+            self.stdout.write(self.style.WARNING(
+                "Some stickers still carry another model's embeddings (their stored files failed above); "
+                "searches are refused until they are re-embedded or deleted."))
+
+

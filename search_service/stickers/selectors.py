@@ -1,0 +1,33 @@
+"""Reads of the sticker catalogue and of the index's state."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .errors import ModelMismatch
+from .models import Sticker
+
+
+def catalogue() -> QuerySet[Sticker]:
+    """Every sticker, oldest first (stable pages), without the vectors."""
+    return Sticker.objects.order_by("id").only("id", "filename", "title", "tags", "width", "height")
+
+
+def get_sticker(filename: str) -> Sticker:
+    """Raises ``Sticker.DoesNotExist``."""
+    return Sticker.objects.get(filename=filename)
+
+
+def other_models_present(model_id: str) -> bool:
+    """Does any sticker carry an embedding of another model? Two btree range probes, O(log n)."""
+    return Sticker.objects.filter(Q(model_id__lt=model_id) | Q(model_id__gt=model_id)).exists()
+
+
+def index_model_ids(limit: int = 10) -> list[str]:
+    return list(Sticker.objects.order_by().values_list("model_id", flat=True).distinct()[:limit])
+
+
+def check_model(model_id: str) -> None:
+    """Raise :class:`ModelMismatch` unless every stored embedding comes from ``model_id``."""
+    if other_models_present(model_id):
+        raise ModelMismatch(model_id, [m for m in index_model_ids() if m != model_id])

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .metadata import MAX_TAG, MAX_TAGS, MAX_TITLE, InvalidMetadata, clean_title, parse_tags
+from .models import Sticker
+from .storage import image_url
+
+
+class CatalogueItemSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Where the image is served (absolute URL).")
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Sticker
+        fields = ["filename", "title", "tags", "url", "width", "height"]
+        read_only_fields = fields
+
+    def get_url(self, sticker: Sticker) -> str:
+        url = image_url(sticker.filename)
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+
+
+class CatalogueParamsSerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, max_value=10**9, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+
+
+class UploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="The image file (PNG, JPEG, WebP, GIF or BMP); its name becomes the "
+                                            "sticker filename.")
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TITLE)
+    tags = serializers.CharField(required=False, allow_blank=True, default="",
+                                 help_text=f"Comma-separated, at most {MAX_TAGS} tags of {MAX_TAG} characters.")
+
+    def validate_title(self, value: str) -> str:
+        try:
+            return clean_title(value)
+        except InvalidMetadata as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate_tags(self, value: str) -> list[str]:
+        try:
+            return parse_tags(value)
+        except InvalidMetadata as exc:
+            raise serializers.ValidationError(str(exc)) from exc

@@ -1,0 +1,122 @@
+"""Writes of the sticker index, shared by the API and ``index_images``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from encoders.base import Encoder
+from encoders.loader import get_encoder
+
+from .errors import StickerExists
+from .images import DecodedImage, decode_image
+from .metadata import metadata_text
+from .models import Sticker
+from .selectors import check_model
+from .storage import delete_image, save_image
+from .vector_index import ensure_vector_indexes
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StickerInput:
+    filename: str
+    image: DecodedImage
+    data: bytes | None  # the file's bytes to store; None when storage already holds them (reindex)
+    title: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+def embed_metadata(encoder: Encoder, entries: Sequence[tuple[str, list[str]]]) -> list[np.ndarray | None]:
+    """Text embeddings of (title, tags) pairs, one batch; None where a sticker has neither."""
+    texts = [metadata_text(title, tags) for title, tags in entries]
+    present = [i for i, text in enumerate(texts) if text]
+    vectors: list[np.ndarray | None] = [None] * len(texts)
+    if present:
+        encoded = encoder.encode_texts([texts[i] for i in present])
+        for row, i in enumerate(present):
+            vectors[i] = encoded[row]
+    return vectors
+
+
+def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = None, replace: bool = True,
+                   reindex: bool = False) -> list[Sticker]:
+    """Embed the images (and their title/tags) in one batch, store files and rows in one transaction.
+
+    ``replace``: an existing sticker of the same filename is overwritten, else :class:`StickerExists`.
+    ``reindex``: allowed while the index still holds another model's embeddings (else ``ModelMismatch``).
+    """
+    if not items:
+        return []
+    encoder = encoder or get_encoder()
+    if not reindex:
+        check_model(encoder.model_id)
+    image_vectors = encoder.encode_images([item.image.image for item in items])
+    text_vectors = embed_metadata(encoder, [(item.title, item.tags) for item in items])
+    ensure_vector_indexes(encoder.model_id, encoder.dim)
+    rows = [
+        Sticker(filename=item.filename, sha256=item.image.sha256, width=item.image.width, height=item.image.height,
+                title=item.title, tags=list(item.tags), model_id=encoder.model_id,
+                image_embedding=image_vector, text_embedding=text_vector)
+        for item, image_vector, text_vector in zip(items, image_vectors, text_vectors, strict=True)
+    ]
+    with transaction.atomic():
+        if replace:
+            Sticker.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["filename"],
+                update_fields=["sha256", "width", "height", "title", "tags", "model_id", "image_embedding",
+                               "text_embedding", "updated"],
+            )
+        else:
+            try:
+                with transaction.atomic():
+                    Sticker.objects.bulk_create(rows)
+            except IntegrityError as exc:
+                raise StickerExists(items[0].filename if len(items) == 1 else "one of the batch") from exc
+        # Files after the rows, inside the transaction: a failed write rolls the rows back; a crash
+        # between the write and the commit leaves a file whose hash differs, redone by the next run.
+        for item in items:
+            if item.data is not None:
+                save_image(item.filename, item.data)
+    return rows
+
+
+def index_image(filename: str, data: bytes, *, title: str = "", tags: Sequence[str] = (),
+                encoder: Encoder | None = None, replace: bool = False) -> Sticker:
+    """Decode, check, embed and store one image (``InvalidImage``, ``StickerExists``, ``ModelMismatch``)."""
+    decoded = decode_image(data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS)
+    item = StickerInput(filename=filename, image=decoded, data=data, title=title, tags=list(tags))
+    return store_stickers([item], encoder=encoder, replace=replace)[0]
+
+
+def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encoder: Encoder | None = None) -> int:
+    """New title/tags for stickers (their text embedding follows; the image one is untouched)."""
+    if not changes:
+        return 0
+    encoder = encoder or get_encoder()
+    vectors = embed_metadata(encoder, [(title, tags) for _, title, tags in changes])
+    stickers, now = [], timezone.now()
+    for (sticker, title, tags), vector in zip(changes, vectors, strict=True):
+        sticker.title, sticker.tags, sticker.text_embedding, sticker.updated = title, list(tags), vector, now
+        stickers.append(sticker)
+    with transaction.atomic():
+        Sticker.objects.bulk_update(stickers, ["title", "tags", "text_embedding", "updated"])
+    return len(stickers)
+
+
+def delete_sticker(filename: str) -> None:
+    """Remove the sticker's row, then its file. Raises ``Sticker.DoesNotExist``."""
+    deleted, _ = Sticker.objects.filter(filename=filename).delete()
+    if not deleted:
+        raise Sticker.DoesNotExist(filename)
+    try:
+        delete_image(filename)
+    except OSError:
+        logger.warning("Deleted sticker %s but could not delete its file", filename, exc_info=True)

@@ -1,0 +1,80 @@
+"""The per-model HNSW indexes exist, are used by the planner, and are dropped with their model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from ranking import selectors
+from stickers.models import Sticker
+from stickers.services import index_image
+from stickers.vector_index import _existing, drop_stale_vector_indexes, ensure_vector_indexes, index_name
+from testing.images import png
+
+pytestmark = pytest.mark.django_db
+
+
+def explain(sql_runner) -> str:
+    """The plan of the last query the runner sends (EXPLAIN instead of executing it)."""
+    captured = []
+    original = connection.cursor
+
+    class ExplainingCursor:
+        def __init__(self, cursor):
+            self.cursor = cursor
+
+        def execute(self, sql, params=None):
+            if sql.lstrip().upper().startswith(("WITH", "SELECT S.")):
+                self.cursor.execute("EXPLAIN " + sql, params)
+                captured.append("\n".join(row[0] for row in self.cursor.fetchall()))
+                self.cursor.execute("SELECT NULL, NULL, NULL, NULL LIMIT 0")
+            else:
+                self.cursor.execute(sql, params)
+
+        def fetchall(self):
+            return self.cursor.fetchall()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.cursor.close()
+
+    connection.cursor = lambda: ExplainingCursor(original())
+    try:
+        sql_runner()
+    finally:
+        connection.cursor = original
+    return captured[-1]
+
+
+def test_search_and_similar_use_the_hnsw_indexes(encoder):
+    for i in range(3):
+        index_image(f"s{i}.png", png(i), title=f"t{i}")
+    model, dim = encoder.model_id, encoder.dim
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny table: make the planner show what it can use
+    query = encoder.encode_texts(["a red ball"])[0]
+    plan = explain(lambda: selectors.search(query, model_id=model, limit=5))
+    assert index_name("image_embedding", model, dim) in plan, plan
+    assert index_name("text_embedding", model, dim) in plan, plan
+    sticker = Sticker.objects.get(filename="s0.png")
+    plan = explain(lambda: selectors.similar(sticker, model_id=model, limit=5))
+    assert index_name("image_embedding", model, dim) in plan, plan
+
+
+def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
+    assert set(ensure_vector_indexes("model-a", 8)) == {index_name("image_embedding", "model-a", 8),
+                                                         index_name("text_embedding", "model-a", 8)}
+    assert ensure_vector_indexes("model-a", 8) == []
+    existing = _existing()
+    assert existing[index_name("image_embedding", "model-a", 8)] == (
+        True, {"model_id": "model-a", "dim": 8, "column": "image_embedding"})
+    Sticker.objects.create(filename="x.png", sha256="0" * 64, width=1, height=1, model_id="model-a",
+                           image_embedding=np.ones(8, dtype=np.float32))
+    assert drop_stale_vector_indexes() == []  # model-a still has a sticker
+    Sticker.objects.all().delete()
+    assert set(drop_stale_vector_indexes()) == {index_name("image_embedding", "model-a", 8),
+                                                index_name("text_embedding", "model-a", 8)}
+    assert not _existing()

@@ -1,0 +1,145 @@
+"""The HNSW cosine indexes of the embedding columns: one pair per (model id, dimension).
+
+The vector columns are untyped (``vector``) because the dimension depends on the model. For each model
+that has indexed stickers there is a partial expression index per column::
+
+    CREATE INDEX ... USING hnsw ((image_embedding::vector(D)) vector_cosine_ops) WHERE model_id = '<id>'
+
+Queries use the same cast and predicate (:func:`image_expr`, :func:`text_expr`), so the planner uses the
+index. The model id must reach PostgreSQL as a literal (psycopg2 interpolates parameters client-side),
+otherwise the partial index's predicate cannot be proven. Each index carries a JSON comment
+``{"model_id", "dim", "column"}`` so stale ones (models no longer in the table) can be found and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+
+from django.contrib.postgres.indexes import OpClass
+from django.db import connection
+from django.db.models import Q
+from django.db.models.functions import Cast
+from pgvector.django import HnswIndex, VectorField
+
+from .models import Sticker
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("image_embedding", "text_embedding")
+_PREFIX = {"image_embedding": "stickers_img_hnsw_", "text_embedding": "stickers_txt_hnsw_"}
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+_ensured: set[tuple[str, str, int]] = set()  # (database alias, model id, dim) known to be indexed
+_ensured_lock = threading.Lock()
+_ADVISORY_KEY = 4_118_001  # serialises index creation across processes
+
+
+def index_name(column: str, model_id: str, dim: int) -> str:
+    return _PREFIX[column] + hashlib.sha256(f"{model_id}|{dim}".encode()).hexdigest()[:16]
+
+
+def vector_index(column: str, model_id: str, dim: int) -> HnswIndex:
+    condition = Q(model_id=model_id)
+    if column == "text_embedding":
+        condition &= Q(text_embedding__isnull=False)
+    return HnswIndex(
+        OpClass(Cast(column, VectorField(dimensions=dim)), name="vector_cosine_ops"),
+        name=index_name(column, model_id, dim),
+        condition=condition,
+        m=HNSW_M,
+        ef_construction=HNSW_EF_CONSTRUCTION,
+    )
+
+
+def column_expr(column: str, dim: int, alias: str = "s") -> str:
+    """The indexed expression, for raw SQL (``dim`` is an int, never user text)."""
+    assert column in COLUMNS
+    return f"({alias}.{column})::vector({int(dim)})"
+
+
+def _existing() -> dict[str, tuple[bool, dict]]:
+    """name -> (valid, comment) of this table's HNSW indexes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname, i.indisvalid, obj_description(c.oid, 'pg_class')
+            FROM pg_index i
+            JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid = %s::regclass AND (c.relname LIKE 'stickers\\_img\\_hnsw\\_%%'
+                                                  OR c.relname LIKE 'stickers\\_txt\\_hnsw\\_%%')
+            """,
+            [Sticker._meta.db_table],
+        )
+        rows = cursor.fetchall()
+    result = {}
+    for name, valid, comment in rows:
+        try:
+            meta = json.loads(comment) if comment else {}
+        except ValueError:
+            meta = {}
+        result[name] = (valid, meta)
+    return result
+
+
+class _advisory_lock:
+    def __enter__(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_ADVISORY_KEY])
+
+    def __exit__(self, *exc):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_KEY])
+
+
+def ensure_vector_indexes(model_id: str, dim: int) -> list[str]:
+    """Create the two HNSW indexes for (model_id, dim) unless they exist; returns the names created.
+
+    Concurrently (no write lock) when not inside a transaction. Cheap after the first call per process.
+    """
+    key = (connection.alias, model_id, int(dim))
+    if key in _ensured:
+        return []
+    created: list[str] = []
+    concurrently = not connection.in_atomic_block
+    with _ensured_lock, _advisory_lock():
+        existing = _existing()
+        for column in COLUMNS:
+            index = vector_index(column, model_id, dim)
+            state = existing.get(index.name)
+            if state and state[0]:
+                continue
+            with connection.schema_editor(atomic=not concurrently) as editor:
+                if state:  # an invalid leftover of an interrupted concurrent build
+                    editor.remove_index(Sticker, index, concurrently=concurrently)
+                editor.add_index(Sticker, index, concurrently=concurrently)
+                comment = json.dumps({"model_id": model_id, "dim": int(dim), "column": column})
+                editor.execute(f"COMMENT ON INDEX {editor.quote_name(index.name)} IS %s", [comment])
+            created.append(index.name)
+            logger.info("Created HNSW index %s on %s for %s (dim %d)", index.name, column, model_id, dim)
+    _ensured.add(key)
+    return created
+
+
+def drop_stale_vector_indexes() -> list[str]:
+    """Drop the HNSW indexes of models that no longer have any sticker (after a reindex)."""
+    dropped = []
+    concurrently = not connection.in_atomic_block
+    with _ensured_lock, _advisory_lock():
+        for name, (_valid, meta) in _existing().items():
+            model_id = meta.get("model_id")
+            if model_id is not None and Sticker.objects.filter(model_id=model_id).exists():
+                continue
+            with connection.schema_editor(atomic=not concurrently) as editor:
+                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))
+            dropped.append(name)
+            logger.info("Dropped HNSW index %s (model %s has no stickers left)", name, model_id)
+        _ensured.clear()
+    return dropped
+
+
+def forget_ensured() -> None:
+    """Forget which indexes this process created (tests: the test transaction rolled them back)."""
+    _ensured.clear()
