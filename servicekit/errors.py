@@ -6,10 +6,12 @@ Every error body is ``{"error": {"code": str, "message": str, "details": dict}}`
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -64,6 +66,16 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str, str]] = [
 ]
 
 
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """True for errors that mean the database cannot be reached right now (down, restarting, connection
+    lost): callers get a 503 they may retry, not a 500. Django wraps psycopg's errors in these classes."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower())
+
+
 def _drf_error(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
     if isinstance(exc, ApiError):
         return exc.error_code, exc.message, exc.details
@@ -79,8 +91,11 @@ def _drf_error(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF ``EXCEPTION_HANDLER``: every API error leaves in the one format."""
-    if isinstance(exc, Http404):
+    """DRF ``EXCEPTION_HANDLER``: every API error leaves in the one format; a database outage is a 503."""
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        exc = ServiceUnavailable(DATABASE_UNAVAILABLE_MESSAGE, code="database_unavailable")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, (DjangoPermissionDenied,)):
         exc = exceptions.PermissionDenied()
@@ -115,6 +130,10 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Json
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
+    """Uncaught errors outside DRF views (middleware, admin, plain Django views). Django calls this while
+    handling the exception, so ``sys.exc_info()`` names it: a database outage is a 503 there too."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return error_response("database_unavailable", DATABASE_UNAVAILABLE_MESSAGE, 503)
     return error_response("internal_error", "An internal error occurred.", 500)
 
 

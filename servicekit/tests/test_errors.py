@@ -32,3 +32,36 @@ def test_unexpected_exception_is_a_json_500():
     assert response.status_code == 500
     assert body(response)["code"] == "internal_error"
     assert "boom" not in str(response.data)
+
+
+def test_database_outage_is_a_json_503_not_a_500():
+    from django.db import InterfaceError, OperationalError
+
+    for exc in (OperationalError("could not connect to server: Connection refused"),
+                InterfaceError("connection already closed")):
+        response = exception_handler(exc, {"view": object()})
+        assert response.status_code == 503
+        assert body(response)["code"] == "database_unavailable"
+
+
+def test_handler500_turns_a_database_outage_outside_drf_into_a_503():
+    import json
+
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from servicekit.errors import handler500
+
+    request = RequestFactory().get("/admin/")
+    try:
+        raise OperationalError("terminating connection due to administrator command")
+    except OperationalError:
+        response = handler500(request)  # Django calls it inside its except block
+    assert response.status_code == 503
+    assert json.loads(response.content)["error"]["code"] == "database_unavailable"
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        response = handler500(request)
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"]["code"] == "internal_error"

@@ -7,7 +7,6 @@ import logging
 import unicodedata
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
@@ -35,17 +34,6 @@ class ScopedThrottle(ScopedRateThrottle):
         except Exception:  # cache backend down: fail open, loudly
             logger.warning("throttle cache unavailable; request let through", exc_info=True)
             return True
-
-
-def exception_handler(exc, context):
-    """servicekit's handler, plus: a database that is down or restarting is a 503, not a 500."""
-    if isinstance(exc, (OperationalError, InterfaceError)) or (
-        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
-    ):
-        logger.warning("database unavailable: %s", exc)
-        exc = errors.ServiceUnavailable("The database is unavailable; try again shortly.",
-                                        code="database_unavailable")
-    return errors.exception_handler(exc, context)
 
 
 def reject_control_characters(value: str) -> str:

@@ -72,6 +72,4 @@ REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)  # no
 # `format` is an ordinary query parameter here (analytics' format=csv), not DRF's renderer override.
 REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = None  # noqa: F821
-# servicekit's error format, plus database outages as 503 (config/api.py).
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "config.api.exception_handler"  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["config.api.LimitedJSONParser"]  # noqa: F821
