@@ -1,4 +1,8 @@
-"""Liveness (``/healthz``) and readiness (``/readyz``) endpoints, JSON, on both services."""
+"""Liveness (``/healthz``) and readiness (``/readyz``) endpoints, JSON, on both services.
+
+They are DRF views (no authentication, no throttling) so that the OpenAPI schema describes them and a
+wrong method gets the one JSON error format.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ import time
 from collections.abc import Callable
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
 from django.urls import path
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 Check = Callable[[], dict]
 
@@ -24,25 +32,64 @@ def check_database() -> dict:
     return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok"])
+
+    class Meta:
+        ref_name = "Health"
 
 
-def readiness_view(checks: dict[str, Check]):
-    @require_GET
-    def readyz(request: HttpRequest) -> JsonResponse:
-        results = {name: check() for name, check in checks.items()}
+class CheckResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    latency_ms = serializers.FloatField(required=False, help_text="Time the check took (database).")
+    error = serializers.CharField(required=False, help_text="Why the check failed.")
+
+    class Meta:
+        ref_name = "CheckResult"
+
+
+class ReadinessSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    checks = serializers.DictField(child=CheckResultSerializer(),
+                                   help_text="One result per dependency (database, ...); may carry more fields.")
+
+    class Meta:
+        ref_name = "Readiness"
+
+
+class _Probe(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+
+class HealthView(_Probe):
+    @extend_schema(operation_id="healthz", summary="Liveness: the process answers",
+                   responses={200: HealthSerializer}, tags=["health"])
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+class ReadinessView(_Probe):
+    checks: dict[str, Check] = {}
+
+    @extend_schema(
+        operation_id="readyz", summary="Readiness: every dependency reachable",
+        description="Runs each check (the database, and the service's own: search_service or the model); "
+                    "503 when any fails.",
+        responses={200: ReadinessSerializer,
+                   503: OpenApiResponse(ReadinessSerializer, description="A check failed (`ok: false`).")},
+        tags=["health"])
+    def get(self, request: Request) -> Response:
+        results = {name: check() for name, check in self.checks.items()}
         ready = all(result["ok"] for result in results.values())
-        return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results},
-                            status=200 if ready else 503)
-
-    return readyz
+        return Response({"status": "ok" if ready else "unavailable", "checks": results},
+                        status=200 if ready else 503)
 
 
 def health_urls(extra_checks: dict[str, Check] | None = None) -> list:
     checks: dict[str, Check] = {"database": check_database, **(extra_checks or {})}
     return [
-        path("healthz", healthz, name="healthz"),
-        path("readyz", readiness_view(checks), name="readyz"),
+        path("healthz", HealthView.as_view(), name="healthz"),
+        path("readyz", ReadinessView.as_view(checks=checks), name="readyz"),
     ]

@@ -65,6 +65,7 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
             "django.contrib.staticfiles",
             "rest_framework",
             "drf_spectacular",
+            "drf_spectacular_sidecar",  # Swagger UI / ReDoc files served from here, not from a CDN
             *apps,
         ],
         "MIDDLEWARE": [
@@ -129,7 +130,11 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
             "TITLE": title,
             "DESCRIPTION": description,
             "VERSION": "1.0.0",
-            "SERVE_INCLUDE_SCHEMA": False,
+            "SERVE_INCLUDE_SCHEMA": False,  # servicekit.openapi.SchemaView documents itself
+            # Swagger UI's files come from the drf-spectacular-sidecar package (static files), never a CDN.
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
         },
         "LOGGING": {
             "version": 1,

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analytics.views import AnalyticsView, EventsView
 from counter.views import CounterView
 from feedback.views import FeedbackView
 from searches.client import check_ready as search_service_ready
 from searches.views import SearchView, SimilarView
+from servicekit.docs import docs_urls
 from servicekit.health import health_urls
 
 urlpatterns = [
@@ -18,8 +18,7 @@ urlpatterns = [
     path("api/analytics/", AnalyticsView.as_view(), name="analytics"),
     path("api/analytics/events/", EventsView.as_view(), name="analytics-events"),
     path("api/counter/", CounterView.as_view(), name="counter"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *docs_urls(),  # /api/schema/ and /api/docs/
 ]
 
 handler400 = "servicekit.errors.handler400"
