@@ -130,7 +130,7 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
             "TITLE": title,
             "DESCRIPTION": description,
             "VERSION": "1.0.0",
-            "SERVE_INCLUDE_SCHEMA": False,  # servicekit.openapi.SchemaView documents itself
+            "SERVE_INCLUDE_SCHEMA": False,  # servicekit.docs.SchemaView documents itself
             # Swagger UI's files come from the drf-spectacular-sidecar package (static files), never a CDN.
             "SWAGGER_UI_DIST": "SIDECAR",
             "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
