@@ -7,13 +7,14 @@ import logging
 import unicodedata
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.throttling import ScopedRateThrottle
 
 from servicekit import errors
+from servicekit.openapi import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -73,24 +74,9 @@ class FilenameField(StrictCharField):
         super().__init__(**kwargs)
 
 
-ErrorSerializer = inline_serializer(
-    name="Error",
-    fields={
-        "error": inline_serializer(
-            name="ErrorBody",
-            fields={
-                "code": serializers.CharField(help_text="Stable machine-readable code, e.g. invalid_request."),
-                "message": serializers.CharField(help_text="Human-readable explanation."),
-                "details": serializers.DictField(
-                    help_text="Extra data; for invalid_request, `fields` maps each bad field to its errors."),
-            },
-        )
-    },
-)
-
-
 def error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
+    """An error response in servicekit's one format (the shared ``Error`` schema component)."""
+    return error_response(description)
 
 
 INVALID = error("invalid_request: a parameter or the body is invalid (details.fields says which).")
