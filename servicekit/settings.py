@@ -116,6 +116,8 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
         "SESSION_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
         "CSRF_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
         "SECURE_HSTS_SECONDS": env.int("SECURE_HSTS_SECONDS", default=0),
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False),
+        "SECURE_HSTS_PRELOAD": env.bool("SECURE_HSTS_PRELOAD", default=False),
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "X_FRAME_OPTIONS": "DENY",
         "REST_FRAMEWORK": {
