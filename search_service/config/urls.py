@@ -5,27 +5,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.renderers import JSONRenderer
 
 from encoders.loader import readiness_check
+from servicekit.docs import docs_urls
 from servicekit.health import health_urls
-
-
-class SchemaView(SpectacularAPIView):
-    """The OpenAPI schema; its errors (401) in the one JSON error format, not as YAML."""
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if response.status_code >= 400:
-            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
-        return super().finalize_response(request, response, *args, **kwargs)
-
 
 urlpatterns = [
     *health_urls({"model": readiness_check}),
     path("admin/", admin.site.urls),
-    path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *docs_urls(),  # /api/schema/ and /api/docs/ (behind the service token like every /api/ path)
     path("api/", include("ranking.urls")),
     path("api/", include("stickers.urls")),
 ]

@@ -10,7 +10,7 @@ from servicekit.errors import ApiError
 from stickers.errors import ModelMismatch
 from stickers.models import Sticker
 from stickers.selectors import check_model, get_sticker
-from stickers.views import ERROR, model_error
+from stickers.views import INVALID, MISMATCH, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED, model_error
 
 from . import selectors
 from .serializers import RankingSerializer, SearchParamsSerializer, SimilarParamsSerializer
@@ -25,7 +25,7 @@ class SearchView(APIView):
     @extend_schema(
         operation_id="search",
         parameters=[SearchParamsSerializer],
-        responses={200: RankingSerializer, 400: ERROR, 401: ERROR, 409: ERROR, 503: ERROR},
+        responses={200: RankingSerializer, 400: INVALID, 401: UNAUTHORIZED, 409: MISMATCH, 503: MODEL_DOWN},
         summary="Stickers ranked by how well they match the text, best first.",
         description="409 model_mismatch while the index holds another model's embeddings.",
     )
@@ -47,7 +47,8 @@ class SimilarView(APIView):
     @extend_schema(
         operation_id="similar",
         parameters=[SimilarParamsSerializer],
-        responses={200: RankingSerializer, 400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR, 503: ERROR},
+        responses={200: RankingSerializer, 400: INVALID, 401: UNAUTHORIZED, 404: NOT_FOUND, 409: MISMATCH,
+                   503: MODEL_DOWN},
         summary="Stickers whose images are nearest to that sticker's image (itself excluded).",
     )
     def get(self, request: Request) -> Response:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from encoders.loader import ModelUnavailable
 from servicekit.errors import ApiError
+from servicekit.openapi import error_response
 
 from .errors import ModelMismatch, StickerExists
 from .images import InvalidImage, check_upload_filename, decode_image
@@ -19,7 +20,11 @@ from .selectors import catalogue, get_sticker
 from .serializers import CatalogueItemSerializer, CatalogueParamsSerializer, UploadSerializer
 from .services import StickerInput, delete_sticker, store_stickers
 
-ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
+UNAUTHORIZED = error_response("not_authenticated / authentication_failed: the service token is missing or wrong.")
+MISMATCH = error_response("model_mismatch: the index holds another model's embeddings; run index_images --reindex.")
+MODEL_DOWN = error_response("model_unavailable: the configured model could not be loaded.")
+NOT_FOUND = error_response("not_found: no sticker of that filename.")
+INVALID = error_response("invalid_request: a parameter is missing or out of range (see details.fields).")
 
 
 def model_error(exc: Exception) -> ApiError:
@@ -38,11 +43,13 @@ class CataloguePagination(PageNumberPagination):
 
 class ImageListView(APIView):
     parser_classes = [MultiPartParser]
+    pagination_class = CataloguePagination  # for the schema: GET answers a page {count, next, previous, results}
 
     @extend_schema(
         operation_id="images_list",
         parameters=[CatalogueParamsSerializer],
-        responses={200: CatalogueItemSerializer(many=True), 400: ERROR, 401: ERROR, 404: ERROR},
+        responses={200: CatalogueItemSerializer(many=True), 400: INVALID, 401: UNAUTHORIZED,
+                   404: error_response("not_found: the page is beyond the last one.")},
         summary="The sticker catalogue, oldest first, paginated (page beyond the last: 404).",
     )
     def get(self, request: Request) -> Response:
@@ -55,7 +62,15 @@ class ImageListView(APIView):
     @extend_schema(
         operation_id="images_create",
         request={"multipart/form-data": UploadSerializer},
-        responses={201: CatalogueItemSerializer, 400: ERROR, 401: ERROR, 409: ERROR, 413: ERROR, 503: ERROR},
+        responses={
+            201: CatalogueItemSerializer,
+            400: error_response("invalid_request (fields) or invalid_image: not a PNG/JPEG/WebP/GIF/BMP image, "
+                                "corrupt, too many pixels, or an unsafe file name / extension not matching."),
+            401: UNAUTHORIZED,
+            409: error_response("already_exists: a sticker has that filename; or model_mismatch."),
+            413: error_response("payload_too_large: the file exceeds SEARCH_UPLOAD_MAX_BYTES."),
+            503: MODEL_DOWN,
+        },
         summary="Add one sticker (embedded at once, visible to the next search).",
     )
     def post(self, request: Request) -> Response:
@@ -87,8 +102,8 @@ class ImageListView(APIView):
 
 
 class ImageDetailView(APIView):
-    @extend_schema(operation_id="images_retrieve", responses={200: CatalogueItemSerializer, 401: ERROR, 404: ERROR},
-                   summary="One catalogue entry.")
+    @extend_schema(operation_id="images_retrieve", summary="One catalogue entry.",
+                   responses={200: CatalogueItemSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND})
     def get(self, request: Request, filename: str) -> Response:
         try:
             sticker = get_sticker(filename)
@@ -96,7 +111,7 @@ class ImageDetailView(APIView):
             raise ApiError(f"No sticker named {filename!r}.", code="not_found", status_code=404) from exc
         return Response(CatalogueItemSerializer(sticker, context={"request": request}).data)
 
-    @extend_schema(operation_id="images_destroy", responses={204: None, 401: ERROR, 404: ERROR},
+    @extend_schema(operation_id="images_destroy", responses={204: None, 401: UNAUTHORIZED, 404: NOT_FOUND},
                    summary="Remove one sticker (its row and its file); gone from the next search.")
     def delete(self, request: Request, filename: str) -> Response:
         try:
