@@ -16,6 +16,15 @@ export SECURE_COOKIES=false
 export LOG_LEVEL=WARNING
 export PY
 
+# Headless Chromium for the demo page's browser test (sticker_service/demo/tests). A fresh CI machine has
+# none: install Debian's chromium when missing and running as root. Otherwise that one test skips with the
+# reason, except with CI=true, where it fails (see sticker_service/testing/browser.py).
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "=== installing chromium (apt-get) for the demo page's browser test ==="
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+    || echo "chromium could not be installed; the browser test will skip (or fail with CI=true)"
+fi
+
 status=0
 (cd search_service && "$PY" -m pytest "$@") || status=1
 (cd sticker_service && "$PY" -m pytest "$@") || status=1

@@ -18,6 +18,7 @@ globals().update(
             "feedback",
             "analytics",
             "counter",
+            "demo",
         ],
         title="Sticker Search public API",
         description="Search stickers by text, send feedback on results, download feedback for the ML team.",

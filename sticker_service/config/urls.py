@@ -3,6 +3,7 @@ from django.urls import path
 
 from analytics.views import AnalyticsView, EventsView
 from counter.views import CounterView
+from demo.views import demo_page
 from feedback.views import FeedbackView
 from searches.client import check_ready as search_service_ready
 from searches.views import SearchView, SimilarView
@@ -10,6 +11,7 @@ from servicekit.docs import docs_urls
 from servicekit.health import health_urls
 
 urlpatterns = [
+    path("", demo_page, name="demo"),  # the demo page (HTML + JS over the public API)
     *health_urls({"search_service": search_service_ready}),
     path("admin/", admin.site.urls),
     path("api/search/", SearchView.as_view(), name="search"),
