@@ -448,16 +448,18 @@ import json, os, sys
 from pathlib import Path
 import environ
 
-repo = Path(sys.argv[1]).resolve()
+installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix)}
 read = set()
 
 class Recorder(dict):
+    # os.environ for django-environ, noting the names our own code (not a library) asks for
     def _note(self, key):
         frame = sys._getframe(2)
         while frame and ("/environ/" in frame.f_code.co_filename):
             frame = frame.f_back
         path = Path(frame.f_code.co_filename).resolve() if frame else None
-        if path and repo in path.parents and ".venv" not in path.parts and "site-packages" not in path.parts:
+        if path and not path.name.startswith("<") and not installed & set(path.parents) and not (
+                {"site-packages", "dist-packages"} & set(path.parts)):
             read.add(key)
     def __getitem__(self, key):
         self._note(key)
@@ -496,7 +498,7 @@ def names_read_statically(path: Path) -> set[str]:
 def names_read_at_import(service: str) -> set[str]:
     """Every variable the settings module actually asks for when it loads (f-string names included)."""
     env = {"PATH": "/usr/bin:/bin", **env_example(), "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run([sys.executable, "-c", _RECORDER, str(REPO)], cwd=REPO / service, env=env,
+    result = subprocess.run([sys.executable, "-c", _RECORDER], cwd=REPO / service, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
