@@ -16,6 +16,8 @@ import shlex
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -433,6 +435,18 @@ def test_healthcheck_probe_passes_host_validation_and_ssl_redirect(monkeypatch):
         server.shutdown()
         server.server_close()
     assert check(f"{base}/healthz", timeout=2) == 1  # nothing listens any more
+
+
+def test_healthcheck_probe_passes_real_host_validation_and_ssl_redirect(live_server, settings, monkeypatch):
+    """Against the real sticker_service: production-like ALLOWED_HOSTS and HTTPS redirect."""
+    settings.ALLOWED_HOSTS = ["stickers.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    url = f"{live_server.url}/healthz"
+    with pytest.raises(urllib.error.HTTPError) as plain:  # what a naive probe would get
+        urllib.request.urlopen(url, timeout=5)
+    assert plain.value.code in {301, 400}
+    monkeypatch.setenv("ALLOWED_HOSTS", "stickers.example.com")
+    assert load_healthcheck()["check"](url) == 0
 
 
 # --- settings audit: every variable the code reads is in .env.example -------------------------------
