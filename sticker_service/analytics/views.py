@@ -26,6 +26,7 @@ AUTH_ERRORS = {
     401: error("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),
     403: error("permission_denied: the token's user is not an admin (staff)."),
 }
+DATABASE_DOWN = error("database_unavailable: the database cannot be reached; try again shortly.")
 CSV = OpenApiResponse(OpenApiTypes.STR, description="CSV attachment (format=csv), streamed.")
 
 
@@ -84,7 +85,7 @@ class AnalyticsView(AdminOnly, APIView):
             (200, "text/csv"): CSV,
             400: INVALID, **AUTH_ERRORS,
             404: error("not_found: the query was never searched, or the page does not exist."),
-            429: THROTTLED,
+            429: THROTTLED, 503: DATABASE_DOWN,
         },
         tags=["analytics"],
     )
@@ -114,9 +115,11 @@ class EventsView(AdminOnly, APIView):
                     "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
                     "as one CSV attachment.",
         parameters=[EventsParamsSerializer],
-        responses={(200, "application/json"): EventPageSerializer, (200, "text/csv"): CSV,
+        responses={(200, "application/json"): OpenApiResponse(EventPageSerializer,
+                                                               description="A page of events (JSON) or all as CSV."),
+                   (200, "text/csv"): CSV,
                    400: INVALID, **AUTH_ERRORS, 404: error("not_found: the query was never searched."),
-                   429: THROTTLED},
+                   429: THROTTLED, 503: DATABASE_DOWN},
         tags=["analytics"],
     )
     def get(self, request: Request):
