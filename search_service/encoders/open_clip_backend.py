@@ -13,6 +13,7 @@ from PIL import Image
 
 from .base import composite_on_white, l2_normalize
 from .spec import ModelSpec
+from .text_trim import padding_free_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class OpenClipEncoder:
         self._model = model
         self._preprocess = preprocess
         self._tokenizer = open_clip.get_tokenizer(spec.name)
+        # Texts skip the tokenizer's padding where the text tower provably ignores it (same vectors, ~8
+        # positions instead of 77 for a short query; see text_trim.py). False = open_clip's full path.
+        self._encode_text_trimmed = padding_free_encoder(model)
+        self.trim_text_padding = self._encode_text_trimmed is not None
         self._torch = torch
         # One forward pass at a time: gunicorn threads share the process's torch thread pool.
         self._lock = threading.Lock()
@@ -60,8 +65,9 @@ class OpenClipEncoder:
         if not texts:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         tokens = self._tokenizer(list(texts)).to(self.device)
+        encode = self._encode_text_trimmed if self.trim_text_padding else self._model.encode_text
         with self._lock, self._torch.inference_mode():
-            features = self._model.encode_text(tokens)
+            features = encode(tokens)
         return l2_normalize(features.float().cpu().numpy())
 
     def preprocess(self, image: Image.Image):
