@@ -357,6 +357,10 @@ def test_dockerfile_copies_existing_files_and_runs_existing_commands(service):
     assert script.stat().st_mode & 0o111, f"{script} is not executable"
     subprocess.run(["sh", "-n", str(script)], check=True)
     assert "migrate --noinput" in script.read_text()
+    code = "\n".join(line for line in script.read_text().splitlines() if not line.lstrip().startswith("#"))
+    for command in re.findall(r"python manage\.py (\w+)", code):
+        assert command in {"migrate", "check"} or list(REPO.glob(f"*/*/management/commands/{command}.py")), (
+            f"the entrypoint runs a management command that does not exist: {command}")
     assert script.read_text().rstrip().endswith('exec "$@"')
 
     command = json.loads(image.last("CMD"))
