@@ -41,8 +41,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
-    """Decode ``data`` safely: only the formats above, at most ``max_pixels`` pixels, verified."""
+def decode_image(data: bytes, *, max_pixels: int, max_side: int | None = None) -> DecodedImage:
+    """Decode ``data`` safely: only the formats above, at most ``max_pixels`` pixels, verified.
+
+    ``max_side``: shrink the decoded image to fit that square (JPEGs decode at reduced scale directly);
+    ``width``/``height`` stay the original's. Bounds the memory of a batch of large photos.
+    """
     if not data:
         raise InvalidImage("The file is empty.")
     formats = list(FORMAT_EXTENSIONS)
@@ -57,7 +61,11 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
             image = Image.open(io.BytesIO(data), formats=formats)
             image_format = image.format
             image.seek(0)
+            if max_side and max(width, height) > max_side:
+                image.draft(None, (max_side, max_side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
             image.load()
+            if max_side and max(image.size) > max_side:
+                image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
     except InvalidImage:
         raise
     except UnidentifiedImageError as exc:

@@ -30,6 +30,9 @@ from .vector_index import drop_stale_vector_indexes, ensure_vector_indexes
 
 logger = logging.getLogger(__name__)
 
+# Decoded images are shrunk to this size at most while they wait for their batch (models take ~224-448 px).
+MAX_DECODED_SIDE = 1024
+
 
 @dataclass
 class IndexStats:
@@ -193,7 +196,8 @@ class FolderIndexer:
                 self.progress(1)
                 continue
             try:
-                decoded = decode_image(file.data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS)
+                decoded = decode_image(file.data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS,
+                                       max_side=MAX_DECODED_SIDE)
             except InvalidImage as exc:
                 self.stats.fail(file.relative, str(exc))
                 self.progress(1)
@@ -240,7 +244,8 @@ class FolderIndexer:
             for sticker in batch:
                 self.stats.seen += 1
                 try:
-                    decoded = decode_image(read_image(sticker.filename), max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS)
+                    decoded = decode_image(read_image(sticker.filename), max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS,
+                                           max_side=MAX_DECODED_SIDE)
                 except (OSError, InvalidImage) as exc:
                     self.stats.fail(sticker.filename, f"stored file unusable ({exc})")
                     self.progress(1)

@@ -1,0 +1,168 @@
+"""Quick numbers for search_service on this machine (the real benchmarks live in benchmarks/).
+
+    cd search_service && ../.venv/bin/python bench/quick_bench.py [--stickers 10000] [--queries 300] [--images 256]
+
+Uses a scratch database next to SEARCH_DATABASE_URL's (created and dropped here) and a temporary media folder:
+1. index_images throughput: ``--images`` generated PNGs indexed by the real command with open_clip ViT-B-32
+   (random weights, saved to a temporary checkpoint file: no download);
+2. search latency: ``--stickers`` random unit vectors (half with a title/tags vector) inserted directly,
+   then p50/p95 of ``ranking.selectors.search`` (the SQL: HNSW candidates + exact re-score) and of the whole
+   ``GET /api/search/`` with distinct queries (text tower included, no cache hits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(SERVICE_DIR))
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stickers", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    base_url = os.environ["SEARCH_DATABASE_URL"]
+    parts = urlsplit(base_url)
+    scratch = f"{parts.path.lstrip('/')}_quickbench_{os.getpid()}"
+    import psycopg2
+
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{scratch}"')
+    tmp = Path(tempfile.mkdtemp(prefix="quickbench-"))
+    try:
+        run(args, urlunsplit(parts._replace(path=f"/{scratch}")), tmp)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        admin.close()
+
+
+def run(args, database_url: str, tmp: Path) -> None:
+    import open_clip
+    import torch
+
+    checkpoint = tmp / "vit-b-32-random.pt"
+    torch.manual_seed(0)
+    torch.save(open_clip.create_model("ViT-B-32", pretrained=None).state_dict(), checkpoint)
+    os.environ.update(SEARCH_DATABASE_URL=database_url, SEARCH_MODEL_NAME="ViT-B-32",
+                      SEARCH_MODEL_PRETRAINED=str(checkpoint), SEARCH_MEDIA_ROOT=str(tmp / "media"),
+                      SEARCH_SERVICE_TOKEN="", DJANGO_SETTINGS_MODULE="config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, torch threads "
+          f"{torch.get_num_threads()}")
+
+    # 1. index_images
+    from testing.images import make_image
+
+    folder = tmp / "images"
+    folder.mkdir()
+    for i in range(args.images):
+        make_image(i, size=256, mode="RGBA" if i % 2 else "RGB").save(folder / f"bench_{i:05d}.png")
+    from encoders.loader import get_encoder
+
+    encoder = get_encoder()  # load the model outside the timing, as a worker does at start
+    started = time.perf_counter()
+    call_command("index_images", str(folder), "--batch-size", str(args.batch_size), "--no-progress")
+    print(f"index_images wall time {time.perf_counter() - started:.1f} s for {args.images} images")
+
+    # 2. search latency at --stickers
+    import numpy as np
+    from django.db import connection
+
+    from ranking import selectors
+    from stickers.models import Sticker
+    from stickers.vector_index import ensure_vector_indexes
+
+    Sticker.objects.all().delete()
+    rng = np.random.default_rng(0)
+    dim, model_id = encoder.dim, encoder.model_id
+    started = time.perf_counter()
+    batch = []
+    for i in range(args.stickers):
+        image = rng.standard_normal(dim).astype(np.float32)
+        text = rng.standard_normal(dim).astype(np.float32) if i % 2 == 0 else None
+        batch.append(Sticker(filename=f"random_{i:06d}.png", sha256=f"{i:064x}", width=1, height=1,
+                             title=f"title {i}" if text is not None else "", model_id=model_id,
+                             image_embedding=image / np.linalg.norm(image),
+                             text_embedding=None if text is None else text / np.linalg.norm(text)))
+        if len(batch) == 1000:
+            Sticker.objects.bulk_create(batch)
+            batch = []
+    Sticker.objects.bulk_create(batch)
+    ensure_vector_indexes(model_id, dim)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE stickers_sticker")
+    print(f"inserted {args.stickers} random stickers and built the HNSW indexes in "
+          f"{time.perf_counter() - started:.1f} s")
+
+    queries = rng.standard_normal((args.queries, dim)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    for vector in queries[:20]:  # warm-up
+        selectors.search(vector, model_id=model_id, limit=10)
+    sql_ms = []
+    for vector in queries:
+        started = time.perf_counter()
+        hits = selectors.search(vector, model_id=model_id, limit=10)
+        sql_ms.append((time.perf_counter() - started) * 1000)
+    assert len(hits) == 10
+
+    # exact ranking for a recall check of the HNSW candidates
+    from django.conf import settings
+
+    recall = []
+    for vector in queries[:50]:
+        approx = [h.filename for h in selectors.search(vector, model_id=model_id, limit=10)]
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_indexscan = off")
+            exact = [h.filename for h in selectors.search(vector, model_id=model_id, limit=10)]
+            cursor.execute("RESET enable_indexscan")
+        recall.append(len(set(approx) & set(exact)) / 10)
+
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    http_ms = []
+    for i in range(min(args.queries, 100)):
+        started = time.perf_counter()
+        response = client.get("/api/search/", {"query": f"a distinct query number {i}", "limit": 10})
+        http_ms.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content
+    print(f"search SQL at {args.stickers} stickers (w={settings.SEARCH_TEXT_WEIGHT}, ef_search="
+          f"{settings.SEARCH_HNSW_EF_SEARCH}, candidates={settings.SEARCH_CANDIDATES}): "
+          f"p50 {statistics.median(sql_ms):.1f} ms, p95 {percentile(sql_ms, 0.95):.1f} ms "
+          f"({len(sql_ms)} queries); recall@10 vs exact {statistics.mean(recall):.3f}")
+    print(f"GET /api/search/ (text tower + SQL, uncached queries): p50 {statistics.median(http_ms):.1f} ms, "
+          f"p95 {percentile(http_ms, 0.95):.1f} ms ({len(http_ms)} queries)")
+
+
+if __name__ == "__main__":
+    main()
