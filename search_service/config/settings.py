@@ -38,6 +38,11 @@ SEARCH_MODEL_PRETRAINED = env.str("SEARCH_MODEL_PRETRAINED", default="")
 SEARCH_DEVICE = env.str("SEARCH_DEVICE", default="auto")  # auto = cuda when available, else cpu
 SEARCH_TORCH_THREADS = env.int("SEARCH_TORCH_THREADS", default=0)  # 0 = torch's default
 SEARCH_TEXT_CACHE_SIZE = env.int("SEARCH_TEXT_CACHE_SIZE", default=2048)  # query embeddings kept per process
+# Redis shared by all workers for query embeddings (behind the per-process LRU); empty = off. Failures and
+# timeouts fall back to encoding the text (encoders/text_cache.py).
+SEARCH_REDIS_URL = env.str("SEARCH_REDIS_URL", default="")
+SEARCH_REDIS_TIMEOUT = env.float("SEARCH_REDIS_TIMEOUT", default=0.1)  # seconds per Redis call
+SEARCH_REDIS_TTL = env.int("SEARCH_REDIS_TTL", default=30 * 24 * 3600)  # seconds a cached embedding is kept
 
 # --- ranking ---
 SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.5)
@@ -61,6 +66,8 @@ if not 0.0 <= SEARCH_TEXT_WEIGHT <= 1.0:
     raise ImproperlyConfigured("SEARCH_TEXT_WEIGHT must be between 0 and 1.")
 if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
     raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be between 1 and 1000 (pgvector's range).")
+if SEARCH_REDIS_TIMEOUT <= 0 or SEARCH_REDIS_TTL < 1:
+    raise ImproperlyConfigured("SEARCH_REDIS_TIMEOUT must be > 0 and SEARCH_REDIS_TTL >= 1 (seconds).")
 if SEARCH_CANDIDATES < 1 or SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
     raise ImproperlyConfigured("SEARCH_CANDIDATES must be >= 1; SEARCH_TEXT_CACHE_SIZE, SEARCH_TORCH_THREADS >= 0.")
 if not SEARCH_MEDIA_URL.endswith("/"):

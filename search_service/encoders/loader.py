@@ -14,6 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from . import text_cache
 from .base import Encoder
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _encoder: Encoder | None = None
 _query_cache = None
+_shared_cache: text_cache.RedisTextCache | None = None
 
 
 class ModelUnavailable(Exception):
@@ -60,15 +62,29 @@ def is_loaded() -> bool:
 
 def set_encoder(encoder: Encoder | None) -> None:
     """Install (or with None: forget) the process's encoder. For tests and tools."""
-    global _encoder, _query_cache
+    global _encoder, _query_cache, _shared_cache
     with _lock:
         _encoder = encoder
         _query_cache = _make_query_cache(encoder, settings.SEARCH_TEXT_CACHE_SIZE) if encoder else None
+        if encoder is None and _shared_cache is not None:
+            _shared_cache.close()
+            _shared_cache = None
 
 
 def _make_query_cache(encoder: Encoder, size: int):
+    """Text -> embedding: this process's LRU, then Redis shared by all processes (when configured), then the
+    model. A new embedding goes into both caches."""
+    global _shared_cache
+    if _shared_cache is not None:
+        _shared_cache.close()
+    _shared_cache = shared = text_cache.from_settings(encoder.model_id, encoder.dim)
+
     def embed(text: str) -> np.ndarray:
-        vector = encoder.encode_texts([text])[0]
+        vector = shared.get(text) if shared is not None else None
+        if vector is None:
+            vector = encoder.encode_texts([text])[0]
+            if shared is not None:
+                shared.set(text, vector)
         vector.setflags(write=False)  # shared between requests: nobody may modify it
         return vector
 
@@ -76,9 +92,14 @@ def _make_query_cache(encoder: Encoder, size: int):
 
 
 def embed_query(text: str) -> np.ndarray:
-    """The query's text embedding, from the process's LRU cache when it was asked before."""
+    """The query's text embedding, from the process's LRU cache or Redis when it was asked before."""
     get_encoder()
     return _query_cache(text)
+
+
+def shared_text_cache() -> text_cache.RedisTextCache | None:
+    """The Redis cache behind the LRU, when ``SEARCH_REDIS_URL`` configures one."""
+    return _shared_cache
 
 
 def query_cache_info():
