@@ -35,8 +35,17 @@ class SchemaView(SpectacularAPIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
+class DocsView(SpectacularSwaggerView):
+    """Swagger UI; its errors (e.g. 401 without search_service's token) in the one JSON format, not HTML."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
 def docs_urls() -> list:
     return [
         path("api/schema/", SchemaView.as_view(), name="schema"),
-        path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+        path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     ]
