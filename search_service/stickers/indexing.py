@@ -133,6 +133,8 @@ class FolderIndexer:
         self._pending: list[StickerInput] = []
         self._pending_new: list[bool] = []
         self._seen_sha: set[str] = set()
+        # A first load for this model builds its HNSW indexes once at the end (finish()), not row by row.
+        self._defer_index = not Sticker.objects.filter(model_id=encoder.model_id).exists()
 
     # -- folder --------------------------------------------------------------------------------------
     def index_folder(self, root: Path, *, recursive: bool = False) -> IndexStats:
@@ -218,7 +220,8 @@ class FolderIndexer:
     def _flush(self) -> None:
         if not self._pending:
             return
-        store_stickers(self._pending, encoder=self.encoder, replace=True, reindex=self.reindex)
+        store_stickers(self._pending, encoder=self.encoder, replace=True, reindex=self.reindex,
+                       ensure_index=not self._defer_index)
         new = sum(self._pending_new)
         self.stats.indexed += new
         self.stats.replaced += len(self._pending) - new
@@ -251,7 +254,8 @@ class FolderIndexer:
                     self.progress(1)
                     continue
                 items.append(StickerInput(sticker.filename, decoded, None, sticker.title, list(sticker.tags)))
-            store_stickers(items, encoder=self.encoder, replace=True, reindex=True)
+            store_stickers(items, encoder=self.encoder, replace=True, reindex=True,
+                           ensure_index=not self._defer_index)
             self.stats.replaced += len(items)
             self.progress(len(items))
         self.stats.seconds += time.perf_counter() - started

@@ -47,11 +47,13 @@ def embed_metadata(encoder: Encoder, entries: Sequence[tuple[str, list[str]]]) -
 
 
 def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = None, replace: bool = True,
-                   reindex: bool = False) -> list[Sticker]:
+                   reindex: bool = False, ensure_index: bool = True) -> list[Sticker]:
     """Embed the images (and their title/tags) in one batch, store files and rows in one transaction.
 
     ``replace``: an existing sticker of the same filename is overwritten, else :class:`StickerExists`.
     ``reindex``: allowed while the index still holds another model's embeddings (else ``ModelMismatch``).
+    ``ensure_index``: create the model's HNSW indexes first if missing (a bulk load builds them at its end
+    instead: one build is much faster than as many inserts into the graph).
     """
     if not items:
         return []
@@ -60,7 +62,8 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
         check_model(encoder.model_id)
     image_vectors = encoder.encode_images([item.image.image for item in items])
     text_vectors = embed_metadata(encoder, [(item.title, item.tags) for item in items])
-    ensure_vector_indexes(encoder.model_id, encoder.dim)
+    if ensure_index:
+        ensure_vector_indexes(encoder.model_id, encoder.dim)
     rows = [
         Sticker(filename=item.filename, sha256=item.image.sha256, width=item.image.width, height=item.image.height,
                 title=item.title, tags=list(item.tags), model_id=encoder.model_id,
