@@ -95,11 +95,11 @@ def efficientnet_trunk_state_dict(include_classifier: bool = False) -> dict:
     import torch
 
     source = torch.load(efficientnet_checkpoint_path(), map_location="cpu", weights_only=True)
-    target_keys = list(timm.create_model(IMAGE_TOWER, pretrained=False).state_dict().keys())
+    reference = timm.create_model(IMAGE_TOWER, pretrained=False).state_dict()
+    target_keys = list(reference.keys())
     if len(source) != len(target_keys):
         raise RuntimeError(f"EfficientNet checkpoint has {len(source)} tensors, timm expects {len(target_keys)}")
     mapped = {}
-    reference = timm.create_model(IMAGE_TOWER, pretrained=False).state_dict()
     for target_key, (source_key, tensor) in zip(target_keys, source.items(), strict=True):
         if reference[target_key].shape != tensor.shape:
             raise RuntimeError(f"shape mismatch mapping {source_key} -> {target_key}")
@@ -174,8 +174,20 @@ def _stamp(folder: Path, projection_path: Path) -> dict:
     }
 
 
+def _writable(path: Path) -> bool:
+    while not path.exists():
+        path = path.parent
+    return os.access(path, os.W_OK)
+
+
 def default_model_dir() -> Path:
-    return REPO_ROOT / ".data" / "models" / MODEL_ID
+    """``<repo>/.data/models/<MODEL_ID>``; where the checkout is read-only (a container image),
+    ``$XDG_CACHE_HOME/sticker-search/models/<MODEL_ID>`` instead."""
+    local = REPO_ROOT / ".data" / "models"
+    if _writable(local):
+        return local / MODEL_ID
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "sticker-search" / "models" / MODEL_ID
 
 
 def ensure_model_dir(target: Path | None = None, projection_path: Path | None = None) -> Path:
@@ -218,6 +230,8 @@ def _build(folder: Path, projection_path: Path, stamp: dict) -> None:
         save_file(full_state_dict(projection, logit_scale), str(tmp / "open_clip_model.safetensors"),
                   metadata={"model_id": stamp["model_id"]})
         (tmp / "build_stamp.json").write_text(json.dumps(stamp, indent=2))
+        for path in [tmp, *tmp.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)

@@ -42,7 +42,7 @@ class TrainConfig:
     feature_dropout: float = 0.2
     init_temperature: float = 0.05
     name_prob: float = 0.5  # chance of training on the name rather than a keyword prompt
-    variants: int = 4  # clean picture + 3 augmented copies per item
+    variants: int = 2  # clean picture + 1 augmented copy per item
     seed: int = 0
 
 
@@ -130,7 +130,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
     opt = torch.optim.AdamW([{"params": list(head.parameters()), "weight_decay": cfg.weight_decay},
                              {"params": [logit_scale], "weight_decay": 0.0}], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
-    img = [torch.from_numpy(m) for m in data.image_feats]
+    img = [torch.from_numpy(m) for m in data.image_feats[: cfg.variants]]
     txt = torch.from_numpy(data.text_feats)
     concepts = torch.from_numpy(data.concepts)
     head.train()
