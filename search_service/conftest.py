@@ -35,6 +35,33 @@ def clip_checkpoint(tmp_path_factory, request):
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny open_clip model as a ``local-dir:`` folder (config with a model_id, safetensors weights):
+    loads in a fraction of a second, for tests that start the service in subprocesses."""
+    import json
+
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    model_cfg = {
+        "embed_dim": 32,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+    }
+    torch.manual_seed(0)
+    model = open_clip.model.CLIP(**model_cfg)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "open_clip_model.safetensors")
+    (folder / "open_clip_config.json").write_text(json.dumps({
+        "model_id": "tiny-test-clip/1",
+        "model_cfg": model_cfg,
+        "preprocess_cfg": {"size": 32, "resize_mode": "longest", "fill_color": 255},
+    }))
+    return folder
+
+
 @pytest.fixture(scope="session", autouse=True)
 def encoder(clip_checkpoint, request):
     """The process's encoder, loaded by the production code from SEARCH_MODEL_NAME/SEARCH_MODEL_PRETRAINED."""

@@ -20,7 +20,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
-_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin", "open_clip_model.bin")
+# open_clip's preference order when it looks for weights in a local-dir folder
+_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.safetensors", "open_clip_pytorch_model.bin",
+                 "open_clip_pytorch_model.pth", "model.safetensors", "pytorch_model.bin", "pytorch_model.pth",
+                 "model.pth")
 
 
 @dataclass(frozen=True)

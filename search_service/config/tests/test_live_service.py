@@ -45,7 +45,8 @@ def live_database():
     admin.close()
 
 
-def test_migrate_index_and_serve_with_gunicorn(live_database, clip_checkpoint, tmp_path):
+def test_migrate_index_and_serve_with_gunicorn(live_database, tiny_model_dir, tmp_path):
+    """With a tiny local-dir model (the default model's kind of folder) so that three processes start fast."""
     images = tmp_path / "images"
     write_folder(images, [1, 2, 3])
     metadata = tmp_path / "metadata.json"
@@ -54,8 +55,8 @@ def test_migrate_index_and_serve_with_gunicorn(live_database, clip_checkpoint, t
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", str(tmp_path)),
         "HF_HUB_OFFLINE": "1", "DJANGO_DEBUG": "false", "SEARCH_SECRET_KEY": settings.SECRET_KEY,
-        "SEARCH_DATABASE_URL": live_database, "SEARCH_MODEL_NAME": "ViT-B-32",
-        "SEARCH_MODEL_PRETRAINED": str(clip_checkpoint), "SEARCH_MEDIA_ROOT": str(tmp_path / "media"),
+        "SEARCH_DATABASE_URL": live_database, "SEARCH_MODEL_NAME": f"local-dir:{tiny_model_dir}",
+        "SEARCH_MEDIA_ROOT": str(tmp_path / "media"),
         "SEARCH_SERVICE_TOKEN": TOKEN, "SEARCH_BIND": f"127.0.0.1:{port}", "SEARCH_WORKERS": "1",
         "SEARCH_THREADS": "2", "SEARCH_TEXT_WEIGHT": "1.0", "LOG_LEVEL": "INFO", "GUNICORN_ACCESS_LOG": "",
     }
@@ -87,7 +88,7 @@ def test_migrate_index_and_serve_with_gunicorn(live_database, clip_checkpoint, t
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
-        assert "model ViT-B-32/file-" in log.read_text()  # loaded by post_worker_init, before any request
+        assert "model tiny-test-clip/1 ready" in log.read_text()  # loaded by post_worker_init, before any request
 
         auth = {"Authorization": f"Bearer {TOKEN}"}
         assert requests.get(f"{base}/api/search/", params={"query": "x"}, timeout=10).status_code == 401
