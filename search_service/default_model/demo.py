@@ -11,6 +11,7 @@ demo_stickers/metadata.json``.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import unicodedata
@@ -50,11 +51,20 @@ def generate(out_dir: Path = DEMO_DIR, size: int = 96) -> dict[str, dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, dict] = {}
     taken: set[str] = set()
+    seen: set[bytes] = set()
     for item in sources.noto_items(sources.load_cldr()):
+        png = io.BytesIO()
+        small_png(sources.load_image(item), size).save(png, format="PNG", optimize=True)
+        if png.getvalue() in seen:  # e.g. the flags of Norway and Svalbard: one picture, indexed once
+            continue
+        seen.add(png.getvalue())
         filename = sticker_filename(item, taken)
-        small_png(sources.load_image(item), size).save(out_dir / filename, optimize=True)
+        (out_dir / filename).write_bytes(png.getvalue())
         tags = [k for k in item.keywords if k.casefold() != item.name.casefold()]
         metadata[filename] = {"title": item.name, "tags": tags}
+    for stale in out_dir.glob("*.png"):
+        if stale.name not in metadata:
+            stale.unlink()
     # One sticker a line: readable diffs when the set changes.
     dump = lambda value: json.dumps(value, ensure_ascii=False)  # noqa: E731
     lines = [f"{dump(name)}: {dump(metadata[name])}" for name in sorted(metadata)]
