@@ -51,15 +51,18 @@ def generate(out_dir: Path = DEMO_DIR, size: int = 96) -> dict[str, dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, dict] = {}
     taken: set[str] = set()
-    seen: set[bytes] = set()
+    # Some emoji share one picture (the flags of Norway and Bouvet Island, "family" and "family: man,
+    # woman, boy"): keep one, the shortest name, which is the commonly known one.
+    by_picture: dict[bytes, sources.Item] = {}
     for item in sources.noto_items(sources.load_cldr()):
         png = io.BytesIO()
         small_png(sources.load_image(item), size).save(png, format="PNG", optimize=True)
-        if png.getvalue() in seen:  # e.g. the flags of Norway and Svalbard: one picture, indexed once
-            continue
-        seen.add(png.getvalue())
+        kept = by_picture.get(png.getvalue())
+        if kept is None or len(item.name) < len(kept.name):
+            by_picture[png.getvalue()] = item
+    for data, item in sorted(by_picture.items(), key=lambda pair: pair[1].key):
         filename = sticker_filename(item, taken)
-        (out_dir / filename).write_bytes(png.getvalue())
+        (out_dir / filename).write_bytes(data)
         tags = [k for k in item.keywords if k.casefold() != item.name.casefold()]
         metadata[filename] = {"title": item.name, "tags": tags}
     for stale in out_dir.glob("*.png"):
