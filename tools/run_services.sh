@@ -24,7 +24,11 @@ trap cleanup INT TERM EXIT
 if [ "${EMBEDDED_PG:-true}" = "true" ]; then "$PY" tools/embedded_pg.py start; fi
 
 (cd search_service && "$PY" manage.py migrate --noinput && "$PY" manage.py collectstatic --noinput -v0)
-if [ -x search_service/bin/prepare_demo ]; then search_service/bin/prepare_demo "$PY"; fi
+# Demo stickers (Noto emoji titled and tagged with CLDR names/keywords, committed in search_service/demo_stickers):
+# idempotent (files already indexed are skipped); --reindex re-embeds them after a model change.
+if [ "${SEARCH_DEMO_STICKERS:-true}" = "true" ]; then
+  (cd search_service && "$PY" manage.py index_images demo_stickers --metadata demo_stickers/metadata.json --reindex)
+fi
 (cd sticker_service && "$PY" manage.py migrate --noinput && "$PY" manage.py collectstatic --noinput -v0)
 if [ -n "${ADMIN_PASSWORD:-}" ] && [ -f sticker_service/accounts/management/commands/ensure_admin.py ]; then
   (cd sticker_service && "$PY" manage.py ensure_admin)
