@@ -34,7 +34,9 @@ class Metadata:
 
 
 def _clean(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    """NFC, control characters dropped (PostgreSQL refuses NUL), whitespace runs collapsed."""
+    text = "".join(ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch) != "Cc" or ch.isspace())
+    return " ".join(text.split())
 
 
 def clean_title(title: str) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -101,23 +103,34 @@ class ImageListView(APIView):
                         status=status.HTTP_201_CREATED)
 
 
+def _not_found(filename: str) -> ApiError:
+    return ApiError(f"No sticker named {filename!r}.", code="not_found", status_code=404)
+
+
+def _lookup_name(filename: str) -> str:
+    """The URL's filename, or 404 when no sticker can have it (control characters, too long)."""
+    if len(filename) > 255 or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in filename):
+        raise _not_found(filename[:100])
+    return filename
+
+
 class ImageDetailView(APIView):
     @extend_schema(operation_id="images_retrieve", summary="One catalogue entry.",
                    responses={200: CatalogueItemSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND})
     def get(self, request: Request, filename: str) -> Response:
         try:
-            sticker = get_sticker(filename)
+            sticker = get_sticker(_lookup_name(filename))
         except Sticker.DoesNotExist as exc:
-            raise ApiError(f"No sticker named {filename!r}.", code="not_found", status_code=404) from exc
+            raise _not_found(filename) from exc
         return Response(CatalogueItemSerializer(sticker, context={"request": request}).data)
 
     @extend_schema(operation_id="images_destroy", responses={204: None, 401: UNAUTHORIZED, 404: NOT_FOUND},
                    summary="Remove one sticker (its row and its file); gone from the next search.")
     def delete(self, request: Request, filename: str) -> Response:
         try:
-            delete_sticker(filename)
+            delete_sticker(_lookup_name(filename))
         except Sticker.DoesNotExist as exc:
-            raise ApiError(f"No sticker named {filename!r}.", code="not_found", status_code=404) from exc
+            raise _not_found(filename) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

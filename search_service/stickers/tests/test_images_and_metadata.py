@@ -56,3 +56,4 @@ def test_tags_and_the_embedded_text():
         clean_tags(["x" * 101])
     assert metadata_text("Grinning face", ["face", "grinning face", "smile"]) == "Grinning face, face, smile"
     assert metadata_text("", []) == ""
+    assert clean_tags(["nul\x00here", "bell\x07"]) == ["nulhere", "bell"]

@@ -109,3 +109,17 @@ def test_upload_field_validation(client):
     response = client.post("/api/images/", {"a": 1}, content_type="application/json")
     assert response.status_code == 415
     assert not Sticker.objects.exists()
+
+
+def test_filenames_no_sticker_can_have_are_404_not_500(client):
+    for path in ("/api/images/a%00b.png/", "/api/images/" + "x" * 300 + "/", "/api/images/%0A.png/"):
+        for method in (client.get, client.delete):
+            response = method(path)
+            assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_control_characters_in_titles_and_tags_are_dropped(client):
+    response = upload(client, title="cat", tags="a\x00b, c")  # NUL: refused (PostgreSQL cannot store it)
+    assert response.status_code == 400 and "tags" in response.json()["error"]["details"]["fields"]
+    response = upload(client, "dog.png", png(8), title="bell\x07 dog", tags="x\x1by")
+    assert response.status_code == 201 and (response.json()["title"], response.json()["tags"]) == ("bell dog", ["xy"])
