@@ -8,6 +8,8 @@ but Python refcounts would copy them page by page anyway).
 import logging
 import os
 
+from servicekit.gunicorn_errors import install as install_json_errors
+
 bind = os.environ.get("SEARCH_BIND", f"0.0.0.0:{os.environ.get('SEARCH_PORT', '8118')}")
 workers = int(os.environ.get("SEARCH_WORKERS", "2"))
 threads = int(os.environ.get("SEARCH_THREADS", "4"))
@@ -16,6 +18,9 @@ preload_app = False
 timeout = int(os.environ.get("SEARCH_WORKER_TIMEOUT", "120"))  # includes loading the model at worker start
 graceful_timeout = 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+# gunicorn's own error answers (414 request line too long, 431, malformed HTTP) as JSON, not HTML.
+install_json_errors()
 
 # Each worker's torch threads share the machine's cores: by default cores / workers (at least 1).
 if os.environ.get("SEARCH_TORCH_THREADS", "0").strip() in ("", "0"):

@@ -125,13 +125,18 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
             "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
             "DEFAULT_AUTHENTICATION_CLASSES": [],
             "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "DEFAULT_SCHEMA_CLASS": "servicekit.schema.AutoSchema",
             "EXCEPTION_HANDLER": "servicekit.errors.exception_handler",
         },
         "SPECTACULAR_SETTINGS": {
             "TITLE": title,
             "DESCRIPTION": description,
             "VERSION": "1.0.0",
+            "POSTPROCESSING_HOOKS": [
+                "drf_spectacular.hooks.postprocess_schema_enums",
+                "servicekit.schema.optional_query_parameters_allow_empty",
+                "servicekit.schema.document_uri_too_long",
+            ],
             "SERVE_INCLUDE_SCHEMA": False,  # servicekit.docs.SchemaView documents itself
             # Swagger UI's files come from the drf-spectacular-sidecar package (static files), never a CDN.
             "SWAGGER_UI_DIST": "SIDECAR",
