@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse
@@ -15,6 +14,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from servicekit import errors
 from servicekit.openapi import error_response
+from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +37,6 @@ class ScopedThrottle(ScopedRateThrottle):
             return True
 
 
-def reject_control_characters(value: str) -> str:
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-        raise serializers.ValidationError("Must not contain control characters.")
-    return value
-
-
 class StrictCharField(serializers.CharField):
     """A CharField that takes only JSON strings (DRF's would turn 5 into "5")."""
 
@@ -59,7 +53,7 @@ class QueryField(StrictCharField):
         kwargs.setdefault("max_length", 256)
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("trim_whitespace", True)
-        kwargs.setdefault("validators", [reject_control_characters])
+        kwargs.setdefault("validators", [NoControlCharacters(TRIMMED_TEXT_PATTERN)])
         super().__init__(**kwargs)
 
 
@@ -70,7 +64,7 @@ class FilenameField(StrictCharField):
         kwargs.setdefault("max_length", 255)
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("validators", [reject_control_characters])
+        kwargs.setdefault("validators", [NoControlCharacters()])
         super().__init__(**kwargs)
 
 

@@ -1,12 +1,18 @@
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from counter.services import MAX_DIGITS, parse_n
+
+N_MESSAGE = f"n must be a non-negative whole number of at most {MAX_DIGITS} digits (0-9)."
 
 
 class CounterParamsSerializer(serializers.Serializer):
     digit = serializers.IntegerField(min_value=0, max_value=9, default=7, help_text="The digit to count (0-9).")
     n = serializers.CharField(
         max_length=MAX_DIGITS + 100, trim_whitespace=True,
+        # The rule parse_n applies (digits only, at most MAX_DIGITS once leading zeros are dropped), as a pattern
+        # so that the OpenAPI schema states it (unambiguous: no backtracking blow-up on long inputs).
+        validators=[RegexValidator(rf"^\s*(?:0*[1-9][0-9]{{0,{MAX_DIGITS - 1}}}|0+)\s*$", message=N_MESSAGE)],
         help_text=f"Count in 1..n; a non-negative whole number of at most {MAX_DIGITS} digits.")
 
     def validate_n(self, value: str) -> int:

@@ -4,12 +4,22 @@ from rest_framework import serializers
 from config.api import FilenameField, QueryField
 
 
+class FilenameListField(serializers.ListField):
+    """Distinct filenames, at most FEEDBACK_MAX_FILENAMES; the schema says both (``uniqueItems`` through
+    servicekit.schema, ``maxItems``). Fields are re-created for each serializer, so the limit in force is read."""
+
+    unique_items = True
+
+    def __init__(self, **kwargs):
+        super().__init__(child=FilenameField(), default=list, max_length=settings.FEEDBACK_MAX_FILENAMES,
+                         error_messages={"max_length": "At most {max_length} filenames per list."}, **kwargs)
+
+
 class FeedbackEntrySerializer(serializers.Serializer):
     query = QueryField(help_text="A query as it was searched (trimmed the same way).")
-    positive = serializers.ListField(child=FilenameField(), default=list,
-                                     help_text="Filenames the person liked for this query.")
-    negative = serializers.ListField(child=FilenameField(), default=list,
-                                     help_text="Filenames the person disliked for this query.")
+    positive = FilenameListField(help_text="Filenames the person liked for this query.")
+    negative = FilenameListField(help_text="Filenames the person disliked for this query; none of them also in "
+                                           "positive.")
 
     def validate_positive(self, value: list[str]) -> list[str]:
         return self._check_list(value)
@@ -34,7 +44,7 @@ class FeedbackEntrySerializer(serializers.Serializer):
 
 
 class FeedbackRequestSerializer(serializers.Serializer):
-    feedback = FeedbackEntrySerializer(many=True, allow_empty=False,
+    feedback = FeedbackEntrySerializer(many=True, allow_empty=False, max_length=settings.FEEDBACK_MAX_ITEMS,
                                        help_text="One entry per query; FEEDBACK_MAX_ITEMS entries at most.")
 
     def to_internal_value(self, data):
