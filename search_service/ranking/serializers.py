@@ -1,23 +1,22 @@
 from __future__ import annotations
 
-import unicodedata
-
 from rest_framework import serializers
+
+from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
 
 MAX_QUERY = 256
 MAX_LIMIT = 100
 MAX_OFFSET = 1_000_000
 
 
-def no_control_characters(value: str) -> str:
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise serializers.ValidationError("The text must not contain control characters.")
-    return value
+# Control characters refused; a pattern, so that the OpenAPI schema states the rule (servicekit.validation).
+no_control_characters = NoControlCharacters(message="The text must not contain control characters.")
+query_characters = NoControlCharacters(TRIMMED_TEXT_PATTERN, message="The text must not contain control characters.")
 
 
 class SearchParamsSerializer(serializers.Serializer):
     query = serializers.CharField(min_length=1, max_length=MAX_QUERY, trim_whitespace=True,
-                                  validators=[no_control_characters],
+                                  validators=[query_characters],
                                   help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.")
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
