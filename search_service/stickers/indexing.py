@@ -180,6 +180,8 @@ class FolderIndexer:
             "image_embedding", "text_embedding")}
         other_names = set(Sticker.objects.filter(sha256__in=[f.sha256 for f in valid])
                           .exclude(filename__in=names.values()).values_list("sha256", flat=True))
+        # Contents not in the database yet: waiting in the batch, or met earlier in this chunk (bounded).
+        self._seen_sha = {item.image.sha256 for item in self._pending}
         metadata_changes = []
         for file in valid:
             filename = names[file.relative]
