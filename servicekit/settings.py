@@ -70,6 +70,7 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
         ],
         "MIDDLEWARE": [
             "django.middleware.security.SecurityMiddleware",
+            "servicekit.middleware.RequestSanityMiddleware",  # bad UTF-8 query 400, chunked body 411
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",
