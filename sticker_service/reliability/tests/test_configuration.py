@@ -125,7 +125,7 @@ def test_the_secret_scan_finds_planted_secrets():
     planted = {
         "id_rsa": f"{key_header}\nMIIEow...\n",
         "settings.py": 'SECRET_KEY = "q8#fj29!xk2m-zz1"\n',
-        "prod.env": "ADMIN_PASSWORD=Hunter2Hunter2\nDATABASE_URL=postgres://app:S3cr3tPassw0rd@db/app\n",
+        "prod.env": "ADMIN_PASSWORD=Hunter2Hunter2\nDATABASE_URL=postgres://app:" + "S3cr3tPassw0rd@db/app\n",
         "ci.yml": "token: ghp_" + "a" * 36 + "\n",
         "aws.txt": "AKIA" + "ABCDEFGHIJKLMNOP",
     }
