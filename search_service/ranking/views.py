@@ -34,12 +34,12 @@ class SearchView(APIView):
         params.is_valid(raise_exception=True)
         try:
             model_id = get_encoder().model_id
-            check_model(model_id)
             vector = embed_query(params.validated_data["query"])
+            # Also refuses (ModelMismatch) while the index holds another model's embeddings.
+            hits = selectors.search(vector, model_id=model_id, limit=params.validated_data["limit"],
+                                    offset=params.validated_data["offset"])
         except (ModelMismatch, ModelUnavailable) as exc:
             raise model_error(exc) from exc
-        hits = selectors.search(vector, model_id=model_id, limit=params.validated_data["limit"],
-                                offset=params.validated_data["offset"])
         return _response(model_id, hits)
 
 

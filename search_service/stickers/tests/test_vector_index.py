@@ -25,8 +25,9 @@ def explain(sql_runner) -> str:
             self.cursor = cursor
 
         def execute(self, sql, params=None):
-            if sql.lstrip().upper().startswith(("WITH", "SELECT S.")):
-                self.cursor.execute("EXPLAIN " + sql, params)
+            prelude, _, query = sql.rpartition(";")  # ranking sends "SELECT set_config(...); <query>"
+            if query.lstrip().upper().startswith(("WITH", "SELECT S.")):
+                self.cursor.execute(prelude + (";" if prelude else "") + "EXPLAIN " + query, params)
                 captured.append("\n".join(row[0] for row in self.cursor.fetchall()))
                 self.cursor.execute("SELECT NULL, NULL, NULL, NULL LIMIT 0")
             else:
