@@ -20,12 +20,11 @@ class RequestSanityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        raw_query = get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
-        if raw_query:
-            try:
-                unquote_to_bytes(raw_query.replace(b"+", b" ")).decode("utf-8")
-            except UnicodeDecodeError:
-                return error_response("malformed_request", "The query string is not valid UTF-8.", 400)
+        try:
+            raw_query = get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
+            unquote_to_bytes(raw_query.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeError:  # bad bytes, or (from a non-conforming server) characters past Latin-1
+            return error_response("malformed_request", "The query string is not valid UTF-8.", 400)
         if request.META.get("HTTP_TRANSFER_ENCODING") and not request.META.get("CONTENT_LENGTH"):
             return error_response("length_required", "Send the body with a Content-Length header (chunked "
                                   "transfer encoding is not supported).", 411)
