@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -60,6 +61,7 @@ def main() -> None:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
         admin.close()
+        shutil.rmtree(tmp, ignore_errors=True)  # the 600 MB checkpoint, images and media
 
 
 def run(args, database_url: str, tmp: Path) -> None:
