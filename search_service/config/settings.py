@@ -48,6 +48,9 @@ SEARCH_REDIS_TTL = env.int("SEARCH_REDIS_TTL", default=30 * 24 * 3600)  # second
 SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.5)
 SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=100)
 SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=200)
+# Seconds a search's results are reused for the same query in this process (0 = off); see ranking/result_cache.py.
+SEARCH_RESULT_CACHE_TTL = env.float("SEARCH_RESULT_CACHE_TTL", default=0.0)
+SEARCH_RESULT_CACHE_SIZE = env.int("SEARCH_RESULT_CACHE_SIZE", default=4096)  # searches kept per process
 
 # --- sticker images (stickers app) ---
 SEARCH_MEDIA_ROOT = env.str("SEARCH_MEDIA_ROOT", default=str(BASE_DIR.parent / ".data" / "media" / "stickers"))
@@ -66,6 +69,8 @@ if not 0.0 <= SEARCH_TEXT_WEIGHT <= 1.0:
     raise ImproperlyConfigured("SEARCH_TEXT_WEIGHT must be between 0 and 1.")
 if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
     raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be between 1 and 1000 (pgvector's range).")
+if SEARCH_RESULT_CACHE_TTL < 0 or SEARCH_RESULT_CACHE_SIZE < 1:
+    raise ImproperlyConfigured("SEARCH_RESULT_CACHE_TTL must be >= 0 and SEARCH_RESULT_CACHE_SIZE >= 1.")
 if SEARCH_REDIS_TIMEOUT <= 0 or SEARCH_REDIS_TTL < 1:
     raise ImproperlyConfigured("SEARCH_REDIS_TIMEOUT must be > 0 and SEARCH_REDIS_TTL >= 1 (seconds).")
 if SEARCH_CANDIDATES < 1 or SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:

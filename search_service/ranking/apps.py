@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class RankingConfig(AppConfig):
     name = "ranking"
     verbose_name = "Ranking (search and similar)"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from stickers.models import Sticker
+        from stickers.signals import index_changed
+
+        from .result_cache import results
+
+        # Cached results of this process go as soon as it changes the index: the services send index_changed
+        # (bulk writes and deletes send no model signals); single saves too. No post_delete receiver: it would
+        # make every queryset delete of stickers load the rows (vectors included) to send it.
+        index_changed.connect(results.clear, dispatch_uid="ranking.results.index_changed")
+        post_save.connect(results.clear, sender=Sticker, dispatch_uid="ranking.results.post_save")

@@ -12,7 +12,7 @@ from stickers.models import Sticker
 from stickers.selectors import check_model, get_sticker
 from stickers.views import INVALID, MISMATCH, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED, model_error
 
-from . import selectors
+from . import result_cache, selectors
 from .serializers import RankingSerializer, SearchParamsSerializer, SimilarParamsSerializer
 
 
@@ -32,12 +32,13 @@ class SearchView(APIView):
     def get(self, request: Request) -> Response:
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
+        query, limit, offset = (params.validated_data[name] for name in ("query", "limit", "offset"))
         try:
             model_id = get_encoder().model_id
-            vector = embed_query(params.validated_data["query"])
-            # Also refuses (ModelMismatch) while the index holds another model's embeddings.
-            hits = selectors.search(vector, model_id=model_id, limit=params.validated_data["limit"],
-                                    offset=params.validated_data["offset"])
+            # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
+            hits = result_cache.cached(
+                ("search", model_id, query, limit, offset),
+                lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset))
         except (ModelMismatch, ModelUnavailable) as exc:
             raise model_error(exc) from exc
         return _response(model_id, hits)

@@ -19,10 +19,18 @@ from .images import DecodedImage, decode_image
 from .metadata import metadata_text
 from .models import Sticker
 from .selectors import check_model
+from .signals import index_changed
 from .storage import delete_image, save_image
 from .vector_index import ensure_vector_indexes
 
 logger = logging.getLogger(__name__)
+
+
+def _index_changed() -> None:
+    """Tell this process's caches: now, and again once the write commits (a search that ran in between saw
+    the old rows)."""
+    index_changed.send(sender=Sticker)
+    transaction.on_commit(lambda: index_changed.send(sender=Sticker))
 
 
 @dataclass
@@ -88,6 +96,7 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
         for item in items:
             if item.data is not None:
                 save_image(item.filename, item.data)
+        _index_changed()
     return rows
 
 
@@ -111,6 +120,7 @@ def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encode
         stickers.append(sticker)
     with transaction.atomic():
         Sticker.objects.bulk_update(stickers, ["title", "tags", "text_embedding", "updated"])
+        _index_changed()
     return len(stickers)
 
 
@@ -119,6 +129,7 @@ def delete_sticker(filename: str) -> None:
     deleted, _ = Sticker.objects.filter(filename=filename).delete()
     if not deleted:
         raise Sticker.DoesNotExist(filename)
+    _index_changed()
     try:
         delete_image(filename)
     except OSError:
