@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from testing.embedded_cluster import EmbeddedCluster
-from testing.live_search import LiveSearchService, _admin_sql, write_random_checkpoint, write_sticker_images
+from testing.live_process import LiveDjangoService
+from testing.live_search import LiveSearchService, write_random_checkpoint, write_sticker_images
 from testing.live_sticker import LiveStickerService
 
 from .figures import FIGURES
@@ -27,9 +28,7 @@ class UploadedSearchService(LiveSearchService):
     ``index_images`` in a separate process (which would load the model once more)."""
 
     def prepare(self) -> None:
-        _admin_sql(self.server_url, f'CREATE DATABASE "{self.db_name}"')
-        self._db_created = True
-        self.manage("migrate", "--noinput", "-v0")
+        LiveDjangoService.prepare(self)  # database and migrations only: no index_images
 
     def start(self) -> UploadedSearchService:
         super().start()

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from testing.live_search import REPO, free_port
+from testing.live_process import REPO, free_port
 
 EMBEDDED_PG = REPO / "tools" / "embedded_pg.py"
 

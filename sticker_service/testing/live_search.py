@@ -33,20 +33,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import requests
+from testing.live_process import LiveDjangoService
 
-REPO = Path(__file__).resolve().parents[2]
-SEARCH_DIR = REPO / "search_service"
 TEST_MODEL = "ViT-B-32"
 
 # Titles and tags of the generated stickers (filename -> title, tags); shapes/colours differ per image.
@@ -60,30 +51,6 @@ DEFAULT_STICKERS: list[tuple[str, str, list[str]]] = [
     ("sun.png", "smiling sun", ["weather", "sun"]),
     ("car.png", "red sports car", ["car", "vehicle"]),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _admin_sql(url: str, statement: str) -> None:
-    """Run one statement (CREATE/DROP DATABASE) on the server's ``postgres`` database, outside a transaction."""
-    import psycopg2
-
-    connection = psycopg2.connect(_with_database(url, "postgres"), connect_timeout=5)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 def write_random_checkpoint(path: Path, model: str = TEST_MODEL, seed: int = 0) -> Path:
@@ -120,7 +87,11 @@ def write_sticker_images(folder: Path, stickers: list[tuple[str, str, list[str]]
     return metadata
 
 
-class LiveSearchService:
+class LiveSearchService(LiveDjangoService):
+    name = "search_service"
+    ready_path = "/readyz"
+    poll_interval = 0.3
+
     def __init__(self, *, stickers: list[tuple[str, str, list[str]]] | None = None, token: str | None = None,
                  model_env: dict[str, str] | None = None, extra_env: dict[str, str] | None = None,
                  workers: int = 1, threads: int = 4, database_url: str | None = None,
@@ -128,31 +99,21 @@ class LiveSearchService:
         server_url = database_url or os.environ.get("SEARCH_DATABASE_URL", "")
         if not server_url:
             raise RuntimeError("SEARCH_DATABASE_URL must name the search database server (pgvector available).")
-        prefix = os.environ.get("SEARCH_DATABASE_TEST_NAME") or "test_search"
-        self.db_name = f"{prefix}_live_{os.getpid()}_{secrets.token_hex(3)}"
-        self.database_url = _with_database(server_url, self.db_name)
-        self.server_url = server_url
+        super().__init__(server_url=server_url, db_prefix=os.environ.get("SEARCH_DATABASE_TEST_NAME") or "test_search",
+                         extra_env=extra_env, workers=workers, threads=threads, ready_timeout=ready_timeout)
         self.stickers = list(stickers or DEFAULT_STICKERS)
         self.token = token if token is not None else secrets.token_urlsafe(24)
-        self.workdir = Path(tempfile.mkdtemp(prefix="live-search-"))
         self.model_env = model_env
-        self.extra_env = dict(extra_env or {})
-        self.workers, self.threads = workers, threads
-        self.ready_timeout = ready_timeout
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.workdir / "gunicorn.log"
-        self.process: subprocess.Popen | None = None
-        self._db_created = False
-        self._env: dict[str, str] | None = None
 
-    # --- environment ---------------------------------------------------------------------------------
     @property
     def filenames(self) -> list[str]:
         return [name for name, _title, _tags in self.stickers]
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def ready_headers(self) -> dict[str, str]:
+        return self.headers()
 
     def env(self) -> dict[str, str]:
         if self._env is None:
@@ -182,96 +143,11 @@ class LiveSearchService:
             }
         return self._env
 
-    def manage(self, *args: str, timeout: float = 600) -> str:
-        result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", *args], cwd=SEARCH_DIR, env=self.env(), capture_output=True, text=True,
-            timeout=timeout, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"search_service manage.py {' '.join(args)} failed ({result.returncode}):\n"
-                               f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-        return result.stdout
-
-    # --- life cycle ------------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Database, migrations, images indexed."""
-        _admin_sql(self.server_url, f'CREATE DATABASE "{self.db_name}"')
-        self._db_created = True
-        self.manage("migrate", "--noinput", "-v0")
+        super().prepare()
         metadata = write_sticker_images(self.workdir / "images", self.stickers)
         self.manage("index_images", str(self.workdir / "images"), "--metadata", str(metadata), "--no-progress")
-
-    def serve(self) -> None:
-        """Start gunicorn (again) on this instance's port and wait until /readyz says ready."""
-        if self.process is not None and self.process.poll() is None:
-            return
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn
-            [str(gunicorn), "-c", "gunicorn.conf.py", "config.wsgi"], cwd=SEARCH_DIR, env=self.env(),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"search_service exited ({self.process.returncode}):\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/readyz", headers=self.headers(), timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"search_service not ready after {self.ready_timeout} s:\n{self.log_tail()}")
-
-    def start(self) -> LiveSearchService:
-        try:
-            self.prepare()
-            self.serve()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def _signal(self, sig: int, wait: float) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, sig)  # gunicorn's master and its workers (own session)
-        except ProcessLookupError:
-            return
-        try:
-            self.process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM to gunicorn's process group)."""
-        self._signal(signal.SIGTERM, wait=20)
-
-    def kill(self) -> None:
-        """Abrupt stop (SIGKILL), as a crash would."""
-        self._signal(signal.SIGKILL, wait=10)
-
-    def close(self) -> None:
-        self._signal(signal.SIGINT, wait=10)  # gunicorn's quick shutdown
-        if self._db_created:
-            try:
-                _admin_sql(self.server_url, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            finally:
-                self._db_created = False
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def __enter__(self) -> LiveSearchService:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def main() -> None:  # pragma: no cover - manual use

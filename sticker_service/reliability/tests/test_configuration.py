@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from testing.live_search import REPO
+from testing.live_process import REPO
 
 from ..figures import record
 
