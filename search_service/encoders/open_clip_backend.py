@@ -51,23 +51,27 @@ class OpenClipEncoder:
         self._preprocess = preprocess
         self._tokenizer = open_clip.get_tokenizer(spec.name)
         # Texts skip the tokenizer's padding where the text tower provably ignores it (same vectors, ~8
-        # positions instead of 77 for a short query; see text_trim.py). False = open_clip's full path.
-        self._encode_text_trimmed = padding_free_encoder(model)
-        self.trim_text_padding = self._encode_text_trimmed is not None
+        # positions instead of 77 for a short query), and on CPU run the linear layers on oneDNN-packed weights
+        # (see text_trim.py). text_path: "fast" (both), "trimmed" (padding only) or "full" (open_clip as is).
+        self._text_paths = {"full": model.encode_text}
+        if (trimmed := padding_free_encoder(model)) is not None:
+            self._text_paths["trimmed"] = trimmed
+            if self.device == "cpu" and (fast := padding_free_encoder(model, packed=True)).packed:
+                self._text_paths["fast"] = fast
+        self.text_path = next(path for path in ("fast", "trimmed", "full") if path in self._text_paths)
         self._torch = torch
         # One forward pass at a time: gunicorn threads share the process's torch thread pool.
         self._lock = threading.Lock()
         self.dim = int(self.encode_texts(["a sticker"]).shape[1])
-        logger.info("Loaded model %s (dim %d, device %s, %d torch threads) in %.1f s", self.model_id, self.dim,
-                    self.device, torch.get_num_threads(), time.perf_counter() - started)
+        logger.info("Loaded model %s (dim %d, device %s, %d torch threads, text path %s) in %.1f s", self.model_id,
+                    self.dim, self.device, torch.get_num_threads(), self.text_path, time.perf_counter() - started)
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         tokens = self._tokenizer(list(texts)).to(self.device)
-        encode = self._encode_text_trimmed if self.trim_text_padding else self._model.encode_text
         with self._lock, self._torch.inference_mode():
-            features = encode(tokens)
+            features = self._text_paths[self.text_path](tokens)
         return l2_normalize(features.float().cpu().numpy())
 
     def preprocess(self, image: Image.Image):
@@ -86,6 +90,11 @@ class OpenClipEncoder:
         with self._lock, self._torch.inference_mode():
             features = self._model.encode_image(batch)
         return l2_normalize(features.float().cpu().numpy())
+
+    @property
+    def text_paths(self) -> list[str]:
+        """The text paths this model supports (all give the same vectors to ~1e-6)."""
+        return list(self._text_paths)
 
     def __repr__(self) -> str:
         return f"OpenClipEncoder({self.model_id!r}, dim={getattr(self, 'dim', '?')}, device={self.device!r})"

@@ -1,4 +1,5 @@
-"""Text encoding without the padding gives open_clip's full-context vectors (to 1e-5) on fewer positions."""
+"""Text encoding without the padding, and on packed linear layers, gives open_clip's full-context vectors (to
+1e-5) on fewer positions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from open_clip.hf_model import HFTextEncoder
 from open_clip.model import CLIPTextCfg, CLIPVisionCfg, CustomTextCLIP
 from transformers import BertConfig
 
+from encoders import packed_linear
 from encoders.base import l2_normalize
 from encoders.text_trim import padding_free_encoder, pooled_positions
 
@@ -34,32 +36,37 @@ def _positions_seen(transformer: torch.nn.Module, run) -> list[int]:
     return lengths
 
 
-def test_vit_b_32_vectors_match_the_full_context(encoder):
+@pytest.mark.parametrize("packed", [False, True])
+def test_vit_b_32_vectors_match_the_full_context(encoder, packed):
     """The production encoder (open_clip ViT-B-32, causal text tower, argmax pooling)."""
     model = encoder._model
-    trimmed = padding_free_encoder(model)
-    assert trimmed is not None and encoder.trim_text_padding
+    trimmed = padding_free_encoder(model, packed=packed)
+    assert trimmed is not None and trimmed.packed == packed  # this machine's torch has oneDNN
     tokenizer = encoder._tokenizer
     with torch.inference_mode():
         for batch in (TEXTS[:1], TEXTS[:4], TEXTS):  # one short query, a short batch, one row at full length
             tokens = tokenizer(batch)
             full = _unit(model.encode_text(tokens))
-            lengths = _positions_seen(model.transformer, lambda tokens=tokens: trimmed(tokens))
+            lengths = _positions_seen(model.ln_final, lambda tokens=tokens: trimmed(tokens))
             np.testing.assert_allclose(_unit(trimmed(tokens)), full, atol=1e-5)
             assert lengths == [int(pooled_positions(tokens, "argmax", None).max()) + 1]
-    assert lengths == [77]  # the long text fills the context: nothing to drop
-    with torch.inference_mode():
-        assert _positions_seen(model.transformer, lambda: trimmed(tokenizer(["cat in a park"])))[0] == 6  # SOT+4+EOT
+        assert lengths == [77]  # the long text fills the context: nothing to drop
+        assert _positions_seen(model.ln_final, lambda: trimmed(tokenizer(["cat in a park"])))[0] == 6  # SOT+4+EOT
+        if packed:  # the blocks' own forward (open_clip's MultiheadAttention path) is not used
+            assert _positions_seen(model.transformer.resblocks[0], lambda: trimmed(tokenizer(["cat"]))) == []
 
 
-def test_encoder_output_is_the_same_with_and_without_trimming(encoder):
-    trimmed = encoder.encode_texts(TEXTS)
-    encoder.trim_text_padding = False
+def test_every_text_path_of_the_encoder_gives_the_same_vectors(encoder):
+    assert encoder.text_paths == ["full", "trimmed", "fast"] and encoder.text_path == "fast"
+    outputs = {}
     try:
-        full = encoder.encode_texts(TEXTS)
+        for path in encoder.text_paths:
+            encoder.text_path = path
+            outputs[path] = encoder.encode_texts(TEXTS)
     finally:
-        encoder.trim_text_padding = True
-    np.testing.assert_allclose(trimmed, full, atol=1e-5)
+        encoder.text_path = "fast"
+    for path in ("trimmed", "fast"):
+        np.testing.assert_allclose(outputs[path], outputs["full"], atol=1e-5)
 
 
 def _tiny_custom_clip(**text_options) -> CustomTextCLIP:
@@ -79,14 +86,15 @@ def _tokens(lengths: list[int], context: int = 16, eot: int = 99) -> torch.Tenso
     return rows
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("pool_type", ["argmax", "eos"])
-def test_custom_text_tower_matches_the_full_context(pool_type):
+def test_custom_text_tower_matches_the_full_context(pool_type, packed):
     model = _tiny_custom_clip(pool_type=pool_type, eos_id=99)
-    trimmed = padding_free_encoder(model)
-    assert trimmed is not None
+    trimmed = padding_free_encoder(model, packed=packed)
+    assert trimmed is not None and trimmed.packed == packed
     tokens = _tokens([3, 1, 6])
     with torch.inference_mode():
-        lengths = _positions_seen(model.text.transformer, lambda: trimmed(tokens))
+        lengths = _positions_seen(model.text.ln_final, lambda: trimmed(tokens))
         np.testing.assert_allclose(_unit(trimmed(tokens)), _unit(model.encode_text(tokens)), atol=1e-5)
     assert lengths == [7]
 
@@ -111,13 +119,19 @@ class _HFTextModel(torch.nn.Module):
         return self.text(tokens)
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("pooler_type", ["mean_pooler", "cls_pooler", "cls_last_hidden_state_pooler"])
-def test_hugging_face_tower_matches_the_full_context(pooler_type):
+def test_hugging_face_tower_matches_the_full_context(pooler_type, packed):
     model = _HFTextModel(pooler_type)
-    trimmed = padding_free_encoder(model)
-    assert trimmed is not None
     tokens = _tokens([2, 5, 1], eot=98)
     with torch.inference_mode():
+        before = _unit(model.encode_text(tokens))
+        trimmed = padding_free_encoder(model, packed=packed)
+        assert trimmed is not None and trimmed.packed == packed
         lengths = _positions_seen(model.text.transformer, lambda: trimmed(tokens))
-        np.testing.assert_allclose(_unit(trimmed(tokens)), _unit(model.encode_text(tokens)), atol=1e-5)
+        np.testing.assert_allclose(_unit(trimmed(tokens)), before, atol=1e-5)
+        # The swapped layers are enabled only inside the fast path: open_clip's own path is unchanged.
+        np.testing.assert_array_equal(_unit(model.encode_text(tokens)), before)
     assert lengths == [6]
+    swapped = [m for m in model.modules() if isinstance(m, packed_linear.PackedLinear)]
+    assert (len(swapped) > 0) == packed and not any(layer.enabled for layer in swapped)
