@@ -45,7 +45,8 @@ SEARCH_REDIS_TIMEOUT = env.float("SEARCH_REDIS_TIMEOUT", default=0.1)  # seconds
 SEARCH_REDIS_TTL = env.int("SEARCH_REDIS_TTL", default=30 * 24 * 3600)  # seconds a cached embedding is kept
 
 # --- ranking ---
-SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.5)
+# 0.7: picked by benchmarks/quality.py on held-out emoji (keyword and description queries alike).
+SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.7)
 SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=100)
 SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=200)
 # Seconds a search's results are reused for the same query in this process (0 = off); see ranking/result_cache.py.
