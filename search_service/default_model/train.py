@@ -193,10 +193,11 @@ def save_projection(path: Path, head, logit_scale: float, cfg: TrainConfig, extr
 
 # ----------------------------------------------------------------------------- metrics
 def retrieval_ranks(image_embs: np.ndarray, query_embs: np.ndarray, targets: Sequence[int]) -> np.ndarray:
-    """1-based rank of each query's target image among all images (cosine, best first)."""
+    """1-based rank of each query's target image among all images (cosine, best first); ties (identical
+    pictures) count half, as a random tie-break would on average."""
     sims = query_embs @ image_embs.T
     target_sims = sims[np.arange(len(targets)), np.asarray(targets)]
-    return (sims > target_sims[:, None]).sum(1) + 1
+    return (sims > target_sims[:, None]).sum(1) + 1 + ((sims == target_sims[:, None]).sum(1) - 1) / 2
 
 
 def recall_summary(ranks: np.ndarray) -> dict:
