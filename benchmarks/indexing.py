@@ -1,0 +1,149 @@
+"""Indexing throughput of ``manage.py index_images`` in images/s; writes its section of RESULTS.md.
+
+    .venv/bin/python benchmarks/indexing.py [--images 512] [--size 512] [--model auto] [--repeats 3]
+        [--batch-size 32] [--no-write]
+
+``--images`` generated sticker-like PNGs (RGBA, ``--size`` px square, a few shapes on a transparent
+background; cached in benchmarks/.cache) are indexed by the real command, in a subprocess, into a fresh
+database ``bench_index`` (dropped at the end) with a fresh media folder, ``--repeats`` times. The command
+reports images embedded per second of its indexing loop (reading, hashing, decoding, preprocessing,
+embedding, storing files and rows); the wall time of the whole command (model load included) is shown too.
+The seed slept one second per image: 1 image/s.
+
+A breakdown in this process tells what bounds it: decode + preprocess per image (PIL, torchvision
+transforms) and the model's image tower per batch (``encode_preprocessed``), same torch threads as the
+command (torch's default: all cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+
+DB = "bench_index"
+
+
+def make_images(count: int, size: int) -> Path:
+    from PIL import Image, ImageDraw
+
+    folder = common.CACHE_DIR / f"stickers-{size}px"
+    folder.mkdir(parents=True, exist_ok=True)
+    colours = ["red", "green", "blue", "yellow", "purple", "orange", "black", "cyan", "magenta", "brown", "pink"]
+    for index in range(count):
+        path = folder / f"sticker-{index:05d}.png"
+        if path.exists():
+            continue
+        rng = random.Random(index)
+        image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(image)
+        for _ in range(rng.randrange(3, 8)):
+            x0, y0 = rng.randrange(0, size * 3 // 4), rng.randrange(0, size * 3 // 4)
+            x1, y1 = x0 + rng.randrange(size // 8, size // 2), y0 + rng.randrange(size // 8, size // 2)
+            shape = rng.choice([draw.ellipse, draw.rectangle, draw.rounded_rectangle])
+            shape([x0, y0, x1, y1], fill=rng.choice(colours), outline="black", width=max(1, size // 64))
+        image.save(path.with_suffix(".tmp"), format="PNG")
+        path.with_suffix(".tmp").rename(path)
+    return folder
+
+
+def run_command(folder: Path, env: dict[str, str], batch_size: int, count: int) -> tuple[float, float]:
+    """(images/s reported by the command, wall seconds of the whole command)."""
+    common.create_database(DB, fresh=True)
+    media = Path(tempfile.mkdtemp(prefix="bench-index-media-"))
+    service_env = common.service_env("search", DB, **env, SEARCH_MEDIA_ROOT=str(media))
+    try:
+        common.manage(common.SEARCH_DIR, service_env, "migrate", "--noinput", "-v0")
+        started = time.perf_counter()
+        output = common.manage(common.SEARCH_DIR, service_env, "index_images", str(folder), "--batch-size",
+                               str(batch_size), "--no-progress")
+        wall = time.perf_counter() - started
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+    match = re.search(r"(\d+) images embedded in ([\d.]+) s: ([\d.]+) images/s", output)
+    if not match or int(match[1]) != count:
+        raise RuntimeError(f"unexpected index_images output:\n{output}")
+    return float(match[3]), wall
+
+
+def breakdown(folder: Path, env: dict[str, str], batch_size: int) -> dict[str, float]:
+    """Seconds per image: decode + preprocess, and the image tower, in this process."""
+    common.setup_search_django(DB, env, migrate=False)
+    from encoders.loader import get_encoder
+    from stickers.images import decode_image
+
+    encoder = get_encoder()
+    files = sorted(folder.glob("*.png"))[: batch_size * 4]
+    started = time.perf_counter()
+    tensors = [encoder.preprocess(decode_image(path.read_bytes(), max_pixels=25_000_000).image) for path in files]
+    decode = (time.perf_counter() - started) / len(files)
+    encoder.encode_preprocessed(tensors[:batch_size])  # warm-up
+    started = time.perf_counter()
+    for i in range(0, len(tensors), batch_size):
+        encoder.encode_preprocessed(tensors[i:i + batch_size])
+    model = (time.perf_counter() - started) / len(tensors)
+    import torch
+
+    return {"decode": decode, "model": model, "threads": torch.get_num_threads()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=512)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--model", default="auto")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    env = common.model_env(args.model)
+    folder = make_images(args.images, args.size)
+    count = len(list(folder.glob("*.png")))
+    loads, runs = [common.loadavg()], []
+    try:
+        for _ in range(args.repeats):
+            runs.append(run_command(folder, env, args.batch_size, count))
+            loads.append(common.loadavg())
+            print(f"  {runs[-1][0]:.1f} images/s (command wall {runs[-1][1]:.1f} s)", flush=True)
+        parts = breakdown(folder, env, args.batch_size)
+        loads.append(common.loadavg())
+    finally:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
+        common.drop_database(DB)
+    rate = common.median([r[0] for r in runs])
+    rows = [(f"{rate:.1f}", " / ".join(f"{r[0]:.1f}" for r in runs), f"{common.median([r[1] for r in runs]):.1f}",
+             f"{1 / (parts['decode'] + parts['model']):.0f}", f"{parts['decode'] * 1000:.1f}",
+             f"{parts['model'] * 1000:.1f}", f"{rate:.0f}x")]
+    print(rows)
+    lines = [
+        common.machine_line(loads),
+        "",
+        f"`.venv/bin/python benchmarks/indexing.py --images {args.images} --size {args.size} --batch-size "
+        f"{args.batch_size}`: {common.model_label(env)}; {count} generated RGBA PNGs of {args.size}x{args.size} px "
+        f"into a fresh database, {args.repeats} runs (median; all listed). Breakdown measured in-process with "
+        f"{parts['threads']} torch threads: ms per image for decode + preprocess and for the image tower "
+        f"(batches of {args.batch_size}); their sum bounds the rate from above. Seed: 1 image/s (it slept 1 s per "
+        "image).",
+        "",
+        *common.table(["images/s (median)", "runs", "command wall s", "bound: 1/(decode+model)",
+                       "decode+preprocess ms/img", "image tower ms/img", "vs seed"], rows),
+    ]
+    common.write_section("indexing", "Indexing throughput", lines, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,572 @@
+"""search_service latency and HNSW recall versus catalogue size; writes its section of RESULTS.md.
+
+    .venv/bin/python benchmarks/search_latency.py [--sizes 1000,10000,100000,1000000] [--model auto]
+        [--queries 200] [--max-build-minutes 15] [--fresh] [--drop] [--no-http] [--no-write]
+
+Data: N random unit vectors of the model's dimension as image embeddings, and for every other sticker a
+second random unit vector as its title/tags embedding (so both HNSW scans of the ranking run, as with real
+stickers), in the database ``bench_search`` on the embedded server. They go through the real storage path:
+``migrate`` creates search_service's table, the first 1,000 rows are written by the Django model
+(``Sticker.objects.bulk_create``, as indexing does), the rest by binary ``COPY`` into the same table; the
+HNSW indexes are built by ``stickers.vector_index.ensure_vector_indexes`` (timed) after each size's load.
+The database grows from one size to the next (rows are deterministic per position) and is kept for the
+next run unless ``--drop``; ``--fresh`` starts it over.
+
+Per size:
+* SQL: ``ranking.selectors.search`` (the production query: HNSW candidates from both indexes, exact
+  re-score) with a query vector in hand, i.e. text embedding cached: p50/p99.
+* HTTP: ``GET /api/search/?query=...&limit=10`` on search_service under gunicorn (its gunicorn.conf.py,
+  2 workers x 4 threads, model loaded), one request at a time on a keep-alive connection: the same query
+  repeated (the text embedding comes from the worker's LRU) and a new query each time (the text tower runs).
+* Recall@10 of the ranking's first page against exact search (numpy over all N vectors, same score
+  formula), and recall@10 of one HNSW scan (``ORDER BY image <=> q LIMIT 10``) at several ef_search values.
+  Queries are random unit vectors too: uniform random data is the hard case for HNSW (no clusters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import secrets
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+
+DB = "bench_search"
+BLOCK = 10_000  # rows generated per deterministic block
+ORM_ROWS = 1_000  # rows written through the Django model; the rest by COPY
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
+EF_VALUES = (40, 100, 200, 400)
+REDIS_URL = "redis://127.0.0.1:6379/14"
+CACHED_QUERIES = ["cat in a park", "happy birthday", "red heart", "thumbs up", "pizza", "rocket", "sad face", "dog"]
+DATA_TEXT = {
+    "uniform": "uniformly random unit vectors, queries too (the hard case for HNSW: no neighbourhood structure).",
+    "seeded": "each sticker a noisy copy (cos ~0.8 to its seed) of one of the 1,855 demo stickers' real image and "
+              "title/tags embeddings, queries the real embeddings of their tag words (many stickers per concept).",
+}
+
+
+# --- deterministic data ------------------------------------------------------------------------------------
+def unit_rows(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:
+    vectors = rng.standard_normal((count, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+class Data:
+    """Where the vectors come from: ``uniform`` random unit vectors (the issue's set-up; HNSW's worst case),
+    or ``seeded``: each sticker a noisy copy of a real sticker's embeddings (image and title/tags) from
+    ``real_embeddings``, queries real query embeddings: a catalogue with many stickers per concept."""
+
+    kind = "uniform"
+    seeds: dict[str, np.ndarray] | None = None
+    noise = 0.75  # noise norm / seed norm: cos(copy, seed) ~ 0.8
+
+    @classmethod
+    def block(cls, index: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        if cls.kind == "uniform":
+            rng = np.random.default_rng([dim, index])
+            return unit_rows(rng, BLOCK, dim), unit_rows(rng, BLOCK, dim)
+        rng = np.random.default_rng([dim, index, 1])
+        pick = rng.integers(0, len(cls.seeds["image"]), BLOCK)
+        scale = cls.noise / np.sqrt(dim)
+        image = cls.seeds["image"][pick] + scale * rng.standard_normal((BLOCK, dim), dtype=np.float32)
+        text = cls.seeds["text"][pick] + scale * rng.standard_normal((BLOCK, dim), dtype=np.float32)
+        return _normalise(image), _normalise(text)
+
+    @classmethod
+    def queries(cls, count: int, dim: int) -> np.ndarray:
+        rng = np.random.default_rng(12345)
+        if cls.kind == "uniform":
+            return unit_rows(rng, count, dim)
+        pool = cls.seeds["query"]
+        return pool[rng.choice(len(pool), size=min(count, len(pool)), replace=False)]
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def block(index: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows [index*BLOCK, (index+1)*BLOCK): image vectors, and text vectors (used on even rows only)."""
+    return Data.block(index, dim)
+
+
+def real_embeddings(encoder) -> dict[str, np.ndarray]:
+    """The model's embeddings of the demo stickers (images; their title/tags texts) and of their tag words
+    as queries, computed once per model and cached in benchmarks/.cache."""
+    import hashlib as _hashlib
+    import json
+
+    from PIL import Image
+
+    from stickers.metadata import metadata_text
+
+    path = common.CACHE_DIR / f"real-embeddings-{_hashlib.sha256(encoder.model_id.encode()).hexdigest()[:12]}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            return {key: data[key] for key in ("image", "text", "query")}
+    folder = common.SEARCH_DIR / "demo_stickers"
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    names = sorted(meta)
+    print(f"embedding {len(names)} demo stickers once (cached in {path.name}) ...", flush=True)
+    image = np.concatenate([encoder.encode_images([Image.open(folder / name) for name in names[i:i + 32]])
+                            for i in range(0, len(names), 32)])
+    text = encoder.encode_texts([metadata_text(meta[name]["title"], meta[name]["tags"]) for name in names])
+    words = sorted({tag for name in names for tag in meta[name]["tags"]})
+    query = np.concatenate([encoder.encode_texts(words[i:i + 256]) for i in range(0, len(words), 256)])
+    common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    np.savez(path, image=image, text=text, query=query)
+    return {"image": image, "text": text, "query": query}
+
+
+def vectors_upto(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    blocks = [block(i, dim) for i in range((n + BLOCK - 1) // BLOCK)]
+    image = np.concatenate([b[0] for b in blocks])[:n]
+    text = np.concatenate([b[1] for b in blocks])[:n]
+    return image, text
+
+
+def has_text(row: int) -> bool:
+    return row % 2 == 0
+
+
+def filename(row: int) -> str:
+    return f"bench-{row:07d}.png"
+
+
+def row_of(name: str) -> int:
+    return int(name[6:13])
+
+
+# --- loading ----------------------------------------------------------------------------------------------------
+def _pg_text(value: str) -> bytes:
+    data = value.encode()
+    return struct.pack("!i", len(data)) + data
+
+
+def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) -> None:
+    """Binary COPY of rows [start, stop) into the Sticker table (all columns, as Django would write them)."""
+    from stickers.models import Sticker
+
+    columns = ["filename", "sha256", "width", "height", "title", "tags", "model_id", "image_embedding",
+               "text_embedding", "created", "updated"]
+    now = struct.pack("!iq", 8, int(time.time() * 1_000_000) - PG_EPOCH_US)
+    int256 = struct.pack("!ii", 4, 256)
+    empty_varchar_array = struct.pack("!iiii", 12, 0, 0, 1043)  # ndim 0, no nulls, element type varchar
+    model = _pg_text(model_id)
+    vector_header = struct.pack("!ihh", 4 + 4 * dim, dim, 0)
+    null = struct.pack("!i", -1)
+
+    def chunks():
+        yield b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+        for b in range(start // BLOCK, (stop + BLOCK - 1) // BLOCK):
+            image, text = block(b, dim)
+            image_be, text_be = image.astype(">f4").tobytes(), text.astype(">f4").tobytes()
+            size = 4 * dim
+            out = []
+            for offset in range(BLOCK):
+                row = b * BLOCK + offset
+                if row < start or row >= stop:
+                    continue
+                name = filename(row)
+                parts = [struct.pack("!h", len(columns)), _pg_text(name),
+                         _pg_text(hashlib.sha256(name.encode()).hexdigest()), int256, int256,
+                         _pg_text(f"bench sticker {row}" if has_text(row) else ""), empty_varchar_array, model,
+                         vector_header, image_be[offset * size:(offset + 1) * size]]
+                if has_text(row):
+                    parts += [vector_header, text_be[offset * size:(offset + 1) * size]]
+                else:
+                    parts.append(null)
+                parts += [now, now]
+                out.append(b"".join(parts))
+            yield b"".join(out)
+            progress(min(stop, (b + 1) * BLOCK))
+        yield struct.pack("!h", -1)
+
+    class Stream(io.RawIOBase):
+        def __init__(self):
+            self._chunks, self._buffer = chunks(), b""
+
+        def readable(self):
+            return True
+
+        def read(self, size=-1):
+            while len(self._buffer) < max(size, 1):
+                try:
+                    self._buffer += next(self._chunks)
+                except StopIteration:
+                    break
+            data, self._buffer = (self._buffer, b"") if size < 0 else (self._buffer[:size], self._buffer[size:])
+            return data
+
+    table = Sticker._meta.db_table
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", Stream(),
+                       size=1 << 20)
+
+
+def orm_rows(model_id: str, dim: int, stop: int) -> None:
+    from stickers.models import Sticker
+
+    image, text = block(0, dim)
+    Sticker.objects.bulk_create([
+        Sticker(filename=filename(row), sha256=hashlib.sha256(filename(row).encode()).hexdigest(), width=256,
+                height=256, title=f"bench sticker {row}" if has_text(row) else "", tags=[], model_id=model_id,
+                image_embedding=image[row], text_embedding=text[row] if has_text(row) else None)
+        for row in range(stop)
+    ], batch_size=500)
+
+
+def count_rows(model_id: str) -> int:
+    from stickers.models import Sticker
+
+    return Sticker.objects.filter(model_id=model_id).count()
+
+
+def watch_build(stop: threading.Event, samples: list) -> None:
+    """Poll pg_stat_progress_create_index from another connection (for the extrapolation of long builds)."""
+    import psycopg2
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]["NAME"]
+    connection = psycopg2.connect(common.db_url(database))
+    connection.autocommit = True
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            while not stop.wait(5):
+                cursor.execute("SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
+                               "FROM pg_stat_progress_create_index WHERE datname = %s", [database])
+                row = cursor.fetchone()
+                if row:
+                    samples.append((time.monotonic() - started, *row))
+    finally:
+        connection.close()
+
+
+def load_and_index(model_id: str, dim: int, n: int, max_build_minutes: float) -> dict:
+    """Grow the table to n rows and (re)build both HNSW indexes. Returns load/build facts for the report."""
+    from django.db import connection
+
+    from stickers import vector_index
+
+    have = original = count_rows(model_id)
+    facts = {"loaded": 0, "load_s": 0.0, "build_s": None, "built": True, "progress": []}
+    if have > n:
+        raise SystemExit(f"The database holds {have} rows, more than {n}: run with --fresh (sizes must grow).")
+    existing = vector_index._existing()
+    names = [vector_index.index_name(column, model_id, dim) for column in vector_index.COLUMNS]
+    if have == n and all(existing.get(name, (False,))[0] for name in names):
+        facts["build_s"] = _recorded_build(n)
+        return facts
+    with connection.cursor() as cursor:
+        for name in names:  # bulk loads go faster without the indexes; they are rebuilt below
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    vector_index.forget_ensured()
+    started = time.perf_counter()
+    if have < ORM_ROWS:
+        orm_rows(model_id, dim, min(ORM_ROWS, n))
+        have = min(ORM_ROWS, n)
+    if have < n:
+        def progress(done: int) -> None:
+            print(f"\r  COPY {done:,}/{n:,} rows", end="", flush=True)
+
+        with connection.cursor() as cursor:
+            copy_rows(cursor, model_id, dim, have, n, progress)
+        print()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE stickers_sticker")
+    facts["loaded"], facts["load_s"] = n - original, time.perf_counter() - started
+
+    # The build: enough memory for the graph (else pgvector spills and slows down a lot), bounded in time.
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '3GB'")
+        cursor.execute("SET statement_timeout = %s", [f"{int(max_build_minutes * 60)}s"])
+    samples: list = []
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_build, args=(stop, samples), daemon=True)
+    watcher.start()
+    started = time.perf_counter()
+    try:
+        vector_index.ensure_vector_indexes(model_id, dim)
+        facts["build_s"] = time.perf_counter() - started
+        _record_build(n, facts["build_s"])
+    except Exception as exc:  # statement_timeout: report how far it got
+        if "statement timeout" not in str(exc):
+            raise
+        facts["built"], facts["build_s"] = False, time.perf_counter() - started
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    finally:
+        stop.set()
+        watcher.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET maintenance_work_mem")
+            cursor.execute("RESET statement_timeout")
+    facts["progress"] = samples
+    return facts
+
+
+def _record_build(n: int, seconds: float) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_build (n int PRIMARY KEY, seconds float)")
+        cursor.execute("INSERT INTO bench_build VALUES (%s, %s) ON CONFLICT (n) DO UPDATE SET seconds = %s",
+                       [n, seconds, seconds])
+
+
+def _recorded_build(n: int) -> float | None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_build (n int PRIMARY KEY, seconds float)")
+        cursor.execute("SELECT seconds FROM bench_build WHERE n = %s", [n])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# --- measurements ------------------------------------------------------------------------------------------------
+def sql_latency(model_id: str, queries: np.ndarray) -> list[float]:
+    from ranking import selectors
+
+    for query in queries[:20]:  # warm-up: caches, plans
+        selectors.search(query, model_id=model_id, limit=10)
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        selectors.search(query, model_id=model_id, limit=10)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def exact_top(image: np.ndarray, text: np.ndarray, query: np.ndarray, w: float, k: int = 10) -> list[int]:
+    scores = image @ query
+    text_rows = np.arange(0, len(image), 2)
+    scores[text_rows] = (1 - w) * scores[text_rows] + w * (text[text_rows] @ query)
+    top = np.argpartition(-scores, k)[:k]
+    return top[np.argsort(-scores[top])].tolist()
+
+
+def ranking_recall(model_id: str, image: np.ndarray, text: np.ndarray, queries: np.ndarray) -> float:
+    from django.conf import settings
+
+    from ranking import selectors
+
+    hits = 0
+    for query in queries:
+        got = {row_of(hit.filename) for hit in selectors.search(query, model_id=model_id, limit=10)}
+        hits += len(got & set(exact_top(image, text, query, settings.SEARCH_TEXT_WEIGHT)))
+    return hits / (10 * len(queries))
+
+
+def hnsw_recall(model_id: str, dim: int, image: np.ndarray, queries: np.ndarray, ef: int) -> tuple[float, float, bool]:
+    """Recall@10, median seconds of one image-index scan at this ef_search, and whether the planner used the
+    HNSW index (on small tables it may prefer an exact sequential scan)."""
+    from django.db import connection, transaction
+    from pgvector import Vector
+
+    from stickers.vector_index import column_expr
+
+    expr = column_expr("image_embedding", dim)
+    sql = (f"SELECT s.filename FROM stickers_sticker s WHERE s.model_id = %(model)s "
+           f"ORDER BY {expr} <=> %(q)s::vector({dim}) LIMIT 10")
+    hits, times = 0, []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
+        cursor.execute("EXPLAIN " + sql, {"model": model_id, "q": Vector._to_db(queries[0])})
+        uses_index = "hnsw" in "\n".join(row[0] for row in cursor.fetchall())
+    for query in queries:
+        exact = set(np.argpartition(-(image @ query), 10)[:10].tolist())
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
+            started = time.perf_counter()
+            cursor.execute(sql, {"model": model_id, "q": Vector._to_db(query)})
+            rows = cursor.fetchall()
+            times.append(time.perf_counter() - started)
+        hits += len({row_of(name) for (name,) in rows} & exact)
+    return hits / (10 * len(queries)), common.median(times), uses_index
+
+
+def http_latency(database: str, env: dict[str, str], queries: int, log: Path) -> dict[str, list[float]]:
+    import requests
+
+    port = common.free_port()
+    token = secrets.token_urlsafe(16)
+    # Query embeddings shared by both workers through Redis (expiring soon after the run), so that a query asked
+    # once is a cached one whichever worker answers it next.
+    service_env = common.service_env("search", database, **env, SEARCH_BIND=f"127.0.0.1:{port}",
+                                     SEARCH_SERVICE_TOKEN=token, GUNICORN_ACCESS_LOG="",
+                                     SEARCH_REDIS_URL=REDIS_URL, SEARCH_REDIS_TTL="600")
+    headers = {"Authorization": f"Bearer {token}"}
+    result: dict[str, list[float]] = {"cached": [], "uncached": []}
+    with common.Gunicorn(common.SEARCH_DIR, service_env, port, log).start(headers=headers) as server:
+        session = requests.Session()
+        url = f"{server.url}/api/search/"
+
+        def get(query: str) -> float:
+            started = time.perf_counter()
+            response = session.get(url, params={"query": query, "limit": 10}, headers=headers, timeout=30)
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"search answered {response.status_code}: {response.text[:300]}")
+            return elapsed
+
+        nonce = secrets.token_hex(3)  # new texts on every run (Redis keeps them for a while)
+        cached = [f"{CACHED_QUERIES[i % len(CACHED_QUERIES)]} {nonce} {i}" for i in range(queries)]
+        for text in cached:  # encoded once now (warm-up of both workers, connections and plans on the way)
+            get(text)
+        result["cached"] = [get(text) for text in cached]
+        result["uncached"] = [get(f"sticker query number {i} {nonce}") for i in range(queries)]
+    return result
+
+
+def extrapolate(samples: list, n: int, elapsed: float) -> str:
+    """From pg_stat_progress_create_index samples of an unfinished build: tuples loaded per second."""
+    loading = [s for s in samples if s[2] and s[3] and s[3] > 0]
+    if not loading:
+        return f"cancelled after {elapsed / 60:.0f} min with no progress reported"
+    t, phase, done, total = loading[-1][:4]
+    rate = done / max(t, 1)
+    return (f"cancelled after {elapsed / 60:.0f} min in phase '{phase}': {done:,}/{total:,} tuples "
+            f"({rate:.0f}/s); at that rate the first index alone needs ~{total / rate / 60:.0f} min")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--model", default="auto", help="default, vit-b-32 (random weights) or auto")
+    parser.add_argument("--queries", type=int, default=200, help="timed queries per measurement")
+    parser.add_argument("--recall-queries", type=int, default=100)
+    parser.add_argument("--max-build-minutes", type=float, default=15.0)
+    parser.add_argument("--data", default="uniform", choices=["uniform", "seeded"],
+                        help="uniform random unit vectors, or noisy copies of real sticker embeddings")
+    parser.add_argument("--fresh", action="store_true", help="drop the database first")
+    parser.add_argument("--drop", action="store_true", help="drop the database at the end")
+    parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    if sizes != sorted(sizes):
+        raise SystemExit("--sizes must grow")
+
+    env = common.model_env(args.model)
+    database = DB if args.data == "uniform" else f"{DB}_{args.data}"
+    common.create_database(database, fresh=args.fresh)
+    common.setup_search_django(database, env)
+    from django.conf import settings
+
+    from encoders.spec import resolve_model_spec
+
+    spec = resolve_model_spec()  # the id gunicorn's workers will report, without loading the model here
+    from encoders.loader import get_encoder
+
+    dim = get_encoder().dim
+    model_id = spec.model_id
+    Data.kind = args.data
+    if args.data == "seeded":
+        Data.seeds = real_embeddings(get_encoder())
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW shared_buffers")
+        shared_buffers = cursor.fetchone()[0]
+    print(f"model {model_id} (dim {dim}); database {database}; data {args.data}; shared_buffers {shared_buffers}")
+    queries = Data.queries(args.queries, dim)
+    log = common.CACHE_DIR / "search_latency_gunicorn.log"
+    common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+
+    rows, builds, recalls, loads = [], [], [], []
+    k = max(settings.SEARCH_CANDIDATES, 10)
+    ef_used = min(max(settings.SEARCH_HNSW_EF_SEARCH, k), 1000)
+    for n in sizes:
+        print(f"\n== N = {n:,}")
+        facts = load_and_index(model_id, dim, n, args.max_build_minutes)
+        if facts["loaded"]:
+            print(f"  loaded {facts['loaded']:,} rows in {facts['load_s']:.0f} s")
+        if not facts["built"]:
+            note = extrapolate(facts["progress"], n, facts["build_s"])
+            print(f"  HNSW build {note}")
+            builds.append((f"{n:,}", note))
+            break
+        build = "(built by an earlier run)" if facts["build_s"] is None else f"{facts['build_s']:.1f} s"
+        if facts["build_s"] is not None and not facts["loaded"]:
+            build += " (earlier run)"
+        builds.append((f"{n:,}", build))
+        loads.append(common.loadavg())
+        sql = sql_latency(model_id, queries)
+        print(f"  SQL p50 {common.fmt_ms(common.percentile(sql, 50))} ms, "
+              f"p99 {common.fmt_ms(common.percentile(sql, 99))} ms")
+        image, text = vectors_upto(n, dim)
+        recall_queries = queries[: args.recall_queries]
+        ranking = ranking_recall(model_id, image, text, recall_queries)
+        per_ef = {ef: hnsw_recall(model_id, dim, image, recall_queries, ef) for ef in EF_VALUES}
+        del image, text
+        print(f"  recall@10 ranking {ranking:.3f}; HNSW scan " +
+              ", ".join(f"ef {ef}: {r:.3f} ({common.fmt_ms(t)} ms{'' if hnsw else ', seq scan'})"
+                        for ef, (r, t, hnsw) in per_ef.items()))
+        recalls.append((f"{n:,}", f"{ranking:.3f}", *(f"{r:.3f} / {common.fmt_ms(t)} ms" + ("" if hnsw else " (seq)")
+                                                     for r, t, hnsw in per_ef.values())))
+        http = {"cached": [], "uncached": []} if args.no_http else http_latency(database, env, args.queries, log)
+        loads.append(common.loadavg())
+
+        def p(values, q):
+            return common.fmt_ms(common.percentile(values, q)) if values else "-"
+
+        rows.append((f"{n:,}", p(sql, 50), p(sql, 99), p(http["cached"], 50), p(http["cached"], 99),
+                     p(http["uncached"], 50), p(http["uncached"], 99)))
+        print(f"  HTTP cached p50 {rows[-1][3]} p99 {rows[-1][4]}; uncached p50 {rows[-1][5]} p99 {rows[-1][6]} ms")
+
+    lines = [
+        common.machine_line(loads),
+        "",
+        f"`.venv/bin/python benchmarks/search_latency.py --sizes {args.sizes} --model {args.model} --data "
+        f"{args.data}`: {common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} Every other sticker has "
+        f"a title/tags vector (both HNSW indexes are searched). PostgreSQL {common.server_url()} with "
+        f"shared_buffers={shared_buffers}. HNSW m={16}, ef_construction={64}; the ranking takes "
+        f"K={k} candidates per index with hnsw.ef_search = max(SEARCH_HNSW_EF_SEARCH={settings.SEARCH_HNSW_EF_SEARCH}"
+        f", K) = {ef_used}. {args.queries} timed queries per cell (after warm-up), milliseconds.",
+        "",
+        "Latency (ms). SQL = `ranking.selectors.search` with the query vector in hand. HTTP = `GET /api/search/` "
+        "on gunicorn (2 workers x 4 threads, result cache off), one request at a time, distinct queries; cached = "
+        "each query asked once before (its embedding from the worker's LRU or Redis, SEARCH_REDIS_URL), uncached "
+        "= new queries (the text tower runs).",
+        "",
+        *common.table(["N", "SQL p50", "SQL p99", "HTTP cached p50", "HTTP cached p99", "HTTP uncached p50",
+                       "HTTP uncached p99"], rows),
+        "",
+        "Recall@10 against exact search (numpy over all N vectors). Ranking = the first page of the production "
+        f"query (K={k}, ef_search={ef_used}) vs the exact top 10 of the same blended score. HNSW scan = one "
+        "`ORDER BY image <=> q LIMIT 10` at the given ef_search (recall / median time; (seq) = the planner chose an "
+        "exact sequential scan over the HNSW index at that ef_search).",
+        "",
+        *common.table(["N", "ranking", *(f"scan ef={ef}" for ef in EF_VALUES)], recalls),
+        "",
+        "HNSW build (both indexes: image for N rows, title/tags for N/2; maintenance_work_mem=3GB, "
+        "CREATE INDEX CONCURRENTLY through `ensure_vector_indexes`):",
+        "",
+        *common.table(["N", "build time"], builds),
+    ]
+    suffix = "" if shared_buffers == "128MB" else f", shared_buffers={shared_buffers}"
+    common.write_section(f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}",
+                         f"search_service latency and recall vs N ({args.data} data{suffix})", lines,
+                         write=not args.no_write)
+    if args.drop:
+        from django.db import connections
+
+        connections.close_all()
+        common.drop_database(database)
+        print(f"dropped {database}")
+
+
+if __name__ == "__main__":
+    main()
