@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .base import composite_on_white, l2_normalize
+from .frozen_visual import freeze_image_tower
 from .spec import ModelSpec
 from .text_trim import padding_free_encoder
 
@@ -47,6 +48,10 @@ class OpenClipEncoder:
         self._channels_last = not isinstance(model.visual, open_clip.transformer.VisionTransformer)
         if self._channels_last:
             model.visual.to(memory_format=torch.channels_last)
+        # On CPU they are also traced and frozen (batch norms folded) on the first image batch: frozen_visual.py.
+        # image_path: "frozen" (when that worked) or "eager".
+        self.image_path = "frozen" if self._channels_last and self.device == "cpu" else "eager"
+        self._frozen_visual = None
         self._model = model
         self._preprocess = preprocess
         self._tokenizer = open_clip.get_tokenizer(spec.name)
@@ -85,10 +90,17 @@ class OpenClipEncoder:
 
     def encode_preprocessed(self, tensors: Sequence) -> np.ndarray:
         batch = self._torch.stack(list(tensors)).to(self.device)
-        if self._channels_last:
-            batch = batch.contiguous(memory_format=self._torch.channels_last)
         with self._lock, self._torch.inference_mode():
-            features = self._model.encode_image(batch)
+            if self.image_path == "frozen" and self._frozen_visual is None:
+                self._frozen_visual = freeze_image_tower(self._model.visual, tuple(batch.shape[1:]))
+                if self._frozen_visual is None:
+                    self.image_path = "eager"
+            if self.image_path == "frozen":
+                features = self._frozen_visual(batch.contiguous())
+            else:
+                if self._channels_last:
+                    batch = batch.contiguous(memory_format=self._torch.channels_last)
+                features = self._model.encode_image(batch)
         return l2_normalize(features.float().cpu().numpy())
 
     @property
