@@ -336,10 +336,11 @@ def _recorded_build(n: int) -> float | None:
 
 
 # --- measurements ------------------------------------------------------------------------------------------------
-def sql_latency(model_id: str, queries: np.ndarray) -> list[float]:
+def sql_latency(model_id: str, queries: np.ndarray, warmup: int, dim: int) -> list[float]:
     from ranking import selectors
 
-    for query in queries[:20]:  # warm-up: caches, plans
+    # Warm-up: other query vectors than the timed ones (the same vector again would find its pages cached).
+    for query in unit_rows(np.random.default_rng(999), warmup, dim):
         selectors.search(query, model_id=model_id, limit=10)
     times = []
     for query in queries:
@@ -447,6 +448,9 @@ def main() -> None:
     parser.add_argument("--model", default="auto", help="default, vit-b-32 (random weights) or auto")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per measurement")
     parser.add_argument("--recall-queries", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=20,
+                        help="untimed searches before the SQL timing (more: closer to a steady state with the "
+                             "indexes in shared_buffers, when they fit)")
     parser.add_argument("--max-build-minutes", type=float, default=15.0)
     parser.add_argument("--data", default="uniform", choices=["uniform", "seeded"],
                         help="uniform random unit vectors, or noisy copies of real sticker embeddings")
@@ -503,7 +507,7 @@ def main() -> None:
             build += " (earlier run)"
         builds.append((f"{n:,}", build))
         loads.append(common.loadavg())
-        sql = sql_latency(model_id, queries)
+        sql = sql_latency(model_id, queries, args.warmup, dim)
         print(f"  SQL p50 {common.fmt_ms(common.percentile(sql, 50))} ms, "
               f"p99 {common.fmt_ms(common.percentile(sql, 99))} ms")
         image, text = vectors_upto(n, dim)
@@ -530,9 +534,11 @@ def main() -> None:
         common.machine_line(loads),
         "",
         f"`.venv/bin/python benchmarks/search_latency.py --sizes {args.sizes} --model {args.model} --data "
-        f"{args.data}`: {common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} Every other sticker has "
+        f"{args.data} --warmup {args.warmup}`: {common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} "
+        "Every other sticker has "
         f"a title/tags vector (both HNSW indexes are searched). PostgreSQL {common.server_url()} with "
-        f"shared_buffers={shared_buffers}. HNSW m={16}, ef_construction={64}; the ranking takes "
+        f"shared_buffers={shared_buffers}; {args.warmup} untimed searches with other query vectors first. "
+        f"HNSW m={16}, ef_construction={64}; the ranking takes "
         f"K={k} candidates per index with hnsw.ef_search = max(SEARCH_HNSW_EF_SEARCH={settings.SEARCH_HNSW_EF_SEARCH}"
         f", K) = {ef_used}. {args.queries} timed queries per cell (after warm-up), milliseconds.",
         "",
