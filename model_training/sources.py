@@ -213,14 +213,6 @@ def find_iconify_packages(folder: Path, names: Iterable[str]) -> list[Path]:
     return found
 
 
-def composite_on_white(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA", "P"):
-        image = image.convert("RGBA")
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, image).convert("RGB")
-    return image.convert("RGB")
-
-
 def iter_batches(seq: list, size: int) -> Iterator[list]:
     for start in range(0, len(seq), size):
         yield seq[start:start + size]
