@@ -27,8 +27,9 @@ NOTO_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 CLDR_DIR = Path("/usr/share/unicode/cldr/common")
 NOTO_STRIKE = 109  # the font's bitmap strike: glyphs are 136x128 px
 
-# Reserved for independent evaluation: never used for training or tuning, in any packaging.
-RESERVED_ICON_SETS = ("fluent-emoji", "openmoji", "twemoji")
+# Reserved for independent evaluation: never used for training or tuning, in any packaging. Prefixes:
+# "fluent" covers every Fluent set (fluent, fluent-color, fluent-mdl2, fluent-emoji, fluent-emoji-flat, ...).
+RESERVED_ICON_SETS = ("fluent", "openmoji", "twemoji")
 # Icon sets used for training. noto* is Noto emoji art again (left out of the "no Noto" variant).
 EMOJI_ICON_SETS = ("emojione", "emojione-v1", "fxemoji", "streamline-emojis", "flat-color-icons")
 NOTO_ICON_SETS = ("noto-v1",)
