@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/quality.py [--ablations] [--no-write]
 
-Needs the training inputs of ``search_service/default_model/train.py`` (Noto Color Emoji, CLDR, the
-``@iconify-json`` tarballs in ``.data/iconify``) and reuses its feature cache in ``.data/default_model``;
-with a warm cache a run takes a few minutes. Only allowed data is used, reserved sets never.
+Needs the training inputs of ``model_training/train.py`` (Noto Color Emoji, CLDR, the
+``@iconify-json`` tarballs in ``.data/iconify``) and reuses its feature cache in ``.data/default_model``.
+Only allowed data is used, reserved sets never.
 
 What it measures (text -> image, cosine, computed with numpy over the model's embeddings):
 1. Held-out emoji: Noto emoji split into two halves by group (man/woman/person variants together);
@@ -43,9 +43,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "search_service"))
+sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from default_model import build, features, train  # noqa: E402
+from default_model import build  # noqa: E402
+from model_training import features, train  # noqa: E402
 from stickers.metadata import metadata_text  # noqa: E402  (the text search_service embeds per sticker)
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command's body (make test): pytest for both services against the real database,
+# The test command's body (make test): pytest for both services against the real database, the
+# default model's training (model_training: smoke training on generated shapes, no database),
 # then sticker_service once more against the machine's stock PostgreSQL 15 (no extensions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ fi
 
 status=0
 (cd search_service && "$PY" -m pytest "$@") || status=1
+(cd model_training && "$PY" -m pytest "$@") || status=1
 (cd sticker_service && "$PY" -m pytest "$@") || status=1
 
 # Stock PostgreSQL 15 leg: proves sticker_service needs no extension. Required on CI.

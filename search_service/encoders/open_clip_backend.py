@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from .base import composite_on_white, l2_normalize
+from .base import l2_normalize, model_input
 from .frozen_visual import freeze_image_tower
 from .spec import ModelSpec
 from .text_trim import padding_free_encoder
@@ -81,7 +81,7 @@ class OpenClipEncoder:
 
     def preprocess(self, image: Image.Image):
         """The model's input tensor for one image (transparent pixels composited on white first)."""
-        return self._preprocess(composite_on_white(image))
+        return model_input(self._preprocess, image)
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:

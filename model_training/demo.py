@@ -1,7 +1,7 @@
 """Generate the committed demo stickers: every Noto emoji (no skin-tone variants) as a small PNG,
 plus ``metadata.json`` with its CLDR name as title and CLDR keywords as tags.
 
-    cd search_service && ../.venv/bin/python -m default_model.demo   # needs fonts-noto-color-emoji, unicode-cldr-core
+    .venv/bin/python -m model_training.demo   # from the repo root; needs fonts-noto-color-emoji, unicode-cldr-core
 
 The output is committed (``search_service/demo_stickers/``) because generating it needs two Debian
 packages (root); ``make run`` indexes it with ``manage.py index_images demo_stickers --metadata
@@ -21,7 +21,7 @@ from PIL import Image
 
 from . import sources
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_stickers"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "search_service" / "demo_stickers"
 METADATA_FILE = "metadata.json"
 
 
@@ -40,7 +40,7 @@ def sticker_filename(item: sources.Item, taken: set[str]) -> str:
 
 
 def small_png(image: Image.Image, size: int) -> Image.Image:
-    """Shrunk to ``size`` px and reduced to a 256-colour palette with transparency (3-4x smaller)."""
+    """Shrunk to ``size`` px and reduced to a 256-colour palette with transparency (smaller files)."""
     image = image.convert("RGBA")
     image.thumbnail((size, size), Image.LANCZOS)
     return image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
@@ -76,7 +76,7 @@ def generate(out_dir: Path = DEMO_DIR, size: int = 96) -> dict[str, dict]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m default_model.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m model_training.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEMO_DIR)
     parser.add_argument("--size", type=int, default=96)
     args = parser.parse_args()

@@ -5,7 +5,7 @@ import random
 import numpy as np
 from PIL import Image
 
-from default_model.demo import DEMO_DIR, METADATA_FILE
+from model_training.demo import DEMO_DIR, METADATA_FILE
 from stickers.metadata import load_metadata_file
 
 
@@ -22,16 +22,14 @@ def test_every_demo_sticker_has_a_title_and_tags():
             assert max(im.size) <= 96 and im.mode in ("P", "RGBA")
 
 
-def test_default_model_ranks_the_right_sticker_first(default_model):
-    """Real model, real stickers: each title finds its own picture among 40 (image only, no metadata)."""
-    from default_model.sources import composite_on_white
-
-    _, encode_texts, encode_images = default_model
+def test_default_model_ranks_the_right_sticker_first(serving_encoder):
+    """Real model, real stickers, served as search_service serves them: each title finds its own picture
+    among 40 (image only, no metadata)."""
     metadata = load_metadata_file(DEMO_DIR / METADATA_FILE)
     fixed = ["pizza.png", "cat-face.png", "red-heart.png"]
     names = [*random.Random(1).sample(sorted(set(metadata) - set(fixed)), 37), *fixed]
-    images = [composite_on_white(Image.open(DEMO_DIR / n)) for n in names]
-    sims = encode_texts([metadata[n].title for n in names]) @ encode_images(images).T
+    images = [Image.open(DEMO_DIR / n) for n in names]
+    sims = serving_encoder.encode_texts([metadata[n].title for n in names]) @ serving_encoder.encode_images(images).T
     ranks = (sims > sims.diagonal()[:, None]).sum(1) + 1
     assert ranks[-3:].tolist() == [1, 1, 1]  # pizza, cat face, red heart
     assert np.mean(ranks <= 5) >= 0.6  # trained on these emoji: most land in the top 5 of 40

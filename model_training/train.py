@@ -1,7 +1,9 @@
 """Train the default model's image projection (LiT: both towers frozen, only the head learns).
 
-    cd search_service
-    ../.venv/bin/python -m default_model.train                 # writes default_model/weights/projection.safetensors
+    .venv/bin/python -m model_training.train    # from the repository root; --help lists every option
+
+It writes ``search_service/default_model/weights/projection.safetensors`` (``--out`` elsewhere); the
+service's model id is a hash of that file, so new weights mean a new id and a reindex.
 
 Inputs (see sources.py; none is needed to *run* the service, only to retrain):
   * Noto Color Emoji + CLDR names/keywords: ``apt-get install fonts-noto-color-emoji unicode-cldr-core``
@@ -9,8 +11,9 @@ Inputs (see sources.py; none is needed to *run* the service, only to retrain):
     ``sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS`` (the command prints the exact line when one is missing)
 
 The run is seeded; features are cached under ``.data/default_model/cache`` (resumable, tqdm progress),
-so a second run only retrains the head (seconds). ``--smoke`` trains a few steps on generated shapes
-(used by the CI test); ``--no-noto`` leaves out every Noto picture (the generalisation check).
+so a second run only retrains the head. ``--smoke`` trains a few steps on generated shapes (used by
+``model_training/tests/test_train_smoke.py``); ``--no-noto`` leaves out every Noto picture (the
+generalisation check).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import build, features, sources
+from default_model import build
+
+from . import features, sources
 
 DEFAULT_CACHE = build.REPO_ROOT / ".data" / "default_model" / "cache"
 DEFAULT_ICONIFY = build.REPO_ROOT / ".data" / "iconify"
@@ -175,7 +180,7 @@ def embed_images(head, feats: np.ndarray) -> np.ndarray:
         return F.normalize(apply_head(head, torch.from_numpy(np.asarray(feats, np.float32))), dim=-1).numpy()
 
 
-def head_state(head, kind: str) -> dict:
+def head_state(head) -> dict:
     return {f"visual.head.{k}": v.detach().contiguous() for k, v in head.state_dict().items()}
 
 
@@ -187,7 +192,7 @@ def save_projection(path: Path, head, logit_scale: float, cfg: TrainConfig, extr
     meta.update({k: str(v) for k, v in (extra or {}).items()})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(head_state(head, cfg.head), str(path), metadata=meta)
+    save_file(head_state(head), str(path), metadata=meta)
     return path
 
 
@@ -246,7 +251,7 @@ def draw_smoke(item: sources.Item):
 
 # ----------------------------------------------------------------------------- CLI
 def main(argv: Sequence[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m default_model.train", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m model_training.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=build.PROJECTION_PATH)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--iconify-dir", type=Path, default=DEFAULT_ICONIFY)

@@ -1,15 +1,18 @@
 """The training command, end to end on twelve generated pictures (CI smoke test: no font, no npm)."""
 
 import numpy as np
-from PIL import Image
 
-from default_model import build, train
-from default_model.sources import composite_on_white
+from default_model import build
+from encoders.open_clip_backend import OpenClipEncoder
+from encoders.spec import ModelSpec
+from model_training import train
 
 
-def test_training_command_writes_a_loadable_projection_that_learned(tmp_path, monkeypatch):
-    import open_clip
-    import torch
+def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
+    items = train.smoke_items()
+    pictures = [train.draw_smoke(it) for it in items]
+    assert len({im.tobytes() for im in pictures}) == len(items) == 12  # twelve different pictures
+    assert all(im.mode == "RGBA" and im.getpixel((0, 0))[3] == 0 for im in pictures)  # cut-outs
 
     out = train.main(["--smoke", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "proj.safetensors"),
                       "--epochs", "60", "--variants", "2", "--threads", "2"])
@@ -17,15 +20,11 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path, mo
     assert tensors["visual.head.proj.weight"].shape == (build.EMBED_DIM, build.IMAGE_FEATURES)
     assert meta["head"] == "linear" and float(meta["final_loss"]) < 2.0
 
+    # Served by search_service's own encoder, the trained head finds each shape by its name.
     folder = build.ensure_model_dir(tmp_path / "model", projection_path=out)
-    model, _, preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))
-    tokenizer = open_clip.get_tokenizer("local-dir:" + str(folder))
-    model.eval()
-    items = train.smoke_items()
-    images = torch.stack([preprocess(composite_on_white(train.draw_smoke(it))) for it in items])
-    with torch.inference_mode():
-        img = model.encode_image(images, normalize=True).numpy()
-        txt = model.encode_text(tokenizer([it.name for it in items]), normalize=True).numpy()
+    encoder = OpenClipEncoder(ModelSpec(f"local-dir:{folder}", None, "smoke"), device="cpu", threads=2)
+    img = encoder.encode_images(pictures)
+    txt = encoder.encode_texts([it.name for it in items])
     ranks = train.retrieval_ranks(img, txt, range(len(items)))
     assert np.mean(ranks == 1) >= 0.75, ranks  # chance is 1/12
 
@@ -34,4 +33,3 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path, mo
     train.main(["--smoke", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "proj2.safetensors"),
                 "--epochs", "1", "--variants", "2"])
     assert sorted((tmp_path / "cache").rglob("chunk-*.npz")) == chunks
-    assert Image  # PIL is what draws the shapes

@@ -1,9 +1,10 @@
 """Frozen-tower features for training, cached on disk so that runs resume and repeat cheaply.
 
 Image features are the 1280-d pooled output of the EfficientNet-Lite0 trunk (the input of the trained
-projection), computed through the same open_clip folder and preprocessing the service uses. Text
-features are MiniLM sentence vectors (L2-normalised). Both caches are folders of ``.npz`` chunks keyed
-by item uid or text: an interrupted run keeps every finished chunk and computes only what is missing.
+projection), computed through the same open_clip folder and the same preprocessing function
+(``encoders.base.model_input``) the service uses. Text features are MiniLM sentence vectors
+(L2-normalised). Both caches are folders of ``.npz`` chunks keyed by item uid or text: an interrupted
+run keeps every finished chunk and computes only what is missing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from . import build, sources
+from default_model import build
+from encoders.base import model_input
+
+from . import sources
 
 CHUNK = 512
 
@@ -80,9 +84,13 @@ class Towers:
         self.tokenizer = open_clip.get_tokenizer("local-dir:" + str(folder))
         self.torch = torch
 
+    def image_batch(self, images: Sequence[Image.Image]):
+        """The trunk's input: each image through the preprocessing search_service uses when it serves."""
+        return self.torch.stack([model_input(self.preprocess, im) for im in images])
+
     def image_features(self, images: Sequence[Image.Image]) -> np.ndarray:
         torch = self.torch
-        batch = torch.stack([self.preprocess(sources.composite_on_white(im)) for im in images])
+        batch = self.image_batch(images)
         with torch.inference_mode():
             feats = self.model.visual.trunk(batch.contiguous(memory_format=torch.channels_last))
         return feats.float().numpy()
@@ -92,13 +100,6 @@ class Towers:
         with torch.inference_mode():
             feats = self.model.encode_text(self.tokenizer(list(texts)), normalize=True)
         return feats.float().numpy()
-
-    def imagenet_logits(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """ImageNet-1k logits of the frozen trunk (for the zero-training baseline)."""
-        torch = self.torch
-        feats = torch.from_numpy(self.image_features(images))
-        weights = build.efficientnet_trunk_state_dict(include_classifier=True)
-        return (feats @ weights["classifier.weight"].T + weights["classifier.bias"]).numpy()
 
 
 # ----------------------------------------------------------------------------- augmentation

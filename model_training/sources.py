@@ -27,8 +27,9 @@ NOTO_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 CLDR_DIR = Path("/usr/share/unicode/cldr/common")
 NOTO_STRIKE = 109  # the font's bitmap strike: glyphs are 136x128 px
 
-# Reserved for independent evaluation: never used for training or tuning, in any packaging.
-RESERVED_ICON_SETS = ("fluent-emoji", "openmoji", "twemoji")
+# Reserved for independent evaluation: never used for training or tuning, in any packaging. Prefixes:
+# "fluent" covers every Fluent set (fluent, fluent-color, fluent-mdl2, fluent-emoji, fluent-emoji-flat, ...).
+RESERVED_ICON_SETS = ("fluent", "openmoji", "twemoji")
 # Icon sets used for training. noto* is Noto emoji art again (left out of the "no Noto" variant).
 EMOJI_ICON_SETS = ("emojione", "emojione-v1", "fxemoji", "streamline-emojis", "flat-color-icons")
 NOTO_ICON_SETS = ("noto-v1",)
@@ -211,14 +212,6 @@ def find_iconify_packages(folder: Path, names: Iterable[str]) -> list[Path]:
             raise FileNotFoundError(f"no iconify-json-{name}-*.tgz in {folder} (run: npm pack @iconify-json/{name})")
         found.append(matches[-1])
     return found
-
-
-def composite_on_white(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA", "P"):
-        image = image.convert("RGBA")
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, image).convert("RGB")
-    return image.convert("RGB")
 
 
 def iter_batches(seq: list, size: int) -> Iterator[list]:
