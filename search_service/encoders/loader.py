@@ -103,6 +103,10 @@ def shared_text_cache() -> text_cache.RedisTextCache | None:
     return _shared_cache
 
 
+def query_cache_info():
+    return _query_cache.cache_info() if hasattr(_query_cache, "cache_info") else None
+
+
 def readiness_check() -> dict:
     """/readyz: is the model loaded (loading it if this process has not yet)?"""
     try:
