@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt) pyproject.toml
 
-.PHONY: help venv db db-stop migrate bootstrap run test test-search test-sticker test-sticker-pg15 lint
+.PHONY: help venv db db-stop migrate run test lint
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"

@@ -2,9 +2,8 @@
 
 EfficientNet-style towers (the default model's EfficientNet-Lite0) spend much of their CPU time in batch
 norms, each a full pass over the activations. ``torch.jit.freeze`` folds them into the preceding convolutions'
-weights and inlines the constants; on this project's 2-core benchmark machine that makes the default model's
-image tower ~1.4x faster than eager channels-last (``benchmarks/indexing.py``), with the same embeddings up to
-float rounding (~1e-7).
+weights and inlines the constants, so those passes disappear; the embeddings stay the same up to float
+rounding.
 
 The traced graph is checked against the eager tower on a random batch of another size before it is used; any
 failure (a tower that does not trace, a mismatch) leaves the eager tower in place. Built on the first image

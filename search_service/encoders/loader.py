@@ -14,6 +14,8 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from servicekit.errors import DomainError
+
 from . import text_cache
 from .base import Encoder
 
@@ -25,8 +27,11 @@ _query_cache = None
 _shared_cache: text_cache.RedisTextCache | None = None
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(DomainError):
     """The configured model could not be loaded (message says why)."""
+
+    code = "model_unavailable"
+    status_code = 503
 
 
 def load_encoder() -> Encoder:
@@ -54,10 +59,6 @@ def get_encoder() -> Encoder:
                 _query_cache = _make_query_cache(encoder, settings.SEARCH_TEXT_CACHE_SIZE)
                 _encoder = encoder
     return _encoder
-
-
-def is_loaded() -> bool:
-    return _encoder is not None
 
 
 def set_encoder(encoder: Encoder | None) -> None:

@@ -1,11 +1,10 @@
 """Linear layers with their weights pre-packed for oneDNN, for the text towers on CPU.
 
 A short query is a handful of tokens, so each linear layer multiplies a few rows by a large weight matrix;
-PyTorch's default CPU path re-lays the weights out on every call, which then dominates (about half of a
-trimmed ViT-B-32 text encoding). oneDNN can take them packed once at load (``mkldnn._reorder_linear_weight``,
-what torch.compile's freezing uses) and runs those products 2-3x faster, same float32 arithmetic up to
-rounding (~1e-6). Used only where :func:`available` and a self-check at packing time agree; otherwise the
-plain layers run.
+PyTorch's default CPU path re-lays the weights out on every call, which then dominates the cost. oneDNN can
+take them packed once at load (``mkldnn._reorder_linear_weight``, what torch.compile's freezing uses) and
+skips that work on every call, same float32 arithmetic up to rounding. Used only where :func:`available`
+and a self-check at packing time agree; otherwise the plain layers run.
 """
 
 from __future__ import annotations

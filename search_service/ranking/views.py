@@ -5,12 +5,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from encoders.loader import ModelUnavailable, embed_query, get_encoder
-from servicekit.errors import ApiError
-from stickers.errors import ModelMismatch
-from stickers.models import Sticker
+from config.api import INVALID, MISMATCH, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
+from encoders.loader import embed_query, get_encoder
 from stickers.selectors import check_model, get_sticker
-from stickers.views import INVALID, MISMATCH, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED, model_error
 
 from . import result_cache, selectors
 from .serializers import RankingSerializer, SearchParamsSerializer, SimilarParamsSerializer
@@ -33,14 +30,11 @@ class SearchView(APIView):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query, limit, offset = (params.validated_data[name] for name in ("query", "limit", "offset"))
-        try:
-            model_id = get_encoder().model_id
-            # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
-            hits = result_cache.cached(
-                ("search", model_id, query, limit, offset),
-                lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset))
-        except (ModelMismatch, ModelUnavailable) as exc:
-            raise model_error(exc) from exc
+        model_id = get_encoder().model_id
+        # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
+        hits = result_cache.cached(
+            ("search", model_id, query, limit, offset),
+            lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset))
         return _response(model_id, hits)
 
 
@@ -56,13 +50,7 @@ class SimilarView(APIView):
         params = SimilarParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         filename = params.validated_data["filename"]
-        try:
-            model_id = get_encoder().model_id
-            check_model(model_id)
-        except (ModelMismatch, ModelUnavailable) as exc:
-            raise model_error(exc) from exc
-        try:
-            sticker = get_sticker(filename)
-        except Sticker.DoesNotExist as exc:
-            raise ApiError(f"No sticker named {filename!r}.", code="not_found", status_code=404) from exc
+        model_id = get_encoder().model_id
+        check_model(model_id)
+        sticker = get_sticker(filename)
         return _response(model_id, selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"]))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from servicekit.errors import DomainError
+
 # Pillow decoders we accept; Image.open never tries any other (no EPS/PDF/... plugins on user data).
 FORMAT_EXTENSIONS = {
     "PNG": (".png",),
@@ -24,8 +26,14 @@ IMAGE_EXTENSIONS = frozenset(ext for exts in FORMAT_EXTENSIONS.values() for ext 
 _UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
-class InvalidImage(ValueError):
-    """The bytes are not an image we accept (message says why)."""
+class InvalidImage(DomainError, ValueError):
+    """The bytes are not an image we accept, or the upload's name does not fit it (message says why)."""
+
+    code = "invalid_image"
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, details={"fields": {"image": [message]}})
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Writes of the sticker index, shared by the API and ``index_images``."""
+"""Writes of the sticker index: the API's upload and delete, and ``index_images`` (both store through
+:func:`store_stickers`)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from django.utils import timezone
 from encoders.base import Encoder
 from encoders.loader import get_encoder
 
-from .errors import StickerExists
-from .images import DecodedImage, decode_image
+from .errors import StickerExists, UnknownSticker, UploadTooLarge
+from .images import DecodedImage, check_upload_filename, decode_image
 from .metadata import metadata_text
 from .models import Sticker
-from .selectors import check_model
+from .selectors import check_model, check_sticker_name
 from .signals import index_changed
 from .storage import delete_image, save_image
 from .vector_index import ensure_vector_indexes
@@ -100,12 +101,20 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
     return rows
 
 
-def index_image(filename: str, data: bytes, *, title: str = "", tags: Sequence[str] = (),
-                encoder: Encoder | None = None, replace: bool = False) -> Sticker:
-    """Decode, check, embed and store one image (``InvalidImage``, ``StickerExists``, ``ModelMismatch``)."""
+def add_sticker(name: str, data: bytes, *, title: str = "", tags: Sequence[str] = ()) -> Sticker:
+    """Add one uploaded image as a new sticker named after its file: check its size, decode it, check the
+    name against the format, embed and store it.
+
+    Raises :class:`UploadTooLarge`, ``InvalidImage``, :class:`StickerExists`, ``ModelMismatch``,
+    ``ModelUnavailable``; nothing is stored then.
+    """
+    limit = settings.SEARCH_UPLOAD_MAX_BYTES
+    if len(data) > limit:
+        raise UploadTooLarge(len(data), limit)
     decoded = decode_image(data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS)
+    filename = check_upload_filename(name, decoded.format)
     item = StickerInput(filename=filename, image=decoded, data=data, title=title, tags=list(tags))
-    return store_stickers([item], encoder=encoder, replace=replace)[0]
+    return store_stickers([item], replace=False)[0]
 
 
 def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encoder: Encoder | None = None) -> int:
@@ -125,10 +134,11 @@ def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encode
 
 
 def delete_sticker(filename: str) -> None:
-    """Remove the sticker's row, then its file. Raises ``Sticker.DoesNotExist``."""
+    """Remove the sticker's row, then its file. Raises :class:`UnknownSticker`."""
+    check_sticker_name(filename)
     deleted, _ = Sticker.objects.filter(filename=filename).delete()
     if not deleted:
-        raise Sticker.DoesNotExist(filename)
+        raise UnknownSticker(filename)
     _index_changed()
     try:
         delete_image(filename)

@@ -5,7 +5,7 @@ that has indexed stickers there is a partial expression index per column::
 
     CREATE INDEX ... USING hnsw ((image_embedding::vector(D)) vector_cosine_ops) WHERE model_id = '<id>'
 
-Queries use the same cast and predicate (:func:`image_expr`, :func:`text_expr`), so the planner uses the
+Queries use the same cast (:func:`column_expr`) and predicate, so the planner uses the
 index. The model id must reach PostgreSQL as a literal (psycopg2 interpolates parameters client-side),
 otherwise the partial index's predicate cannot be proven. Each index carries a JSON comment
 ``{"model_id", "dim", "column"}`` so stale ones (models no longer in the table) can be found and dropped.

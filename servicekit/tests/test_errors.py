@@ -1,6 +1,6 @@
 from rest_framework import exceptions
 
-from servicekit.errors import ApiError, exception_handler
+from servicekit.errors import ApiError, DomainError, exception_handler
 
 
 def body(response):
@@ -25,6 +25,17 @@ def test_api_error_keeps_code_status_and_details():
     response = exception_handler(ApiError("nope", code="model_mismatch", status_code=409, details={"a": 1}), {})
     assert response.status_code == 409
     assert body(response) == {"code": "model_mismatch", "message": "nope", "details": {"a": 1}}
+
+
+class UnknownThing(DomainError):
+    code = "not_found"
+    status_code = 404
+
+
+def test_domain_error_answers_with_its_code_status_message_and_details():
+    response = exception_handler(UnknownThing("No thing named 'x'.", details={"name": "x"}), {"view": object()})
+    assert response.status_code == 404
+    assert body(response) == {"code": "not_found", "message": "No thing named 'x'.", "details": {"name": "x"}}
 
 
 def test_unexpected_exception_is_a_json_500():

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from analytics.errors import UnknownQuery
 from catalog.selectors import sticker_url
 from feedback.models import FeedbackCounter, FeedbackEvent, Vote
 from searches.models import Query
@@ -17,8 +18,12 @@ CHUNK = 2000
 VOTE_NAMES = {int(Vote.POSITIVE): "positive", int(Vote.NEGATIVE): "negative"}
 
 
-def get_query(text: str) -> Query | None:
-    return Query.objects.filter(text=text).first()
+def get_query(text: str) -> Query:
+    """The query of that text; raises :class:`UnknownQuery` when it was never searched."""
+    query = Query.objects.filter(text=text).first()
+    if query is None:
+        raise UnknownQuery(text)
+    return query
 
 
 def queries_overview() -> QuerySet[Query]:

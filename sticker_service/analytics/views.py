@@ -19,14 +19,14 @@ from analytics.serializers import (
     QueryReportSerializer,
     QuerySummarySerializer,
 )
-from config.api import INVALID, THROTTLED, ScopedThrottle, error
-from servicekit.errors import ApiError
+from config.api import INVALID, THROTTLED, ScopedThrottle
+from servicekit.openapi import error_schema
 
 AUTH_ERRORS = {
-    401: error("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),
-    403: error("permission_denied: the token's user is not an admin (staff)."),
+    401: error_schema("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),
+    403: error_schema("permission_denied: the token's user is not an admin (staff)."),
 }
-DATABASE_DOWN = error("database_unavailable: the database cannot be reached; try again shortly.")
+DATABASE_DOWN = error_schema("database_unavailable: the database cannot be reached; try again shortly.")
 CSV = OpenApiResponse(OpenApiTypes.STR, description="CSV attachment (format=csv), streamed.")
 
 
@@ -58,14 +58,6 @@ class AdminOnly:
     throttle_scope = "analytics"
 
 
-def _known_query(text: str):
-    query = selectors.get_query(text)
-    if query is None:
-        raise ApiError(f"No searches recorded for query {text!r}.", code="not_found", status_code=404,
-                       details={"query": text})
-    return query
-
-
 class AnalyticsView(AdminOnly, APIView):
     @extend_schema(
         operation_id="analytics",
@@ -84,7 +76,7 @@ class AnalyticsView(AdminOnly, APIView):
                 description="One query's report (with `query`) or, without `query`, a page of query summaries."),
             (200, "text/csv"): CSV,
             400: INVALID, **AUTH_ERRORS,
-            404: error("not_found: the query was never searched, or the page does not exist."),
+            404: error_schema("not_found: the query was never searched, or the page does not exist."),
             429: THROTTLED, 503: DATABASE_DOWN,
         },
         tags=["analytics"],
@@ -95,7 +87,7 @@ class AnalyticsView(AdminOnly, APIView):
         data = params.validated_data
         as_csv = data["format"] == "csv"
         if "query" in data:
-            query = _known_query(data["query"])
+            query = selectors.get_query(data["query"])
             if as_csv:
                 return csv_response("analytics-query", selectors.FEEDBACK_CSV_HEADER,
                                     selectors.feedback_csv_rows(query))
@@ -118,7 +110,7 @@ class EventsView(AdminOnly, APIView):
         responses={(200, "application/json"): OpenApiResponse(EventPageSerializer,
                                                                description="A page of events (JSON) or all as CSV."),
                    (200, "text/csv"): CSV,
-                   400: INVALID, **AUTH_ERRORS, 404: error("not_found: the query was never searched."),
+                   400: INVALID, **AUTH_ERRORS, 404: error_schema("not_found: the query was never searched."),
                    429: THROTTLED, 503: DATABASE_DOWN},
         tags=["analytics"],
     )
@@ -126,7 +118,7 @@ class EventsView(AdminOnly, APIView):
         params = EventsParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        query = _known_query(data["query"]) if "query" in data else None
+        query = selectors.get_query(data["query"]) if "query" in data else None
         events = selectors.events(query=query, since=data.get("since"), until=data.get("until"))
         if data["format"] == "csv":
             return csv_response("feedback-events", selectors.EVENTS_CSV_HEADER, selectors.event_csv_rows(events))

@@ -5,9 +5,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle, error
+from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
 from feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
 from feedback.services import FeedbackEntry, record_feedback
+from servicekit.openapi import error_schema
 
 
 class FeedbackView(APIView):
@@ -22,7 +23,7 @@ class FeedbackView(APIView):
                     "recorded in one transaction (counters and one event per vote).",
         request=FeedbackRequestSerializer,
         responses={200: FeedbackResponseSerializer, 400: INVALID,
-                   413: error("payload_too_large: the body is over the size limit."),
+                   413: error_schema("payload_too_large: the body is over the size limit."),
                    429: THROTTLED, 503: UNAVAILABLE},
         examples=[OpenApiExample("votes", request_only=True, value={
             "feedback": [{"query": "cat in a park", "positive": ["cat.png"], "negative": ["dog.png"]}]})],

@@ -10,8 +10,8 @@ from django.utils import timezone
 from catalog.selectors import sticker_url
 from catalog.services import record_seen_stickers
 from searches import client
+from searches.errors import SearchRefused, SearchUnavailable, UnknownSticker
 from searches.models import Query
-from servicekit.errors import ApiError, ServiceUnavailable
 
 
 @dataclass(frozen=True)
@@ -43,21 +43,21 @@ def record_query_use(text: str) -> int:
         return cursor.fetchone()[0]
 
 
-def _unavailable(exc: client.SearchServiceUnavailable) -> ServiceUnavailable:
-    return ServiceUnavailable(details={"dependency": "search_service", "reason": exc.reason})
+def _unavailable(exc: client.SearchServiceUnavailable) -> SearchUnavailable:
+    return SearchUnavailable(details={"dependency": "search_service", "reason": exc.reason})
 
 
-def _upstream_error(exc: client.SearchServiceError) -> ApiError:
+def _upstream_error(exc: client.SearchServiceError) -> SearchRefused | SearchUnavailable:
     """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
     upstream = {"dependency": "search_service", "upstream_status": exc.status, "upstream_code": exc.code,
                 "upstream_message": exc.message}
     if exc.status == 400:
-        return ApiError(exc.message or "search_service refused the request.", code="invalid_request",
-                        details={**upstream, "fields": exc.details.get("fields", {})})
+        return SearchRefused(exc.message or "search_service refused the request.",
+                             details={**upstream, "fields": exc.details.get("fields", {})})
     if exc.code == "model_mismatch":
-        return ServiceUnavailable("The search index was built with another model; search is unavailable until "
-                                  "it is reindexed.", details=upstream)
-    return ServiceUnavailable(details=upstream)
+        return SearchUnavailable("The search index was built with another model; search is unavailable "
+                                        "until it is reindexed.", details=upstream)
+    return SearchUnavailable(details=upstream)
 
 
 def _hits(ranking: client.Ranking) -> list[StickerHit]:
@@ -68,7 +68,8 @@ def _hits(ranking: client.Ranking) -> list[StickerHit]:
 def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
     """Stickers matching ``query`` (already validated and trimmed); counts one use of the query.
 
-    Only searches that answered count as a use. Raises ApiError/ServiceUnavailable for the view.
+    Only searches that answered count as a use. Raises :class:`SearchRefused` or
+    :class:`SearchUnavailable`.
     """
     try:
         ranking = client.search(query, limit=limit, offset=offset)
@@ -82,15 +83,14 @@ def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
 
 
 def similar_stickers(*, filename: str, limit: int) -> SearchResult:
-    """Stickers that look like ``filename``; 404 ApiError when search_service does not know it."""
+    """Stickers that look like ``filename``; :class:`UnknownSticker` when search_service does not know it."""
     try:
         ranking = client.similar(filename, limit=limit)
     except client.SearchServiceUnavailable as exc:
         raise _unavailable(exc) from exc
     except client.SearchServiceError as exc:
         if exc.status == 404:
-            raise ApiError(f"Unknown sticker: {filename}", code="not_found", status_code=404,
-                           details={"filename": filename}) from exc
+            raise UnknownSticker(filename) from exc
         raise _upstream_error(exc) from exc
     record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
     return SearchResult(model=ranking.model, stickers=_hits(ranking))

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle, error
+from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
 from searches import services
 from searches.serializers import (
     SearchParamsSerializer,
@@ -13,6 +13,7 @@ from searches.serializers import (
     SimilarParamsSerializer,
     SimilarResponseSerializer,
 )
+from servicekit.openapi import error_schema
 
 
 class SearchView(APIView):
@@ -48,7 +49,7 @@ class SimilarView(APIView):
                     "itself out).",
         parameters=[SimilarParamsSerializer],
         responses={200: SimilarResponseSerializer, 400: INVALID,
-                   404: error("not_found: search_service knows no sticker with that filename."),
+                   404: error_schema("not_found: search_service knows no sticker with that filename."),
                    429: THROTTLED, 503: UNAVAILABLE},
         tags=["search"],
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stickers.models import Sticker
-from stickers.services import index_image
+from stickers.services import add_sticker
 from testing.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ TITLES = {0: ("red ball", ["ball", "red"]), 1: ("green box", []), 2: ("", ["blue
 @pytest.fixture
 def stickers(encoder):
     for i, (title, tags) in TITLES.items():
-        index_image(f"s{i}.png", png(i), title=title, tags=tags)
+        add_sticker(f"s{i}.png", png(i), title=title, tags=tags)
     return {s.filename: s for s in Sticker.objects.all()}
 
 
@@ -101,7 +101,7 @@ def test_bad_search_parameters_are_400(client, params):
 def test_similar_excludes_itself_and_finds_the_near_duplicate(client, stickers, encoder):
     near = make_image(0)
     near.putpixel((0, 0), (0, 0, 0))  # one pixel differs from s0
-    index_image("s0-copy.png", image_bytes(near))
+    add_sticker("s0-copy.png", image_bytes(near))
     body = client.get("/api/similar/", {"filename": "s0.png", "limit": 3}).json()
     assert body["model"] == encoder.model_id
     names = [hit["filename"] for hit in body["results"]]

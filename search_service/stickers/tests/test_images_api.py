@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from stickers.models import Sticker
-from stickers.services import index_image
+from stickers.services import add_sticker
 from testing.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def upload(client, name="cat.png", data=None, **fields):
 
 def test_catalogue_pages(client, encoder):
     for i in range(5):
-        index_image(f"s{i}.png", png(i), title=f"title {i}", tags=["a", f"t{i}"])
+        add_sticker(f"s{i}.png", png(i), title=f"title {i}", tags=["a", f"t{i}"])
     first = client.get("/api/images/", {"page_size": 2}).json()
     assert first["count"] == 5 and first["previous"] is None and "page=2" in first["next"]
     assert first["results"][0] == {"filename": "s0.png", "title": "title 0", "tags": ["a", "t0"],

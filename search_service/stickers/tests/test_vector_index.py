@@ -8,7 +8,7 @@ from django.db import connection
 
 from ranking import selectors
 from stickers.models import Sticker
-from stickers.services import index_image
+from stickers.services import add_sticker
 from stickers.vector_index import _existing, drop_stale_vector_indexes, ensure_vector_indexes, index_name
 from testing.images import png
 
@@ -52,7 +52,7 @@ def explain(sql_runner) -> str:
 
 def test_search_and_similar_use_the_hnsw_indexes(encoder):
     for i in range(3):
-        index_image(f"s{i}.png", png(i), title=f"t{i}")
+        add_sticker(f"s{i}.png", png(i), title=f"t{i}")
     model, dim = encoder.model_id, encoder.dim
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # tiny table: make the planner show what it can use
