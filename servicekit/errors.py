@@ -43,7 +43,7 @@ class DomainError(Exception):
 class ApiError(exceptions.APIException):
     """An error the API edge itself raises (a parser, the exception handler), with a stable ``code``."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
     default_detail = "Bad request."
 
@@ -102,6 +102,11 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
         isinstance(exc, DatabaseError) and "connection" in str(exc).lower())
 
 
+def _throttle_wait(exc: exceptions.Throttled) -> float | None:
+    # Throttled.__init__ sets ``wait``; djangorestframework-stubs does not declare it.
+    return getattr(exc, "wait", None)
+
+
 def _drf_error(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
     if isinstance(exc, ApiError):
         return exc.error_code, exc.message, exc.details
@@ -111,7 +116,8 @@ def _drf_error(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
                 detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
                 return code, message, {"fields": detail}
             if isinstance(exc, exceptions.Throttled):
-                return code, str(exc.detail), {"retry_after_seconds": exc.wait and int(exc.wait + 0.999)}
+                wait = _throttle_wait(exc)
+                return code, str(exc.detail), {"retry_after_seconds": wait and int(wait + 0.999)}
             return code, str(exc.detail) if exc.detail else message, {}
     return "error", str(exc.detail), {}
 
@@ -137,10 +143,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                         status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     code, message, details = _drf_error(exc)
     headers = dict(getattr(exc, "headers", {}) or {})
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait + 0.999))
+    if auth_header := getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = auth_header
+    if isinstance(exc, exceptions.Throttled) and (wait := _throttle_wait(exc)) is not None:
+        headers["Retry-After"] = str(int(wait + 0.999))
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 

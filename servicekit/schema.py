@@ -35,8 +35,8 @@ class AutoSchema(openapi.AutoSchema):
                 minimum = 1
             if minimum is not None:
                 schema["minItems"] = minimum
-            if getattr(serializer, "max_length", None) is not None:
-                schema["maxItems"] = serializer.max_length
+            if (maximum := getattr(serializer, "max_length", None)) is not None:
+                schema["maxItems"] = maximum
         return schema
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _encoder: Encoder | None = None
-_query_cache = None
+_query_cache: Callable[[str], np.ndarray] | None = None
 _shared_cache: text_cache.RedisTextCache | None = None
 
 
@@ -95,6 +96,7 @@ def _make_query_cache(encoder: Encoder, size: int):
 def embed_query(text: str) -> np.ndarray:
     """The query's text embedding, from the process's LRU cache or Redis when it was asked before."""
     get_encoder()
+    assert _query_cache is not None  # made by get_encoder()
     return _query_cache(text)
 
 
@@ -104,7 +106,8 @@ def shared_text_cache() -> text_cache.RedisTextCache | None:
 
 
 def query_cache_info():
-    return _query_cache.cache_info() if hasattr(_query_cache, "cache_info") else None
+    cache_info = getattr(_query_cache, "cache_info", None)  # an lru_cache has it
+    return cache_info() if cache_info else None
 
 
 def readiness_check() -> dict:

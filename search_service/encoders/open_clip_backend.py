@@ -51,7 +51,7 @@ class OpenClipEncoder:
         # On CPU they are also traced and frozen (batch norms folded) on the first image batch: frozen_visual.py.
         # image_path: "frozen" (when that worked) or "eager".
         self.image_path = "frozen" if self._channels_last and self.device == "cpu" else "eager"
-        self._frozen_visual = None
+        self._frozen_visual: torch.jit.ScriptModule | None = None
         self._model = model
         self._preprocess = preprocess
         self._tokenizer = open_clip.get_tokenizer(spec.name)
@@ -61,7 +61,7 @@ class OpenClipEncoder:
         self._text_paths = {"full": model.encode_text}
         if (trimmed := padding_free_encoder(model)) is not None:
             self._text_paths["trimmed"] = trimmed
-            if self.device == "cpu" and (fast := padding_free_encoder(model, packed=True)).packed:
+            if self.device == "cpu" and (fast := padding_free_encoder(model, packed=True)) and fast.packed:
                 self._text_paths["fast"] = fast
         self.text_path = next(path for path in ("fast", "trimmed", "full") if path in self._text_paths)
         self._torch = torch
@@ -95,7 +95,7 @@ class OpenClipEncoder:
                 self._frozen_visual = freeze_image_tower(self._model.visual, tuple(batch.shape[1:]))
                 if self._frozen_visual is None:
                     self.image_path = "eager"
-            if self.image_path == "frozen":
+            if self.image_path == "frozen" and self._frozen_visual is not None:
                 features = self._frozen_visual(batch.contiguous())
             else:
                 if self._channels_last:

@@ -62,7 +62,7 @@ class RedisTextCache:
         except self._errors as exc:
             self._failed("GET", exc)
             return None
-        if raw is None or len(raw) != self.dim * 4:
+        if not isinstance(raw, bytes) or len(raw) != self.dim * 4:  # None: not cached
             self.misses += 1
             return None
         self.hits += 1

@@ -21,7 +21,7 @@ with its ``nn.MultiheadAttention``), a Hugging Face tower by swapping its ``nn.L
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,15 @@ from open_clip.transformer import ResidualAttentionBlock, TextTransformer, text_
 
 from . import packed_linear
 
-TextEncodeFn = Callable[[torch.Tensor], torch.Tensor]
+
+class TextEncodeFn(Protocol):
+    """tokens -> text features; ``packed``: whether its linear layers run on packed weights."""
+
+    packed: bool
+
+    def __call__(self, tokens: torch.Tensor, /) -> torch.Tensor: ...
+
+
 _POOLED_AT_EOT = ("argmax", "eos")
 # (open_clip 3.3's MaxPooler fails on its own integer mask: left out.)
 _MASKED_POOLERS = (MeanPooler, ClsPooler, ClsLastHiddenStatePooler)
@@ -41,6 +49,7 @@ def pooled_positions(tokens: torch.Tensor, pool_type: str, eos_id: int | None) -
     """Per row, the position the causal tower pools at (as ``open_clip.transformer.text_global_pool``)."""
     if pool_type == "argmax":
         return tokens.argmax(dim=-1)
+    assert eos_id is not None  # pool_type "eos": pools at the end-of-text token
     return (tokens == eos_id).int().argmax(dim=-1)
 
 
@@ -118,8 +127,9 @@ def _causal_trimmed(tower, *, pool_type: str, eos_id: int | None, projection, pa
         x = text_global_pool(x, tokens, pool_type, eos_token_id=eos_id)
         return _project(x, projection)
 
-    encode.packed = blocks is not None
-    return encode
+    fn = cast(TextEncodeFn, encode)  # a function attribute: mypy cannot add one to a def
+    fn.packed = blocks is not None
+    return fn
 
 
 def _hf_trimmed(model, text: HFTextEncoder, *, packed: bool) -> TextEncodeFn:
@@ -142,8 +152,9 @@ def _hf_trimmed(model, text: HFTextEncoder, *, packed: bool) -> TextEncodeFn:
             for layer in layers:
                 layer.enabled = False
 
-    encode.packed = bool(layers)
-    return encode
+    fn = cast(TextEncodeFn, encode)  # a function attribute: mypy cannot add one to a def
+    fn.packed = bool(layers)
+    return fn
 
 
 def padding_free_encoder(model, *, packed: bool = False) -> TextEncodeFn | None:

@@ -9,6 +9,7 @@ import struct
 import unicodedata
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image, UnidentifiedImageError
 
@@ -67,7 +68,7 @@ def decode_image(data: bytes, *, max_pixels: int, max_side: int | None = None) -
                 raise InvalidImage(f"The image is {width}x{height} pixels; at most {max_pixels} pixels are accepted.")
             probe.verify()  # structure and checksums, without decoding
             image = Image.open(io.BytesIO(data), formats=formats)
-            image_format = image.format
+            image_format = cast(str, image.format)  # set by Image.open: the format whose plugin read the file
             image.seek(0)
             if max_side and max(width, height) > max_side:
                 image.draft(None, (max_side, max_side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale

@@ -199,6 +199,7 @@ class FolderIndexer:
                 logger.info("Skipped %s: same content as a sticker already indexed", file.relative)
                 self.progress(1)
                 continue
+            assert file.data is not None  # valid: read by _read()
             try:
                 decoded = decode_image(file.data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS,
                                        max_side=MAX_DECODED_SIDE)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import threading
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.postgres.indexes import OpClass
 from django.db import connection
@@ -25,6 +26,9 @@ from django.db.models.functions import Cast
 from pgvector.django import HnswIndex, VectorField
 
 from .models import Sticker
+
+if TYPE_CHECKING:
+    from django.db.backends.postgresql.schema import DatabaseSchemaEditor as PostgresSchemaEditor
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +116,7 @@ def ensure_vector_indexes(model_id: str, dim: int) -> list[str]:
             if state and state[0]:
                 continue
             with connection.schema_editor(atomic=not concurrently) as editor:
+                editor = cast("PostgresSchemaEditor", editor)  # pgvector: always PostgreSQL's
                 if state:  # an invalid leftover of an interrupted concurrent build
                     editor.remove_index(Sticker, index, concurrently=concurrently)
                 editor.add_index(Sticker, index, concurrently=concurrently)
@@ -133,7 +138,8 @@ def drop_stale_vector_indexes() -> list[str]:
             if model_id is not None and Sticker.objects.filter(model_id=model_id).exists():
                 continue
             with connection.schema_editor(atomic=not concurrently) as editor:
-                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))
+                # Django's private helper (PostgreSQL's schema editor); not in django-stubs.
+                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))  # type: ignore[attr-defined]
             dropped.append(name)
             logger.info("Dropped HNSW index %s (model %s has no stickers left)", name, model_id)
         _ensured.clear()

@@ -51,7 +51,7 @@ class EventPagination(CursorPagination):
     ordering = "id"
 
 
-class AdminOnly:
+class AdminOnly(APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAdminUser]
     throttle_classes = [ScopedThrottle]
@@ -124,5 +124,5 @@ class EventsView(AdminOnly, APIView):
             return csv_response("feedback-events", selectors.EVENTS_CSV_HEADER, selectors.event_csv_rows(events))
         paginator = EventPagination()
         page = paginator.paginate_queryset(events.select_related("query", "sticker"), request, view=self)
-        return paginator.get_paginated_response(EventSerializer(selectors.event_dicts(page), many=True).data)
+        return paginator.get_paginated_response(EventSerializer(selectors.event_dicts(page or []), many=True).data)
 

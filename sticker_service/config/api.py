@@ -26,7 +26,7 @@ class ScopedThrottle(ScopedRateThrottle):
     """
 
     def get_rate(self) -> str | None:
-        return settings.THROTTLE_RATES.get(self.scope)
+        return settings.THROTTLE_RATES.get(self.scope) if self.scope else None
 
     def allow_request(self, request, view) -> bool:
         try:

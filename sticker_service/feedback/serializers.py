@@ -44,7 +44,8 @@ class FeedbackEntrySerializer(serializers.Serializer):
 
 
 class FeedbackRequestSerializer(serializers.Serializer):
-    feedback = FeedbackEntrySerializer(many=True, allow_empty=False, max_length=settings.FEEDBACK_MAX_ITEMS,
+    # max_length goes to the ListSerializer that many=True builds; djangorestframework-stubs omits it.
+    feedback = FeedbackEntrySerializer(many=True, allow_empty=False, max_length=settings.FEEDBACK_MAX_ITEMS,  # type: ignore[call-arg]
                                        help_text="One entry per query; FEEDBACK_MAX_ITEMS entries at most.")
 
     def to_internal_value(self, data):

@@ -109,7 +109,8 @@ def _send(path: str, params: dict[str, Any]) -> requests.Response:
     url = f"{settings.SEARCH_SERVICE_URL}{path}"
     for attempt in (1, 2):
         try:
-            response = _session.get(url, params=params, headers=_headers(), timeout=_timeout(deadline),
+            # requests hands a urllib3 Timeout on to urllib3 as it is (HTTPAdapter.send); its annotations omit it.
+            response = _session.get(url, params=params, headers=_headers(), timeout=_timeout(deadline),  # type: ignore[arg-type]
                                     stream=True, allow_redirects=False)
         except requests.Timeout as exc:
             raise SearchServiceUnavailable(f"timed out ({type(exc).__name__})") from exc
@@ -208,7 +209,7 @@ def check_ready() -> dict:
     except SearchServiceUnavailable as exc:
         return {"ok": False, "error": exc.reason, "url": settings.SEARCH_SERVICE_URL}
     ok = response.status_code == 200
-    result = {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    result: dict[str, Any] = {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
     if not ok:
         result["error"] = f"HTTP {response.status_code}"
     return result
