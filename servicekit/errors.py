@@ -31,8 +31,8 @@ class DomainError(Exception):
     sets the machine-readable ``code`` and the HTTP ``status_code`` of its answer.
     """
 
-    code = "bad_request"
-    status_code = status.HTTP_400_BAD_REQUEST
+    code: str = "bad_request"
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
