@@ -12,7 +12,8 @@ REQS := $(wildcard requirements/*.txt) pyproject.toml
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
-	@echo "make test  - set up and run ruff and all tests (embedded PostgreSQL, then stock PostgreSQL 15 if present)"
+	@echo "make test  - set up and run ruff and all tests (both services and tests/system on the embedded PostgreSQL,"
+	@echo "             then sticker_service on stock PostgreSQL 15 if present)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
 
 $(STAMP): $(REQS)
