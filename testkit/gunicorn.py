@@ -37,8 +37,13 @@ class Gunicorn:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self, ready_path: str = "/readyz", headers: dict[str, str] | None = None, timeout: float = 300,
-              poll_interval: float = 0.5) -> Self:
+    def start(
+        self,
+        ready_path: str = "/readyz",
+        headers: dict[str, str] | None = None,
+        timeout: float = 300,
+        poll_interval: float = 0.5,
+    ) -> Self:
         """Start gunicorn (unless it runs) and wait until ``ready_path`` answers 200."""
         import requests
 
@@ -47,7 +52,12 @@ class Gunicorn:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "config.wsgi"],
-                cwd=self.service_dir, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=self.service_dir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -70,8 +80,9 @@ class Gunicorn:
         """The master and its workers."""
         if self.process is None:
             return []
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True,
-                                  check=False).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
         return [self.process.pid, *map(int, children)]
 
     def signal(self, sig: int, wait: float) -> None:

@@ -66,8 +66,9 @@ def validator(schema: dict, openapi: dict) -> jsonschema.Draft7Validator:
 
 
 def expected_status(item: dict) -> int:
-    script = "\n".join(line for event in item.get("event", []) if event["listen"] == "test"
-                       for line in event["script"]["exec"])
+    script = "\n".join(
+        line for event in item.get("event", []) if event["listen"] == "test" for line in event["script"]["exec"]
+    )
     statuses = re.findall(r"to\.have\.status\((\d{3})\)", script)
     assert len(statuses) == 1, f"{item['name']}: its test script must check exactly one status"
     return int(statuses[0])

@@ -45,8 +45,9 @@ def admin_token(transactional_db) -> str:
 
 # Fixture order matters: the database work (admin_token) happens before Playwright starts, because its sync
 # API runs an event loop in this thread and Django refuses ORM calls there; the browser closes first.
-def test_search_vote_and_read_it_back_in_headless_chromium(live_server, use_live_search_service, settings,
-                                                          admin_token, browser_page):
+def test_search_vote_and_read_it_back_in_headless_chromium(
+    live_server, use_live_search_service, settings, admin_token, browser_page
+):
     service = use_live_search_service
     settings.STICKER_MEDIA_URL = f"{service.url}/media/stickers/"  # the live search_service serves the images
     token = admin_token
@@ -59,8 +60,9 @@ def test_search_vote_and_read_it_back_in_headless_chromium(live_server, use_live
     cards = page.locator("#results .card")
     cards.nth(2).wait_for()
     assert cards.count() == 3
-    expected = requests.get(f"{live_server.url}/api/search/", params={"query": "cat", "limit": 6},
-                            timeout=10).json()["stickers"]
+    expected = requests.get(f"{live_server.url}/api/search/", params={"query": "cat", "limit": 6}, timeout=10).json()[
+        "stickers"
+    ]
     first = [cards.nth(i).get_attribute("data-filename") for i in range(3)]
     assert first == [s["filename"] for s in expected[:3]]
     assert re.fullmatch(r"score -?\d\.\d{3}", cards.nth(0).locator(".score").inner_text())
@@ -85,8 +87,12 @@ def test_search_vote_and_read_it_back_in_headless_chromium(live_server, use_live
     assert "good match" in card.locator(".note").inner_text()
 
     # The vote, read back through the analytics API with the admin token.
-    report = requests.get(f"{live_server.url}/api/analytics/", params={"query": "cat"},
-                          headers={"Authorization": f"Token {token}"}, timeout=10)
+    report = requests.get(
+        f"{live_server.url}/api/analytics/",
+        params={"query": "cat"},
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
     assert report.status_code == 200, report.text
     votes = {s["filename"]: (s["positive"], s["negative"]) for s in report.json()["stickers"]}
     assert votes == {target: (1, 0)}
@@ -96,8 +102,10 @@ def test_search_vote_and_read_it_back_in_headless_chromium(live_server, use_live
     with page.expect_response(lambda r: "/api/similar/" in r.url) as similar:
         card.locator(".similar").click()
     assert similar.value.status == 200
-    page.wait_for_function(f"() => document.querySelector('#status').textContent.includes('like')"
-                           f" && !document.querySelector('#results .card[data-filename=\"{target}\"]')")
+    page.wait_for_function(
+        f"() => document.querySelector('#status').textContent.includes('like')"
+        f" && !document.querySelector('#results .card[data-filename=\"{target}\"]')"
+    )
     neighbours = [c.get_attribute("data-filename") for c in cards.all()]
     assert len(neighbours) == 3 and target not in neighbours and set(neighbours) <= set(service.filenames)
     assert page.locator("#results .vote").count() == 0

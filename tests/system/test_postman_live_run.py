@@ -12,43 +12,41 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
-from testkit.postman import (
-    expected_status,
-    load_collection,
-    operation_for,
-    requests_of,
-    sticker_openapi,
-    substitute,
-    validator,
-    variables,
-)
+from testkit import postman
 
 pytestmark = pytest.mark.system
 
 
 @pytest.fixture(scope="module")
 def openapi():
-    return sticker_openapi()
+    return postman.sticker_openapi()
 
 
 @pytest.mark.django_db
 def test_the_collection_runs_against_the_real_services(client, use_live_search_service, openapi):
     """Like Newman: every request in order, each with the status its test script expects."""
-    collection = load_collection()
-    values = variables(collection)
+    collection = postman.load_collection()
+    values = postman.variables(collection)
     assert {values["filename"], values["negativeFilename"]} <= set(use_live_search_service.filenames)
     admin = User.objects.create_user("postman-admin", is_staff=True)
     Token.objects.create(user=admin, key=values["adminToken"])
-    for _folder, item in requests_of(collection):
+    for _folder, item in postman.requests_of(collection):
         name = item["request"]["method"] + " " + item["name"]
-        method, path, operation = operation_for(item, openapi)
+        method, path, operation = postman.operation_for(item, openapi)
         request = item["request"]
-        query = urlencode([(q["key"], substitute(q["value"], values)) for q in request["url"].get("query", [])])
-        headers = {h["key"]: substitute(h["value"], values) for h in request["header"] if h["key"] != "Content-Type"}
-        body = substitute(request["body"]["raw"], values) if "body" in request else ""
-        response = client.generic(method.upper(), f"{path}?{query}" if query else path, data=body,
-                                  content_type="application/json", headers=headers)
-        status = expected_status(item)
+        query = urlencode([(q["key"], postman.substitute(q["value"], values)) for q in request["url"].get("query", [])])
+        headers = {
+            h["key"]: postman.substitute(h["value"], values) for h in request["header"] if h["key"] != "Content-Type"
+        }
+        body = postman.substitute(request["body"]["raw"], values) if "body" in request else ""
+        response = client.generic(
+            method.upper(),
+            f"{path}?{query}" if query else path,
+            data=body,
+            content_type="application/json",
+            headers=headers,
+        )
+        status = postman.expected_status(item)
         content = b"".join(response.streaming_content) if response.streaming else response.content
         assert response.status_code == status, f"{name}: {response.status_code} {content[:300]!r}"
         documented = operation["responses"].get(str(status))
@@ -57,5 +55,5 @@ def test_the_collection_runs_against_the_real_services(client, use_live_search_s
         assert media_type in documented.get("content", {}), f"{name}: {media_type} not documented for {status}"
         if media_type == "application/json":
             schema = copy.deepcopy(documented["content"][media_type]["schema"])
-            errors = [e.message for e in validator(schema, openapi).iter_errors(json.loads(content))]
+            errors = [e.message for e in postman.validator(schema, openapi).iter_errors(json.loads(content))]
             assert not errors, f"{name}: the answer does not match the schema: {errors}"
