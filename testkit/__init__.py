@@ -11,7 +11,7 @@
 - ``browser``: headless Chromium; ``postman``: reading the Postman collection.
 
 Importable as ``testkit`` because the repository root is on ``sys.path``: the pytest.ini files say
-``pythonpath = .. `` (or ``../..``), and the benchmark scripts insert it themselves.
+``pythonpath`` (``..`` or ``../..``), and the benchmark scripts insert it themselves.
 """
 
 from __future__ import annotations
