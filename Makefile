@@ -12,7 +12,8 @@ REQS := $(wildcard requirements/*.txt) pyproject.toml
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
-	@echo "make test  - set up and run the linters (ruff, mypy) and all tests (embedded PostgreSQL, then stock PostgreSQL 15 if present)"
+	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy) and all tests (both services,"
+	@echo "             model_training and tests/system on the embedded PostgreSQL, then sticker_service on stock PostgreSQL 15)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
 
 $(STAMP): $(REQS)

@@ -14,23 +14,15 @@ from django.test import override_settings
 
 from encoders import loader
 from stickers import vector_index
-from testing.memo_encoder import MemoEncoder
-
-TEST_MODEL = "ViT-B-32"
+from testkit.checkpoints import TEST_MODEL, write_random_checkpoint
+from testkit.memo_encoder import MemoEncoder
 
 
 @pytest.fixture(scope="session")
 def clip_checkpoint(tmp_path_factory, request):
     """ViT-B-32 with pretrained=None (seeded random weights), its state dict saved to a file."""
-    import open_clip
-    import torch
-
     started = time.perf_counter()
-    path = tmp_path_factory.mktemp("model") / "vit-b-32-random.pt"
-    torch.manual_seed(0)
-    model = open_clip.create_model(TEST_MODEL, pretrained=None)
-    torch.save(model.state_dict(), path)
-    del model
+    path = write_random_checkpoint(tmp_path_factory.mktemp("model") / "vit-b-32-random.pt", TEST_MODEL)
     request.config._search_checkpoint_seconds = time.perf_counter() - started
     return path
 

@@ -12,7 +12,7 @@ from PIL import Image
 from encoders import loader
 from encoders.base import Encoder, composite_on_white
 from encoders.spec import file_sha256, resolve_model_spec
-from testing.images import make_image
+from testkit.images import make_image
 
 
 def test_checkpoint_file_loads_through_the_production_path(encoder, clip_checkpoint):

@@ -9,7 +9,7 @@ from ranking import result_cache
 from ranking.result_cache import ResultCache
 from stickers.models import Sticker
 from stickers.services import add_sticker, delete_sticker, update_metadata
-from testing.images import png
+from testkit.images import png
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 
 from stickers.models import Sticker
 from stickers.services import add_sticker
-from testing.images import image_bytes, make_image, png
+from testkit.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from stickers.images import InvalidImage, check_upload_filename, decode_image
 from stickers.metadata import InvalidMetadata, clean_tags, metadata_text, parse_tags
-from testing.images import image_bytes, make_image
+from testkit.images import image_bytes, make_image
 
 
 def test_decoding_keeps_the_original_size_and_can_shrink():

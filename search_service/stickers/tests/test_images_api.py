@@ -8,7 +8,7 @@ from PIL import Image
 
 from stickers.models import Sticker
 from stickers.services import add_sticker
-from testing.images import image_bytes, make_image, png
+from testkit.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db
 

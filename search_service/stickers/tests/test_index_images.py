@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from stickers import services
 from stickers.models import Sticker
-from testing.images import image_bytes, make_image, write_folder
+from testkit.images import image_bytes, make_image, write_folder
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from ranking import selectors
 from stickers.models import Sticker
 from stickers.services import add_sticker
 from stickers.vector_index import _existing, drop_stale_vector_indexes, ensure_vector_indexes, index_name
-from testing.images import png
+from testkit.images import png
 
 pytestmark = pytest.mark.django_db
 

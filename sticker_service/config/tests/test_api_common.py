@@ -9,7 +9,7 @@ from django.test import override_settings
 from catalog.models import Sticker
 from feedback.services import FeedbackEntry, record_feedback
 from searches.services import record_query_use
-from testing.stand_in import closed_port
+from testkit.gunicorn import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -29,17 +29,17 @@ def test_public_endpoints_are_throttled_per_client_with_retry_after(client, sett
     assert client.get("/api/counter/", {"n": 10}).status_code == 200
 
 
-def test_throttled_search_does_not_reach_search_service(client, settings, stand_in):
+def test_throttled_search_does_not_reach_search_service(client, settings, fake_search_service):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "search": "1/hour"}
     assert client.get("/api/search/", {"query": "cat"}).status_code == 200
     assert client.get("/api/search/", {"query": "cat"}).status_code == 429
-    assert len(stand_in.requests) == 1
+    assert len(fake_search_service.requests) == 1
 
 
 def test_a_broken_throttle_cache_lets_requests_through(client, settings):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "counter": "1/minute"}
     broken = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+                          "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
                           "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
     with override_settings(CACHES=broken):
         assert client.get("/api/counter/", {"n": 10}).status_code == 200

@@ -383,6 +383,10 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
     assert {".venv", ".data", ".env", ".git"} <= dockerignored()
 
 
+def test_dockerignore_keeps_tests_and_the_test_kit_out_of_the_images():
+    assert {"testkit", "tests", "**/tests", "**/conftest.py"} <= dockerignored()
+
+
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_build_time_collectstatic_loads_the_settings(service, tmp_path):
     """Runs the Dockerfile's collectstatic step (dry run) with only the environment it sets."""

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from testing.live_process import REPO, free_port
+from testkit import REPO
+from testkit.gunicorn import free_port
 
 EMBEDDED_PG = REPO / "tools" / "embedded_pg.py"
 
@@ -34,7 +35,7 @@ class EmbeddedCluster:
         self.restarts = 0
 
     def _run(self, command: str, timeout: float = 180) -> str:
-        result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        result = subprocess.run(
             [sys.executable, str(EMBEDDED_PG), command], env=self.env, capture_output=True, text=True,
             timeout=timeout, check=False)
         if result.returncode != 0:

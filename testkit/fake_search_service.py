@@ -1,4 +1,4 @@
-"""A tiny stand-in for search_service (http.server in a thread) for tests of the client's failure paths.
+"""A fake search_service (http.server in a thread) for sticker_service's tests of its client's failure paths.
 
 It speaks search_service's contract just enough: ``/api/search/``, ``/api/similar/``, ``/api/images/``
 and ``/healthz``. ``behaviour`` picks what it does: ``"ok"`` answers from ``stickers``; ``"slow"`` sleeps
@@ -9,7 +9,6 @@ per ``delay`` seconds. Every request's path, parsed parameters and headers are k
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ class Seen:
 
 
 @dataclass
-class StandIn:
+class FakeSearchService:
     stickers: list[dict[str, Any]] = field(default_factory=lambda: [
         {"filename": f"sticker-{i:03d}.png", "title": f"Sticker {i}", "tags": ["demo"], "width": 64,
          "height": 64} for i in range(25)])
@@ -35,7 +34,7 @@ class StandIn:
     delay: float = 5.0
     status: int = 500
     body: Any = None
-    model: str = "stand-in-model"
+    model: str = "fake-search-model"
     requests: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -82,7 +81,7 @@ class StandIn:
         return 404, {"error": {"code": "not_found", "message": "No such path.", "details": {}}}
 
 
-def _handler(stand_in: StandIn):
+def _handler(fake_search_service: FakeSearchService):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -92,16 +91,16 @@ def _handler(stand_in: StandIn):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             params = parse_qs(parts.query, keep_blank_values=True)
-            stand_in.requests.append(Seen(parts.path, params, dict(self.headers.items()), parts.query))
-            behaviour = stand_in.behaviour
+            fake_search_service.requests.append(Seen(parts.path, params, dict(self.headers.items()), parts.query))
+            behaviour = fake_search_service.behaviour
             if behaviour == "slow":
-                time.sleep(stand_in.delay)
+                time.sleep(fake_search_service.delay)
             if behaviour == "error":
-                status = stand_in.status
-                body = stand_in.body if stand_in.body is not None else {"error": {
-                    "code": "boom", "message": "stand-in failure", "details": {}}}
+                status = fake_search_service.status
+                body = fake_search_service.body if fake_search_service.body is not None else {"error": {
+                    "code": "boom", "message": "fake search_service failure", "details": {}}}
             else:
-                status, body = stand_in.answer(parts.path, params)
+                status, body = fake_search_service.answer(parts.path, params)
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
@@ -112,7 +111,7 @@ def _handler(stand_in: StandIn):
                     for byte in data:
                         self.wfile.write(bytes([byte]))
                         self.wfile.flush()
-                        time.sleep(stand_in.delay)
+                        time.sleep(fake_search_service.delay)
                 else:
                     self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
@@ -120,9 +119,3 @@ def _handler(stand_in: StandIn):
 
     return Handler
 
-
-def closed_port() -> int:
-    """A local port nobody listens on (bound then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

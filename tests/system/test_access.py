@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ..figures import add, record
+from figures import add, record
 
 pytestmark = pytest.mark.system
 

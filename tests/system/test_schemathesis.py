@@ -1,7 +1,7 @@
 """schemathesis (its CLI, ``st run``) against both services' OpenAPI schemas (``/api/schema/``), every operation,
 through the live gunicorn processes: every check on (no 5xx, status codes, content types, headers and bodies
 as documented, valid requests accepted, invalid ones refused, auth enforced). Settings in
-``CONFIG`` below, hooks in ``reliability/schemathesis_hooks.py``; a fixed seed keeps runs
+``CONFIG`` below, hooks in ``schemathesis_hooks.py`` beside this file; a fixed seed keeps runs
 repeatable. Examples per operation and phase: ``SCHEMATHESIS_MAX_EXAMPLES`` (default 30), within the CI budget.
 """
 
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ..figures import record
+from figures import record
 
 pytestmark = pytest.mark.system
 
-RELIABILITY = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30")
 
 # schemathesis.toml, written for each run (an operation override that matches nothing would be a warning).
@@ -46,8 +46,8 @@ checks.positive_data_acceptance.enabled = false
 def run_schemathesis(service: str, url: str, auth: str, workdir: Path) -> tuple[int, str]:
     config = workdir / "schemathesis.toml"
     config.write_text(CONFIG["common"] + CONFIG.get(service, ""))
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "reliability.schemathesis_hooks",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(RELIABILITY.parent), os.environ.get("PYTHONPATH")])),
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
            "NO_COLOR": "1"}
     command = [str(Path(sys.executable).with_name("st")), "--config-file", str(config),
                "run", f"{url}/api/schema/", "-H", f"Authorization: {auth}", "-H", "Accept: application/json",

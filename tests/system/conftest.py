@@ -1,9 +1,14 @@
-"""System tests: both services under gunicorn as separate processes, on a private PostgreSQL.
+"""System tests: both services together, over real HTTP. Every test here is marked ``system``.
 
-``stack`` (session) starts a throwaway embedded PostgreSQL cluster of its own (so that a test may stop and
+Two set-ups:
+
+- ``use_live_search_service``: sticker_service in this process (pytest-django: test client, live server,
+  sticker_service's settings), pointed at the real search_service under gunicorn (``live_search_service``,
+  session-wide, on a throwaway database of the search database server, 8 indexed stickers).
+- ``stack`` (session) starts a throwaway embedded PostgreSQL cluster of its own (so that a test may stop and
 restart it without touching the shared server), the real search_service on it (``LiveSearchService``,
 8 indexed stickers, a service token) and the real sticker_service on it (``LiveStickerService``, 2 workers
-x 4 threads) pointed at that search_service. Every test module here is marked ``system`` (pytest.ini).
+x 4 threads) pointed at that search_service.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from testing.embedded_cluster import EmbeddedCluster
-from testing.live_process import LiveDjangoService
-from testing.live_search import LiveSearchService, write_random_checkpoint, write_sticker_images
-from testing.live_sticker import LiveStickerService
-
-from .figures import FIGURES
+from figures import FIGURES
+from testkit.checkpoints import write_random_checkpoint
+from testkit.embedded_cluster import EmbeddedCluster
+from testkit.live_process import LiveDjangoService
+from testkit.live_search import LiveSearchService, write_sticker_images
+from testkit.live_sticker import LiveStickerService
+from testkit.sticker_isolation import sticker_isolation  # noqa: F401 - autouse fixture
 
 # A smaller open_clip model than ViT-B-32 (seeded random weights): these tests are about the services, not the
 # ranking, and it halves checkpoint writing and model loading in each gunicorn worker.
@@ -76,6 +82,27 @@ def stack():
         cluster.close()
         if checkpoint is not None:
             checkpoint.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def live_search_service():
+    """The real search_service (gunicorn, own throwaway database, 8 indexed stickers), for the session.
+
+    See testkit/live_search.py: ``.url``, ``.token``, ``.filenames``, ``.stickers``, ``.stop()``, ``.kill()``,
+    ``.serve()`` (start again after a stop/kill), ``.log_tail()``.
+    """
+    service = LiveSearchService().start()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def use_live_search_service(live_search_service, settings):
+    """Points the in-process sticker_service at the live search_service (URL and token) for one test."""
+    live_search_service.serve()  # a previous test may have stopped it
+    settings.SEARCH_SERVICE_URL = live_search_service.url
+    settings.SEARCH_SERVICE_TOKEN = live_search_service.token
+    return live_search_service
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""schemathesis hooks for tests/test_schemathesis.py (loaded through ``SCHEMATHESIS_HOOKS``).
+"""schemathesis hooks for test_schemathesis.py (loaded through ``SCHEMATHESIS_HOOKS``).
 
 The one rule of sticker_service's API that JSON Schema cannot state: in a feedback entry no filename is both
 positive and negative (a 400). Generated "valid" bodies that break it are left out, so that the check that

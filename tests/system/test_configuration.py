@@ -12,9 +12,8 @@ import sys
 
 import pytest
 
-from testing.live_process import REPO
-
-from ..figures import record
+from figures import record
+from testkit import REPO
 
 pytestmark = pytest.mark.system
 

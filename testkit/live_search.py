@@ -19,10 +19,10 @@ Model: ``SEARCH_MODEL_NAME`` / ``SEARCH_MODEL_PRETRAINED`` from ``model_env``; b
 ViT-B-32 with seeded random weights saved to a checkpoint file in the work folder (nothing is downloaded).
 Pass ``model_env={}`` to use search_service's own default model instead.
 
-Usage in pytest: the session fixture ``live_search_service`` (sticker_service/conftest.py) yields a started
+Usage in pytest: the session fixture ``live_search_service`` (tests/system/conftest.py) yields a started
 instance, and ``use_live_search_service`` points sticker_service's settings at it. By hand::
 
-    cd sticker_service && ../.venv/bin/python -m testing.live_search   # prints the URL, Ctrl-C stops it
+    .venv/bin/python -m testkit.live_search   # from the repository root; prints the URL, Ctrl-C stops it
 
 Environment: ``SEARCH_DATABASE_URL`` (required: its server hosts the throwaway database),
 ``SEARCH_DATABASE_TEST_NAME`` (prefix of the database name, default ``test_search``).
@@ -36,9 +36,9 @@ import secrets
 import time
 from pathlib import Path
 
-from testing.live_process import LiveDjangoService
-
-TEST_MODEL = "ViT-B-32"
+from testkit.checkpoints import TEST_MODEL, write_random_checkpoint
+from testkit.images import make_image
+from testkit.live_process import LiveDjangoService
 
 # Titles and tags of the generated stickers (filename -> title, tags); shapes/colours differ per image.
 DEFAULT_STICKERS: list[tuple[str, str, list[str]]] = [
@@ -53,34 +53,11 @@ DEFAULT_STICKERS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def write_random_checkpoint(path: Path, model: str = TEST_MODEL, seed: int = 0) -> Path:
-    """An open_clip checkpoint of ``model`` with seeded random weights (pretrained=None), for tests."""
-    import open_clip
-    import torch
-
-    torch.manual_seed(seed)
-    network = open_clip.create_model(model, pretrained=None)
-    torch.save(network.state_dict(), path)
-    return path
-
-
 def write_sticker_images(folder: Path, stickers: list[tuple[str, str, list[str]]]) -> Path:
     """One small distinct PNG per sticker, plus ``metadata.json``; returns the metadata file's path."""
-    import random
-
-    from PIL import Image, ImageDraw
-
     folder.mkdir(parents=True, exist_ok=True)
-    colours = ["red", "green", "blue", "yellow", "purple", "orange", "black", "cyan", "magenta", "brown"]
     for index, (filename, _title, _tags) in enumerate(stickers):
-        rng = random.Random(index)
-        image = Image.new("RGB", (96, 96), "white")
-        draw = ImageDraw.Draw(image)
-        for _ in range(3):
-            x0, y0 = rng.randrange(0, 48), rng.randrange(0, 48)
-            x1, y1 = x0 + rng.randrange(24, 48), y0 + rng.randrange(24, 48)
-            rng.choice([draw.ellipse, draw.rectangle])([x0, y0, x1, y1], fill=rng.choice(colours))
-        image.save(folder / filename, format="PNG")
+        make_image(index, size=96).save(folder / filename, format="PNG")
     metadata = folder.parent / "metadata.json"
     metadata.write_text(json.dumps({name: {"title": title, "tags": tags} for name, title, tags in stickers}),
                         encoding="utf-8")

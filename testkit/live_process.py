@@ -2,7 +2,7 @@
 process on a throwaway database, the way ``make run`` runs it (``manage.py`` and gunicorn as subprocesses;
 no import of the service's code).
 
-Subclasses (:class:`testing.live_search.LiveSearchService`, :class:`testing.live_sticker.LiveStickerService`)
+Subclasses (:class:`testkit.live_search.LiveSearchService`, :class:`testkit.live_sticker.LiveStickerService`)
 say which folder, which environment (:meth:`env`), what :meth:`prepare` does and how readiness is probed.
 """
 
@@ -12,25 +12,15 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from testkit import REPO
+from testkit.gunicorn import Gunicorn, free_port
 
 
 def with_database(url: str, name: str) -> str:
@@ -38,11 +28,12 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def admin_sql(url: str, statement: str) -> None:
-    """Run one statement (CREATE/DROP DATABASE) on the server's ``postgres`` database, outside a transaction."""
+def admin_sql(url: str, statement: str, database: str = "postgres") -> None:
+    """Run one statement (CREATE/DROP DATABASE, CREATE EXTENSION) on ``database`` of the server of ``url``,
+    outside a transaction."""
     import psycopg2
 
-    connection = psycopg2.connect(with_database(url, "postgres"), connect_timeout=5)
+    connection = psycopg2.connect(with_database(url, database), connect_timeout=5)
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
@@ -68,7 +59,7 @@ class LiveDjangoService:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = Path(tempfile.mkdtemp(prefix=f"live-{self.name}-"))
         self.log_path = self.workdir / "gunicorn.log"
-        self.process: subprocess.Popen | None = None
+        self.gunicorn: Gunicorn | None = None
         self._db_created = False
         self._env: dict[str, str] | None = None
 
@@ -94,7 +85,7 @@ class LiveDjangoService:
         self._db_created = True
 
     def manage(self, *args: str, timeout: float = 600) -> str:
-        result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        result = subprocess.run(
             [sys.executable, "manage.py", *args], cwd=self.service_dir, env=self.env(), capture_output=True,
             text=True, timeout=timeout, check=False)
         if result.returncode != 0:
@@ -104,26 +95,10 @@ class LiveDjangoService:
 
     def serve(self) -> None:
         """Start gunicorn (again) on this instance's port and wait until ``ready_path`` answers 200."""
-        if self.process is not None and self.process.poll() is None:
-            return
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn
-            [str(gunicorn), "-c", "gunicorn.conf.py", "config.wsgi"], cwd=self.service_dir, env=self.env(),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.log_tail()}")
-            try:
-                response = requests.get(f"{self.url}{self.ready_path}", headers=self.ready_headers(), timeout=2)
-                if response.status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(self.poll_interval)
-        raise RuntimeError(f"{self.name} not ready after {self.ready_timeout} s:\n{self.log_tail()}")
+        if self.gunicorn is None:
+            self.gunicorn = Gunicorn(self.service_dir, self.env(), self.port, self.log_path)
+        self.gunicorn.start(self.ready_path, headers=self.ready_headers(), timeout=self.ready_timeout,
+                          poll_interval=self.poll_interval)
 
     def start(self) -> Self:
         try:
@@ -135,33 +110,28 @@ class LiveDjangoService:
         return self
 
     @property
+    def process(self) -> subprocess.Popen | None:
+        """gunicorn master's process (``None`` before the first ``serve()``)."""
+        return self.gunicorn.process if self.gunicorn is not None else None
+
+    @property
     def pid(self) -> int | None:
         """gunicorn master's pid while it runs (a test can check the service was not restarted)."""
-        return self.process.pid if self.process is not None and self.process.poll() is None else None
-
-    def _signal(self, sig: int, wait: float) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, sig)  # gunicorn's master and its workers (own session)
-        except ProcessLookupError:
-            return
-        try:
-            self.process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        return self.gunicorn.pid if self.gunicorn is not None else None
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM to gunicorn's process group)."""
-        self._signal(signal.SIGTERM, wait=20)
+        if self.gunicorn is not None:
+            self.gunicorn.stop(wait=20)
 
     def kill(self) -> None:
         """Abrupt stop (SIGKILL), as a crash would."""
-        self._signal(signal.SIGKILL, wait=10)
+        if self.gunicorn is not None:
+            self.gunicorn.kill()
 
     def close(self) -> None:
-        self._signal(signal.SIGINT, wait=10)  # gunicorn's quick shutdown
+        if self.gunicorn is not None:
+            self.gunicorn.quit()
         if self._db_created:
             with contextlib.suppress(Exception):  # the server may be gone already (its fixture closed it)
                 admin_sql(self.server_url, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
@@ -169,10 +139,7 @@ class LiveDjangoService:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
+        return self.gunicorn.log_tail(chars) if self.gunicorn is not None else ""
 
     def __enter__(self) -> Self:
         return self.start()

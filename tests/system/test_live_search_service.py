@@ -8,7 +8,7 @@ from catalog.services import sync_catalog
 from feedback.models import FeedbackEvent
 from searches.models import Query
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.system, pytest.mark.django_db]
 
 
 def test_search_through_the_live_service(client, use_live_search_service, settings):

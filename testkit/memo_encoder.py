@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
-from encoders.base import Encoder
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from encoders.base import Encoder  # search_service's: this memo is for search_service's own tests
 
 
 class MemoEncoder:

@@ -1,11 +1,11 @@
 """sticker_service itself as a separate gunicorn process, for tests that need the real server (several
 workers and threads, real sockets, real process restarts) rather than Django's test client.
 
-Like :mod:`testing.live_search` it runs ``manage.py`` and gunicorn as subprocesses, the way ``make run``
+Like :mod:`testkit.live_search` it runs ``manage.py`` and gunicorn as subprocesses, the way ``make run``
 does: ``prepare()`` creates a uniquely named database on the server of ``database_url`` (default
 ``STICKER_DATABASE_URL``), migrates it and creates the admin user with a random password and token
 (``.admin_token``); ``serve()`` starts ``gunicorn -c gunicorn.conf.py config.wsgi`` on a free port and waits
-for ``/healthz``. ``stop()``/``kill()``/``close()`` as in :class:`testing.live_search.LiveSearchService`.
+for ``/healthz``. ``stop()``/``kill()``/``close()`` as in :class:`testkit.live_search.LiveSearchService`.
 Rate limits are off unless ``extra_env`` sets ``THROTTLE_RATE_*``. ``sql()`` reads its database directly.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 
-from testing.live_process import LiveDjangoService
+from testkit.live_process import LiveDjangoService
 
 THROTTLE_SCOPES = ("SEARCH", "SIMILAR", "FEEDBACK", "COUNTER", "ANALYTICS")
 
