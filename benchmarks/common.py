@@ -53,8 +53,9 @@ def machine() -> dict[str, str]:
                 ram_gb = int(line.split()[1]) / 1024 / 1024
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                            check=False).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
     import torch
 
     return {
@@ -75,8 +76,10 @@ def loadavg() -> str:
 
 def machine_line(loads: Iterable[str] = ()) -> str:
     info = machine()
-    text = (f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, "
-            f"torch {info['torch']}; {info['date']}, commit {info['commit']}.")
+    text = (
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, "
+        f"torch {info['torch']}; {info['date']}, commit {info['commit']}."
+    )
     loads = list(loads)
     if loads:
         text += f" Load average (1/5/15 min) during the run: {', '.join(loads)}."
@@ -126,7 +129,7 @@ def write_section(key: str, title: str, lines: Sequence[str], *, write: bool = T
         fcntl.flock(lock, fcntl.LOCK_EX)  # other benchmark scripts may write their sections at the same time
         text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
         if begin in text and end in text:
-            text = text[: text.index(begin)] + section + text[text.index(end) + len(end):]
+            text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
         else:
             text = text.rstrip("\n") + "\n\n" + section + "\n"
         RESULTS.write_text(text)
@@ -204,8 +207,11 @@ def model_label(env: dict[str, str]) -> str:
 def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
     """Environment of a service process (production settings, a bench database, the given overrides)."""
     prefix = service.upper()
-    inherited = {key: value for key, value in os.environ.items()
-                 if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_"))}
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_"))
+    }
     return {
         **inherited,
         "DJANGO_DEBUG": "false",
@@ -221,8 +227,15 @@ def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
 
 
 def manage(service_dir: Path, env: dict[str, str], *args: str, timeout: float = 3600) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=service_dir, env=env, capture_output=True,
-                            text=True, timeout=timeout, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=service_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result.stdout

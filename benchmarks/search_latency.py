@@ -50,7 +50,7 @@ CACHED_QUERIES = ["cat in a park", "happy birthday", "red heart", "thumbs up", "
 DATA_TEXT = {
     "uniform": "uniformly random unit vectors, queries too (the hard case for HNSW: no neighbourhood structure).",
     "seeded": "each sticker a noisy copy (cos ~0.8 to its seed) of one of the 1,855 demo stickers' real image and "
-              "title/tags embeddings, queries the real embeddings of their tag words (many stickers per concept).",
+    "title/tags embeddings, queries the real embeddings of their tag words (many stickers per concept).",
 }
 
 
@@ -118,11 +118,15 @@ def real_embeddings(encoder) -> dict[str, np.ndarray]:
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     names = sorted(meta)
     print(f"embedding {len(names)} demo stickers once (cached in {path.name}) ...", flush=True)
-    image = np.concatenate([encoder.encode_images([Image.open(folder / name) for name in names[i:i + 32]])
-                            for i in range(0, len(names), 32)])
+    image = np.concatenate(
+        [
+            encoder.encode_images([Image.open(folder / name) for name in names[i : i + 32]])
+            for i in range(0, len(names), 32)
+        ]
+    )
     text = encoder.encode_texts([metadata_text(meta[name]["title"], meta[name]["tags"]) for name in names])
     words = sorted({tag for name in names for tag in meta[name]["tags"]})
-    query = np.concatenate([encoder.encode_texts(words[i:i + 256]) for i in range(0, len(words), 256)])
+    query = np.concatenate([encoder.encode_texts(words[i : i + 256]) for i in range(0, len(words), 256)])
     common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     np.savez(path, image=image, text=text, query=query)
     return {"image": image, "text": text, "query": query}
@@ -157,8 +161,19 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
     """Binary COPY of rows [start, stop) into the Sticker table (all columns, as Django would write them)."""
     from stickers.models import Sticker
 
-    columns = ["filename", "sha256", "width", "height", "title", "tags", "model_id", "image_embedding",
-               "text_embedding", "created", "updated"]
+    columns = [
+        "filename",
+        "sha256",
+        "width",
+        "height",
+        "title",
+        "tags",
+        "model_id",
+        "image_embedding",
+        "text_embedding",
+        "created",
+        "updated",
+    ]
     now = struct.pack("!iq", 8, int(time.time() * 1_000_000) - PG_EPOCH_US)
     int256 = struct.pack("!ii", 4, 256)
     empty_varchar_array = struct.pack("!iiii", 12, 0, 0, 1043)  # ndim 0, no nulls, element type varchar
@@ -178,12 +193,20 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
                 if row < start or row >= stop:
                     continue
                 name = filename(row)
-                parts = [struct.pack("!h", len(columns)), _pg_text(name),
-                         _pg_text(hashlib.sha256(name.encode()).hexdigest()), int256, int256,
-                         _pg_text(f"bench sticker {row}" if has_text(row) else ""), empty_varchar_array, model,
-                         vector_header, image_be[offset * size:(offset + 1) * size]]
+                parts = [
+                    struct.pack("!h", len(columns)),
+                    _pg_text(name),
+                    _pg_text(hashlib.sha256(name.encode()).hexdigest()),
+                    int256,
+                    int256,
+                    _pg_text(f"bench sticker {row}" if has_text(row) else ""),
+                    empty_varchar_array,
+                    model,
+                    vector_header,
+                    image_be[offset * size : (offset + 1) * size],
+                ]
                 if has_text(row):
-                    parts += [vector_header, text_be[offset * size:(offset + 1) * size]]
+                    parts += [vector_header, text_be[offset * size : (offset + 1) * size]]
                 else:
                     parts.append(null)
                 parts += [now, now]
@@ -209,20 +232,30 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
             return data
 
     table = Sticker._meta.db_table
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", Stream(),
-                       size=1 << 20)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", Stream(), size=1 << 20)
 
 
 def orm_rows(model_id: str, dim: int, stop: int) -> None:
     from stickers.models import Sticker
 
     image, text = block(0, dim)
-    Sticker.objects.bulk_create([
-        Sticker(filename=filename(row), sha256=hashlib.sha256(filename(row).encode()).hexdigest(), width=256,
-                height=256, title=f"bench sticker {row}" if has_text(row) else "", tags=[], model_id=model_id,
-                image_embedding=image[row], text_embedding=text[row] if has_text(row) else None)
-        for row in range(stop)
-    ], batch_size=500)
+    Sticker.objects.bulk_create(
+        [
+            Sticker(
+                filename=filename(row),
+                sha256=hashlib.sha256(filename(row).encode()).hexdigest(),
+                width=256,
+                height=256,
+                title=f"bench sticker {row}" if has_text(row) else "",
+                tags=[],
+                model_id=model_id,
+                image_embedding=image[row],
+                text_embedding=text[row] if has_text(row) else None,
+            )
+            for row in range(stop)
+        ],
+        batch_size=500,
+    )
 
 
 def count_rows(model_id: str) -> int:
@@ -243,8 +276,11 @@ def watch_build(stop: threading.Event, samples: list) -> None:
     try:
         with connection.cursor() as cursor:
             while not stop.wait(5):
-                cursor.execute("SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
-                               "FROM pg_stat_progress_create_index WHERE datname = %s", [database])
+                cursor.execute(
+                    "SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
+                    "FROM pg_stat_progress_create_index WHERE datname = %s",
+                    [database],
+                )
                 row = cursor.fetchone()
                 if row:
                     samples.append((time.monotonic() - started, *row))
@@ -276,6 +312,7 @@ def load_and_index(model_id: str, dim: int, n: int, max_build_minutes: float) ->
         orm_rows(model_id, dim, min(ORM_ROWS, n))
         have = min(ORM_ROWS, n)
     if have < n:
+
         def progress(done: int) -> None:
             print(f"\r  COPY {done:,}/{n:,} rows", end="", flush=True)
 
@@ -321,8 +358,9 @@ def _record_build(n: int, seconds: float) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_build (n int PRIMARY KEY, seconds float)")
-        cursor.execute("INSERT INTO bench_build VALUES (%s, %s) ON CONFLICT (n) DO UPDATE SET seconds = %s",
-                       [n, seconds, seconds])
+        cursor.execute(
+            "INSERT INTO bench_build VALUES (%s, %s) ON CONFLICT (n) DO UPDATE SET seconds = %s", [n, seconds, seconds]
+        )
 
 
 def _recorded_build(n: int) -> float | None:
@@ -379,8 +417,10 @@ def hnsw_recall(model_id: str, dim: int, image: np.ndarray, queries: np.ndarray,
     from stickers.vector_index import column_expr
 
     expr = column_expr("image_embedding", dim)
-    sql = (f"SELECT s.filename FROM stickers_sticker s WHERE s.model_id = %(model)s "
-           f"ORDER BY {expr} <=> %(q)s::vector({dim}) LIMIT 10")
+    sql = (
+        f"SELECT s.filename FROM stickers_sticker s WHERE s.model_id = %(model)s "
+        f"ORDER BY {expr} <=> %(q)s::vector({dim}) LIMIT 10"
+    )
     hits, times = 0, []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
@@ -405,9 +445,16 @@ def http_latency(database: str, env: dict[str, str], queries: int, log: Path) ->
     token = secrets.token_urlsafe(16)
     # Query embeddings shared by both workers through Redis (expiring soon after the run), so that a query asked
     # once is a cached one whichever worker answers it next.
-    service_env = common.service_env("search", database, **env, SEARCH_BIND=f"127.0.0.1:{port}",
-                                     SEARCH_SERVICE_TOKEN=token, GUNICORN_ACCESS_LOG="",
-                                     SEARCH_REDIS_URL=REDIS_URL, SEARCH_REDIS_TTL="600")
+    service_env = common.service_env(
+        "search",
+        database,
+        **env,
+        SEARCH_BIND=f"127.0.0.1:{port}",
+        SEARCH_SERVICE_TOKEN=token,
+        GUNICORN_ACCESS_LOG="",
+        SEARCH_REDIS_URL=REDIS_URL,
+        SEARCH_REDIS_TTL="600",
+    )
     headers = {"Authorization": f"Bearer {token}"}
     result: dict[str, list[float]] = {"cached": [], "uncached": []}
     with common.Gunicorn(common.SEARCH_DIR, service_env, port, log).start(headers=headers) as server:
@@ -438,8 +485,10 @@ def extrapolate(samples: list, n: int, elapsed: float) -> str:
         return f"cancelled after {elapsed / 60:.0f} min with no progress reported"
     t, phase, done, total = loading[-1][:4]
     rate = done / max(t, 1)
-    return (f"cancelled after {elapsed / 60:.0f} min in phase '{phase}': {done:,}/{total:,} tuples "
-            f"({rate:.0f}/s); at that rate the first index alone needs ~{total / rate / 60:.0f} min")
+    return (
+        f"cancelled after {elapsed / 60:.0f} min in phase '{phase}': {done:,}/{total:,} tuples "
+        f"({rate:.0f}/s); at that rate the first index alone needs ~{total / rate / 60:.0f} min"
+    )
 
 
 def main() -> None:
@@ -448,12 +497,20 @@ def main() -> None:
     parser.add_argument("--model", default="auto", help="default, vit-b-32 (random weights) or auto")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per measurement")
     parser.add_argument("--recall-queries", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=20,
-                        help="untimed searches before the SQL timing (more: closer to a steady state with the "
-                             "indexes in shared_buffers, when they fit)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="untimed searches before the SQL timing (more: closer to a steady state with the "
+        "indexes in shared_buffers, when they fit)",
+    )
     parser.add_argument("--max-build-minutes", type=float, default=15.0)
-    parser.add_argument("--data", default="uniform", choices=["uniform", "seeded"],
-                        help="uniform random unit vectors, or noisy copies of real sticker embeddings")
+    parser.add_argument(
+        "--data",
+        default="uniform",
+        choices=["uniform", "seeded"],
+        help="uniform random unit vectors, or noisy copies of real sticker embeddings",
+    )
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
@@ -508,26 +565,46 @@ def main() -> None:
         builds.append((f"{n:,}", build))
         loads.append(common.loadavg())
         sql = sql_latency(model_id, queries, args.warmup, dim)
-        print(f"  SQL p50 {common.fmt_ms(common.percentile(sql, 50))} ms, "
-              f"p99 {common.fmt_ms(common.percentile(sql, 99))} ms")
+        print(
+            f"  SQL p50 {common.fmt_ms(common.percentile(sql, 50))} ms, "
+            f"p99 {common.fmt_ms(common.percentile(sql, 99))} ms"
+        )
         image, text = vectors_upto(n, dim)
         recall_queries = queries[: args.recall_queries]
         ranking = ranking_recall(model_id, image, text, recall_queries)
         per_ef = {ef: hnsw_recall(model_id, dim, image, recall_queries, ef) for ef in EF_VALUES}
         del image, text
-        print(f"  recall@10 ranking {ranking:.3f}; HNSW scan " +
-              ", ".join(f"ef {ef}: {r:.3f} ({common.fmt_ms(t)} ms{'' if hnsw else ', seq scan'})"
-                        for ef, (r, t, hnsw) in per_ef.items()))
-        recalls.append((f"{n:,}", f"{ranking:.3f}", *(f"{r:.3f} / {common.fmt_ms(t)} ms" + ("" if hnsw else " (seq)")
-                                                     for r, t, hnsw in per_ef.values())))
+        print(
+            f"  recall@10 ranking {ranking:.3f}; HNSW scan "
+            + ", ".join(
+                f"ef {ef}: {r:.3f} ({common.fmt_ms(t)} ms{'' if hnsw else ', seq scan'})"
+                for ef, (r, t, hnsw) in per_ef.items()
+            )
+        )
+        recalls.append(
+            (
+                f"{n:,}",
+                f"{ranking:.3f}",
+                *(f"{r:.3f} / {common.fmt_ms(t)} ms" + ("" if hnsw else " (seq)") for r, t, hnsw in per_ef.values()),
+            )
+        )
         http = {"cached": [], "uncached": []} if args.no_http else http_latency(database, env, args.queries, log)
         loads.append(common.loadavg())
 
         def p(values, q):
             return common.fmt_ms(common.percentile(values, q)) if values else "-"
 
-        rows.append((f"{n:,}", p(sql, 50), p(sql, 99), p(http["cached"], 50), p(http["cached"], 99),
-                     p(http["uncached"], 50), p(http["uncached"], 99)))
+        rows.append(
+            (
+                f"{n:,}",
+                p(sql, 50),
+                p(sql, 99),
+                p(http["cached"], 50),
+                p(http["cached"], 99),
+                p(http["uncached"], 50),
+                p(http["uncached"], 99),
+            )
+        )
         print(f"  HTTP cached p50 {rows[-1][3]} p99 {rows[-1][4]}; uncached p50 {rows[-1][5]} p99 {rows[-1][6]} ms")
 
     lines = [
@@ -547,8 +624,10 @@ def main() -> None:
         "each query asked once before (its embedding from the worker's LRU or Redis, SEARCH_REDIS_URL), uncached "
         "= new queries (the text tower runs).",
         "",
-        *common.table(["N", "SQL p50", "SQL p99", "HTTP cached p50", "HTTP cached p99", "HTTP uncached p50",
-                       "HTTP uncached p99"], rows),
+        *common.table(
+            ["N", "SQL p50", "SQL p99", "HTTP cached p50", "HTTP cached p99", "HTTP uncached p50", "HTTP uncached p99"],
+            rows,
+        ),
         "",
         "Recall@10 against exact search (numpy over all N vectors). Ranking = the first page of the production "
         f"query (K={k}, ef_search={ef_used}) vs the exact top 10 of the same blended score. HNSW scan = one "
@@ -563,9 +642,12 @@ def main() -> None:
         *common.table(["N", "build time"], builds),
     ]
     suffix = "" if shared_buffers == "128MB" else f", shared_buffers={shared_buffers}"
-    common.write_section(f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}",
-                         f"search_service latency and recall vs N ({args.data} data{suffix})", lines,
-                         write=not args.no_write)
+    common.write_section(
+        f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}",
+        f"search_service latency and recall vs N ({args.data} data{suffix})",
+        lines,
+        write=not args.no_write,
+    )
     if args.drop:
         from django.db import connections
 

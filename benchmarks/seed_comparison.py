@@ -65,8 +65,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,40000")
     parser.add_argument("--model", default="auto")
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--data", default="uniform", choices=["uniform", "seeded"],
-                        help="as search_latency.py: uniform random vectors, or noisy copies of real embeddings")
+    parser.add_argument(
+        "--data",
+        default="uniform",
+        choices=["uniform", "seeded"],
+        help="as search_latency.py: uniform random vectors, or noisy copies of real embeddings",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database for the next run")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -118,8 +122,16 @@ def main() -> None:
         seed, ours = common.median(seed_times), common.median(our_times)
         our_p99 = common.percentile(our_times, 99)
         overlap = agree / (10 * len(queries))
-        rows.append((f"{n:,}", common.fmt_ms(seed), common.fmt_ms(ours), common.fmt_ms(our_p99),
-                     f"{seed / ours:.0f}x", f"{overlap:.2f}"))
+        rows.append(
+            (
+                f"{n:,}",
+                common.fmt_ms(seed),
+                common.fmt_ms(ours),
+                common.fmt_ms(our_p99),
+                f"{seed / ours:.0f}x",
+                f"{overlap:.2f}",
+            )
+        )
         print(rows[-1])
 
     lines = [
@@ -136,8 +148,12 @@ def main() -> None:
         "",
         *common.table(["N", "seed p50", "ours p50", "ours p99", "speed-up", "overlap@10"], rows),
     ]
-    common.write_section(f"seed-comparison-{args.data}", f"Against the seed's approach ({args.data} data)", lines,
-                         write=not args.no_write)
+    common.write_section(
+        f"seed-comparison-{args.data}",
+        f"Against the seed's approach ({args.data} data)",
+        lines,
+        write=not args.no_write,
+    )
     if not args.keep:
         from django.db import connections
 

@@ -74,9 +74,14 @@ class Towers:
         # Any head will do here: only the frozen trunk and text tower are used.
         zero = cache_dir / "zero-projection.safetensors"
         if not zero.exists():
-            save_file({"visual.head.proj.weight": torch.zeros(build.EMBED_DIM, build.IMAGE_FEATURES),
-                       "visual.head.proj.bias": torch.zeros(build.EMBED_DIM)}, str(zero),
-                      metadata={"head": "linear", "head_bias": "true"})
+            save_file(
+                {
+                    "visual.head.proj.weight": torch.zeros(build.EMBED_DIM, build.IMAGE_FEATURES),
+                    "visual.head.proj.bias": torch.zeros(build.EMBED_DIM),
+                },
+                str(zero),
+                metadata={"head": "linear", "head_bias": "true"},
+            )
         folder = build.ensure_model_dir(cache_dir / "towers", projection_path=zero)
         self.model, _, self.preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))
         self.model.eval()

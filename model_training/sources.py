@@ -107,7 +107,7 @@ def _noto_font(path: str) -> ImageFont.FreeTypeFont:
 def render_emoji(emoji: str, font_path: Path = NOTO_FONT) -> Image.Image | None:
     """The emoji as a square transparent RGBA image (136 px), or None when the font lacks it."""
     font = _noto_font(str(font_path))
-    advance = font.getlength("\U0001F600")
+    advance = font.getlength("\U0001f600")
     if abs(font.getlength(emoji) - advance) > 1:  # not a single glyph (unsupported sequence)
         return None
     canvas = Image.new("RGBA", (int(advance) + 8, int(advance) + 8), (0, 0, 0, 0))
@@ -216,4 +216,4 @@ def find_iconify_packages(folder: Path, names: Iterable[str]) -> list[Path]:
 
 def iter_batches(seq: list, size: int) -> Iterator[list]:
     for start in range(0, len(seq), size):
-        yield seq[start:start + size]
+        yield seq[start : start + size]

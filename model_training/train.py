@@ -66,8 +66,9 @@ def concept_key(item: sources.Item) -> str:
     return item.emoji or "name:" + sources.normalise_name(item.name)
 
 
-def make_dataset(towers: features.Towers, cache: Path, items: Sequence[sources.Item], variants: int,
-                 loader=sources.load_image) -> Dataset:
+def make_dataset(
+    towers: features.Towers, cache: Path, items: Sequence[sources.Item], variants: int, loader=sources.load_image
+) -> Dataset:
     items = list(items)
     image_feats = [features.image_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
     texts: list[str] = []
@@ -132,8 +133,13 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
     batch = min(cfg.batch_size, n)
     steps_per_epoch = max(1, n // batch)
     total = steps_per_epoch * cfg.epochs
-    opt = torch.optim.AdamW([{"params": list(head.parameters()), "weight_decay": cfg.weight_decay},
-                             {"params": [logit_scale], "weight_decay": 0.0}], lr=cfg.lr)
+    opt = torch.optim.AdamW(
+        [
+            {"params": list(head.parameters()), "weight_decay": cfg.weight_decay},
+            {"params": [logit_scale], "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+    )
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
     img = [torch.from_numpy(m) for m in data.image_feats[: cfg.variants]]
     txt = torch.from_numpy(data.text_feats)
@@ -144,7 +150,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
         order = rng.permutation(n)
         losses = []
         for step in range(steps_per_epoch):
-            idx = order[step * batch:(step + 1) * batch]
+            idx = order[step * batch : (step + 1) * batch]
             var = rng.integers(0, len(img), size=len(idx))
             x = torch.stack([img[v][i] for v, i in zip(var, idx, strict=True)])
             x = F.dropout(x, p=cfg.feature_dropout, training=True)
@@ -158,8 +164,10 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
             logits = logit_scale.exp().clamp(max=100) * v @ t.T
             c = concepts[idx]
             target = (c[:, None] == c[None, :]).float()
-            loss = 0.5 * (F.cross_entropy(logits, target / target.sum(1, keepdim=True))
-                          + F.cross_entropy(logits.T, target / target.sum(0, keepdim=True).T))
+            loss = 0.5 * (
+                F.cross_entropy(logits, target / target.sum(1, keepdim=True))
+                + F.cross_entropy(logits.T, target / target.sum(0, keepdim=True).T)
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -187,8 +195,12 @@ def head_state(head) -> dict:
 def save_projection(path: Path, head, logit_scale: float, cfg: TrainConfig, extra: dict | None = None) -> Path:
     from safetensors.torch import save_file
 
-    meta = {"head": cfg.head, "head_bias": "true", "logit_scale": f"{logit_scale:.6f}",
-            "train_config": json.dumps(asdict(cfg), sort_keys=True)}
+    meta = {
+        "head": cfg.head,
+        "head_bias": "true",
+        "logit_scale": f"{logit_scale:.6f}",
+        "train_config": json.dumps(asdict(cfg), sort_keys=True),
+    }
     meta.update({k: str(v) for k, v in (extra or {}).items()})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,13 +218,21 @@ def retrieval_ranks(image_embs: np.ndarray, query_embs: np.ndarray, targets: Seq
 
 
 def recall_summary(ranks: np.ndarray) -> dict:
-    return {"R@1": float((ranks <= 1).mean()), "R@5": float((ranks <= 5).mean()),
-            "R@10": float((ranks <= 10).mean()), "mean_rank": float(ranks.mean()), "queries": len(ranks)}
+    return {
+        "R@1": float((ranks <= 1).mean()),
+        "R@5": float((ranks <= 5).mean()),
+        "R@10": float((ranks <= 10).mean()),
+        "mean_rank": float(ranks.mean()),
+        "queries": len(ranks),
+    }
 
 
 # ----------------------------------------------------------------------------- items
-def collect_items(noto: bool = True, iconify_dir: Path = DEFAULT_ICONIFY,
-                  icon_sets: Sequence[str] = sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS) -> list[sources.Item]:
+def collect_items(
+    noto: bool = True,
+    iconify_dir: Path = DEFAULT_ICONIFY,
+    icon_sets: Sequence[str] = sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS,
+) -> list[sources.Item]:
     cldr = sources.load_cldr()
     items = sources.noto_items(cldr) if noto else []
     for package in sources.find_iconify_packages(iconify_dir, icon_sets):
@@ -226,8 +246,9 @@ SMOKE_COLOURS = {"red": (220, 30, 30), "green": (30, 170, 60), "blue": (40, 70, 
 
 def smoke_items() -> list[sources.Item]:
     """Twelve generated pictures (a coloured shape each) for the CI smoke test: no font, no npm."""
-    return [sources.Item("smoke", f"{c}-{s}", f"{c} {s}", (c, s), f"{c}-{s}")
-            for s in SMOKE_SHAPES for c in SMOKE_COLOURS]
+    return [
+        sources.Item("smoke", f"{c}-{s}", f"{c} {s}", (c, s), f"{c}-{s}") for s in SMOKE_SHAPES for c in SMOKE_COLOURS
+    ]
 
 
 def draw_smoke(item: sources.Item):

@@ -47,8 +47,15 @@ class ApiError(exceptions.APIException):
     default_code = "bad_request"
     default_detail = "Bad request."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, status_code: int | None = None,
-                 details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail=message or self.default_detail, code=code or self.default_code)
         if status_code is not None:
             self.status_code = status_code
@@ -71,8 +78,9 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def json_error_response(code: str, message: str, status_code: int,
-                        details: dict[str, Any] | None = None) -> JsonResponse:
+def json_error_response(
+    code: str, message: str, status_code: int, details: dict[str, Any] | None = None
+) -> JsonResponse:
     """A plain Django response with the error body (for code outside DRF views: middleware, handlers)."""
     return JsonResponse(error_body(code, message, details), status=status_code)
 
@@ -99,7 +107,8 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     """True for errors that mean the database cannot be reached right now (down, restarting, connection
     lost): callers get a 503 they may retry, not a 500. Django wraps psycopg's errors in these classes."""
     return isinstance(exc, (OperationalError, InterfaceError)) or (
-        isinstance(exc, DatabaseError) and "connection" in str(exc).lower())
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    )
 
 
 def _throttle_wait(exc: exceptions.Throttled) -> float | None:
@@ -139,8 +148,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = ApiError("The request was refused as suspicious.", code="bad_request")
     if not isinstance(exc, exceptions.APIException):
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
-        return Response(error_body("internal_error", "An internal error occurred."),
-                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return Response(
+            error_body("internal_error", "An internal error occurred."), status=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
     code, message, details = _drf_error(exc)
     headers = dict(getattr(exc, "headers", {}) or {})
     if auth_header := getattr(exc, "auth_header", None):

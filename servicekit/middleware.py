@@ -26,6 +26,9 @@ class RequestSanityMiddleware:
         except UnicodeError:  # bad bytes, or (from a non-conforming server) characters past Latin-1
             return json_error_response("malformed_request", "The query string is not valid UTF-8.", 400)
         if request.META.get("HTTP_TRANSFER_ENCODING") and not request.META.get("CONTENT_LENGTH"):
-            return json_error_response("length_required", "Send the body with a Content-Length header (chunked "
-                                       "transfer encoding is not supported).", 411)
+            return json_error_response(
+                "length_required",
+                "Send the body with a Content-Length header (chunked transfer encoding is not supported).",
+                411,
+            )
         return self.get_response(request)

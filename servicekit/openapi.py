@@ -21,7 +21,8 @@ class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. invalid_request, not_found, throttled.")
     message = serializers.CharField(help_text="Human-readable explanation.")
     details = serializers.DictField(
-        help_text="Extra data (may be empty); for invalid_request `fields` maps each bad field to its errors.")
+        help_text="Extra data (may be empty); for invalid_request `fields` maps each bad field to its errors."
+    )
 
     class Meta:
         ref_name = "ErrorBody"
@@ -39,4 +40,3 @@ class ErrorSerializer(serializers.Serializer):
 def error_schema(description: str) -> OpenApiResponse:
     """The OpenAPI entry of an error response in the one format, with a description of when it happens."""
     return OpenApiResponse(ErrorSerializer, description=description)
-

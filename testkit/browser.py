@@ -13,8 +13,15 @@ from pathlib import Path
 
 import pytest
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str | None:
@@ -28,8 +35,10 @@ def require_chromium() -> str:
     """The browser's path; skips the test when there is none (fails on CI, where it must run)."""
     path = chromium_path()
     if path is None:
-        reason = ("no Chromium at /usr/bin/chromium (CHROMIUM_PATH): install Debian's chromium "
-                  "(apt-get install chromium; `make test` does it when run as root)")
+        reason = (
+            "no Chromium at /usr/bin/chromium (CHROMIUM_PATH): install Debian's chromium "
+            "(apt-get install chromium; `make test` does it when run as root)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true: the browser test must run, but {reason}", pytrace=False)
         pytest.skip(reason)

@@ -36,11 +36,18 @@ class EmbeddedCluster:
 
     def _run(self, command: str, timeout: float = 180) -> str:
         result = subprocess.run(
-            [sys.executable, str(EMBEDDED_PG), command], env=self.env, capture_output=True, text=True,
-            timeout=timeout, check=False)
+            [sys.executable, str(EMBEDDED_PG), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"embedded_pg.py {command} failed ({result.returncode}):\n"
-                               f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}\n{self.log_tail()}")
+            raise RuntimeError(
+                f"embedded_pg.py {command} failed ({result.returncode}):\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}\n{self.log_tail()}"
+            )
         return result.stdout
 
     def url(self, database: str) -> str:

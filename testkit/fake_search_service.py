@@ -27,9 +27,12 @@ class Seen:
 
 @dataclass
 class FakeSearchService:
-    stickers: list[dict[str, Any]] = field(default_factory=lambda: [
-        {"filename": f"sticker-{i:03d}.png", "title": f"Sticker {i}", "tags": ["demo"], "width": 64,
-         "height": 64} for i in range(25)])
+    stickers: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"filename": f"sticker-{i:03d}.png", "title": f"Sticker {i}", "tags": ["demo"], "width": 64, "height": 64}
+            for i in range(25)
+        ]
+    )
     behaviour: str = "ok"
     delay: float = 5.0
     status: int = 500
@@ -59,25 +62,36 @@ class FakeSearchService:
             return 200, {"status": "ok"}
         if path == "/api/search/":
             limit, offset = int(first.get("limit", 10)), int(first.get("offset", 0))
-            hits = self.stickers[offset:offset + limit]
-            return 200, {"model": self.model, "results": [
-                {"filename": s["filename"], "score": round(1 - 0.01 * (offset + i), 4), "title": s["title"]}
-                for i, s in enumerate(hits)]}
+            hits = self.stickers[offset : offset + limit]
+            return 200, {
+                "model": self.model,
+                "results": [
+                    {"filename": s["filename"], "score": round(1 - 0.01 * (offset + i), 4), "title": s["title"]}
+                    for i, s in enumerate(hits)
+                ],
+            }
         if path == "/api/similar/":
             names = [s["filename"] for s in self.stickers]
             if first.get("filename") not in names:
                 return 404, {"error": {"code": "not_found", "message": "Unknown sticker.", "details": {}}}
             limit = int(first.get("limit", 10))
-            return 200, {"model": self.model, "results": [
-                {"filename": s["filename"], "score": 1.0 - 0.01 * i, "title": s["title"]}
-                for i, s in enumerate(self.stickers[:limit])]}
+            return 200, {
+                "model": self.model,
+                "results": [
+                    {"filename": s["filename"], "score": 1.0 - 0.01 * i, "title": s["title"]}
+                    for i, s in enumerate(self.stickers[:limit])
+                ],
+            }
         if path == "/api/images/":
             page, size = int(first.get("page", 1)), int(first.get("page_size", 100))
-            chunk = self.stickers[(page - 1) * size:page * size]
+            chunk = self.stickers[(page - 1) * size : page * size]
             last = page * size >= len(self.stickers)
-            return 200, {"count": len(self.stickers), "next": None if last else f"{self.url}{path}?page={page + 1}",
-                         "previous": None if page == 1 else f"{self.url}{path}?page={page - 1}",
-                         "results": [{**s, "url": f"/media/{s.get('filename')}"} for s in chunk]}
+            return 200, {
+                "count": len(self.stickers),
+                "next": None if last else f"{self.url}{path}?page={page + 1}",
+                "previous": None if page == 1 else f"{self.url}{path}?page={page - 1}",
+                "results": [{**s, "url": f"/media/{s.get('filename')}"} for s in chunk],
+            }
         return 404, {"error": {"code": "not_found", "message": "No such path.", "details": {}}}
 
 
@@ -97,8 +111,11 @@ def _handler(fake_search_service: FakeSearchService):
                 time.sleep(fake_search_service.delay)
             if behaviour == "error":
                 status = fake_search_service.status
-                body = fake_search_service.body if fake_search_service.body is not None else {"error": {
-                    "code": "boom", "message": "fake search_service failure", "details": {}}}
+                body = (
+                    fake_search_service.body
+                    if fake_search_service.body is not None
+                    else {"error": {"code": "boom", "message": "fake search_service failure", "details": {}}}
+                )
             else:
                 status, body = fake_search_service.answer(parts.path, params)
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -118,4 +135,3 @@ def _handler(fake_search_service: FakeSearchService):
                 pass
 
     return Handler
-

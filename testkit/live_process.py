@@ -47,8 +47,16 @@ class LiveDjangoService:
     ready_path = "/healthz"
     poll_interval = 0.2
 
-    def __init__(self, *, server_url: str, db_prefix: str, extra_env: dict[str, str] | None, workers: int,
-                 threads: int, ready_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        server_url: str,
+        db_prefix: str,
+        extra_env: dict[str, str] | None,
+        workers: int,
+        threads: int,
+        ready_timeout: float,
+    ) -> None:
         self.server_url = server_url
         self.db_name = f"{db_prefix}_live_{os.getpid()}_{secrets.token_hex(3)}"
         self.database_url = with_database(server_url, self.db_name)
@@ -86,19 +94,28 @@ class LiveDjangoService:
 
     def manage(self, *args: str, timeout: float = 600) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=self.service_dir, env=self.env(), capture_output=True,
-            text=True, timeout=timeout, check=False)
+            [sys.executable, "manage.py", *args],
+            cwd=self.service_dir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"{self.name} manage.py {' '.join(args)} failed ({result.returncode}):\n"
-                               f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+            raise RuntimeError(
+                f"{self.name} manage.py {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+            )
         return result.stdout
 
     def serve(self) -> None:
         """Start gunicorn (again) on this instance's port and wait until ``ready_path`` answers 200."""
         if self.gunicorn is None:
             self.gunicorn = Gunicorn(self.service_dir, self.env(), self.port, self.log_path)
-        self.gunicorn.start(self.ready_path, headers=self.ready_headers(), timeout=self.ready_timeout,
-                          poll_interval=self.poll_interval)
+        self.gunicorn.start(
+            self.ready_path, headers=self.ready_headers(), timeout=self.ready_timeout, poll_interval=self.poll_interval
+        )
 
     def start(self) -> Self:
         try:

@@ -59,8 +59,9 @@ def write_sticker_images(folder: Path, stickers: list[tuple[str, str, list[str]]
     for index, (filename, _title, _tags) in enumerate(stickers):
         make_image(index, size=96).save(folder / filename, format="PNG")
     metadata = folder.parent / "metadata.json"
-    metadata.write_text(json.dumps({name: {"title": title, "tags": tags} for name, title, tags in stickers}),
-                        encoding="utf-8")
+    metadata.write_text(
+        json.dumps({name: {"title": title, "tags": tags} for name, title, tags in stickers}), encoding="utf-8"
+    )
     return metadata
 
 
@@ -69,15 +70,29 @@ class LiveSearchService(LiveDjangoService):
     ready_path = "/readyz"
     poll_interval = 0.3
 
-    def __init__(self, *, stickers: list[tuple[str, str, list[str]]] | None = None, token: str | None = None,
-                 model_env: dict[str, str] | None = None, extra_env: dict[str, str] | None = None,
-                 workers: int = 1, threads: int = 4, database_url: str | None = None,
-                 ready_timeout: float = 180.0) -> None:
+    def __init__(
+        self,
+        *,
+        stickers: list[tuple[str, str, list[str]]] | None = None,
+        token: str | None = None,
+        model_env: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
+        workers: int = 1,
+        threads: int = 4,
+        database_url: str | None = None,
+        ready_timeout: float = 180.0,
+    ) -> None:
         server_url = database_url or os.environ.get("SEARCH_DATABASE_URL", "")
         if not server_url:
             raise RuntimeError("SEARCH_DATABASE_URL must name the search database server (pgvector available).")
-        super().__init__(server_url=server_url, db_prefix=os.environ.get("SEARCH_DATABASE_TEST_NAME") or "test_search",
-                         extra_env=extra_env, workers=workers, threads=threads, ready_timeout=ready_timeout)
+        super().__init__(
+            server_url=server_url,
+            db_prefix=os.environ.get("SEARCH_DATABASE_TEST_NAME") or "test_search",
+            extra_env=extra_env,
+            workers=workers,
+            threads=threads,
+            ready_timeout=ready_timeout,
+        )
         self.stickers = list(stickers or DEFAULT_STICKERS)
         self.token = token if token is not None else secrets.token_urlsafe(24)
         self.model_env = model_env
@@ -97,8 +112,11 @@ class LiveSearchService(LiveDjangoService):
             if self.model_env is None:
                 checkpoint = write_random_checkpoint(self.workdir / "vit-b-32-random.pt")
                 self.model_env = {"SEARCH_MODEL_NAME": TEST_MODEL, "SEARCH_MODEL_PRETRAINED": str(checkpoint)}
-            inherited = {key: value for key, value in os.environ.items()
-                         if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_"))}
+            inherited = {
+                key: value
+                for key, value in os.environ.items()
+                if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_"))
+            }
             self._env = {
                 **inherited,
                 "DJANGO_DEBUG": "false",

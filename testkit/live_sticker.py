@@ -22,23 +22,38 @@ THROTTLE_SCOPES = ("SEARCH", "SIMILAR", "FEEDBACK", "COUNTER", "ANALYTICS")
 class LiveStickerService(LiveDjangoService):
     name = "sticker_service"
 
-    def __init__(self, *, search_url: str, search_token: str, database_url: str | None = None,
-                 extra_env: dict[str, str] | None = None, workers: int = 2, threads: int = 4,
-                 ready_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        search_url: str,
+        search_token: str,
+        database_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
+        workers: int = 2,
+        threads: int = 4,
+        ready_timeout: float = 60.0,
+    ) -> None:
         server_url = database_url or os.environ.get("STICKER_DATABASE_URL", "")
         if not server_url:
             raise RuntimeError("STICKER_DATABASE_URL (or database_url) must name a PostgreSQL server.")
-        super().__init__(server_url=server_url,
-                         db_prefix=os.environ.get("STICKER_DATABASE_TEST_NAME") or "test_sticker",
-                         extra_env=extra_env, workers=workers, threads=threads, ready_timeout=ready_timeout)
+        super().__init__(
+            server_url=server_url,
+            db_prefix=os.environ.get("STICKER_DATABASE_TEST_NAME") or "test_sticker",
+            extra_env=extra_env,
+            workers=workers,
+            threads=threads,
+            ready_timeout=ready_timeout,
+        )
         self.search_url, self.search_token = search_url, search_token
         self.admin_token = secrets.token_hex(20)  # DRF tokens are 40 characters
 
     def env(self) -> dict[str, str]:
         if self._env is None:
-            inherited = {key: value for key, value in os.environ.items()
-                         if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_", "ADMIN_",
-                                                "REDIS_"))}
+            inherited = {
+                key: value
+                for key, value in os.environ.items()
+                if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_", "ADMIN_", "REDIS_"))
+            }
             self._env = {
                 **inherited,
                 "DJANGO_DEBUG": "false",

@@ -22,10 +22,17 @@ CLDR = {"\u2764": sources.Annotation("red heart", ("heart", "love"))}
 ICONS = {"red-heart": {"body": '<path d="M0 0h16v16H0z"/>'}, "rocket": {"body": "<g/>"}}
 
 
-@pytest.mark.parametrize("package", [
-    "iconify-json-fluent-emoji-flat-1.2.3.tgz", "iconify-json-fluent-1.2.3.tgz", "iconify-json-fluent-color-1.0.0.tgz",
-    "iconify-json-openmoji-1.0.0.tgz", "iconify-json-twemoji-1.1.0.tgz", "fluent-emoji-high-contrast",
-])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "iconify-json-fluent-emoji-flat-1.2.3.tgz",
+        "iconify-json-fluent-1.2.3.tgz",
+        "iconify-json-fluent-color-1.0.0.tgz",
+        "iconify-json-openmoji-1.0.0.tgz",
+        "iconify-json-twemoji-1.1.0.tgz",
+        "fluent-emoji-high-contrast",
+    ],
+)
 def test_reserved_icon_sets_are_refused_unread(tmp_path, package):
     path = tmp_path / package
     path.write_bytes(b"not a tarball")  # reading it would fail differently
@@ -38,8 +45,12 @@ def test_an_allowed_icon_set_becomes_items_with_cldr_words(tmp_path):
     items = {it.key: it for it in sources.iconify_items(path, CLDR)}
     assert set(items) == {"red-heart", "rocket"}
     heart = items["red-heart"]
-    assert (heart.source, heart.name, heart.keywords, heart.emoji) == ("iconify:emojione", "red heart",
-                                                                       ("heart", "love"), "\u2764")
+    assert (heart.source, heart.name, heart.keywords, heart.emoji) == (
+        "iconify:emojione",
+        "red heart",
+        ("heart", "love"),
+        "\u2764",
+    )
     assert items["rocket"].name == "rocket" and items["rocket"].emoji == ""
 
 

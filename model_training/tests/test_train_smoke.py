@@ -14,8 +14,21 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
     assert len({im.tobytes() for im in pictures}) == len(items) == 12  # twelve different pictures
     assert all(im.mode == "RGBA" and im.getpixel((0, 0))[3] == 0 for im in pictures)  # cut-outs
 
-    out = train.main(["--smoke", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "proj.safetensors"),
-                      "--epochs", "60", "--variants", "2", "--threads", "2"])
+    out = train.main(
+        [
+            "--smoke",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--out",
+            str(tmp_path / "proj.safetensors"),
+            "--epochs",
+            "60",
+            "--variants",
+            "2",
+            "--threads",
+            "2",
+        ]
+    )
     tensors, meta = build.load_projection(out)
     assert tensors["visual.head.proj.weight"].shape == (build.EMBED_DIM, build.IMAGE_FEATURES)
     assert meta["head"] == "linear" and float(meta["final_loss"]) < 2.0
@@ -30,6 +43,17 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
 
     # Resumable: a second run reuses every cached feature (no new chunk files).
     chunks = sorted((tmp_path / "cache").rglob("chunk-*.npz"))
-    train.main(["--smoke", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "proj2.safetensors"),
-                "--epochs", "1", "--variants", "2"])
+    train.main(
+        [
+            "--smoke",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--out",
+            str(tmp_path / "proj2.safetensors"),
+            "--epochs",
+            "1",
+            "--variants",
+            "2",
+        ]
+    )
     assert sorted((tmp_path / "cache").rglob("chunk-*.npz")) == chunks

@@ -227,8 +227,11 @@ def _build(folder: Path, projection_path: Path, stamp: dict) -> None:
         (tmp / "open_clip_config.json").write_text(json.dumps(model_config(folder, head, head_bias), indent=2))
         for name in TOKENIZER_FILES:
             shutil.copyfile(minilm_dir() / name, tmp / name)
-        save_file(full_state_dict(projection, logit_scale), str(tmp / "open_clip_model.safetensors"),
-                  metadata={"model_id": stamp["model_id"]})
+        save_file(
+            full_state_dict(projection, logit_scale),
+            str(tmp / "open_clip_model.safetensors"),
+            metadata={"model_id": stamp["model_id"]},
+        )
         (tmp / "build_stamp.json").write_text(json.dumps(stamp, indent=2))
         for path in [tmp, *tmp.iterdir()]:
             path.chmod(0o755 if path.is_dir() else 0o644)

@@ -32,8 +32,10 @@ def freeze_image_tower(visual: torch.nn.Module, input_shape: tuple[int, ...]) ->
             expected = torch.nn.functional.normalize(visual(check).float(), dim=-1)
             got = torch.nn.functional.normalize(frozen(check).float(), dim=-1)
         if not torch.allclose(got, expected, atol=1e-4):
-            logger.warning("Frozen image tower differs from the eager one (max %.2e); keeping the eager one",
-                           float((got - expected).abs().max()))
+            logger.warning(
+                "Frozen image tower differs from the eager one (max %.2e); keeping the eager one",
+                float((got - expected).abs().max()),
+            )
             return None
         return frozen
     except (RuntimeError, TypeError, ValueError, AttributeError, NotImplementedError, AssertionError) as exc:

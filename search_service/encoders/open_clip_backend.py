@@ -68,8 +68,15 @@ class OpenClipEncoder:
         # One forward pass at a time: gunicorn threads share the process's torch thread pool.
         self._lock = threading.Lock()
         self.dim = int(self.encode_texts(["a sticker"]).shape[1])
-        logger.info("Loaded model %s (dim %d, device %s, %d torch threads, text path %s) in %.1f s", self.model_id,
-                    self.dim, self.device, torch.get_num_threads(), self.text_path, time.perf_counter() - started)
+        logger.info(
+            "Loaded model %s (dim %d, device %s, %d torch threads, text path %s) in %.1f s",
+            self.model_id,
+            self.dim,
+            self.device,
+            torch.get_num_threads(),
+            self.text_path,
+            time.perf_counter() - started,
+        )
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

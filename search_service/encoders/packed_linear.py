@@ -21,8 +21,11 @@ _BATCH_HINT = 8  # rows the packing is tuned for (a query's tokens); any row cou
 
 def available() -> bool:
     ops = torch.ops.mkldnn
-    return (torch.backends.mkldnn.is_available() and hasattr(ops, "_reorder_linear_weight")
-            and hasattr(ops, "_linear_pointwise"))
+    return (
+        torch.backends.mkldnn.is_available()
+        and hasattr(ops, "_reorder_linear_weight")
+        and hasattr(ops, "_linear_pointwise")
+    )
 
 
 def pack(weight: torch.Tensor) -> torch.Tensor:
@@ -45,8 +48,9 @@ def self_check() -> bool:
         x, weight = torch.randn(5, 64, generator=generator), torch.randn(48, 64, generator=generator)
         bias = torch.randn(48, generator=generator)
         with torch.inference_mode():
-            return bool(torch.allclose(linear(x, pack(weight), bias), torch.nn.functional.linear(x, weight, bias),
-                                       atol=1e-4))
+            return bool(
+                torch.allclose(linear(x, pack(weight), bias), torch.nn.functional.linear(x, weight, bias), atol=1e-4)
+            )
     except (RuntimeError, TypeError) as exc:
         logger.info("oneDNN packed linear layers unavailable: %s", exc)
         return False

@@ -71,18 +71,30 @@ class _PackedBlocks:
 
     def __init__(self, transformer) -> None:
         self.blocks = list(transformer.resblocks)
-        self.weights = [(packed_linear.pack(b.attn.in_proj_weight), packed_linear.pack(b.attn.out_proj.weight),
-                         packed_linear.pack(b.mlp.c_fc.weight), packed_linear.pack(b.mlp.c_proj.weight))
-                        for b in self.blocks]
+        self.weights = [
+            (
+                packed_linear.pack(b.attn.in_proj_weight),
+                packed_linear.pack(b.attn.out_proj.weight),
+                packed_linear.pack(b.mlp.c_fc.weight),
+                packed_linear.pack(b.mlp.c_proj.weight),
+            )
+            for b in self.blocks
+        ]
 
     @classmethod
     def build(cls, transformer) -> _PackedBlocks | None:
         def eligible(block) -> bool:
             attn = getattr(block, "attn", None)
-            return (type(block) is ResidualAttentionBlock and not hasattr(block, "ln_1_kv")
-                    and isinstance(attn, torch.nn.MultiheadAttention) and attn.batch_first
-                    and attn._qkv_same_embed_dim and attn.in_proj_bias is not None and attn.dropout == 0.0
-                    and block.attn.in_proj_weight.dtype == torch.float32)
+            return (
+                type(block) is ResidualAttentionBlock
+                and not hasattr(block, "ln_1_kv")
+                and isinstance(attn, torch.nn.MultiheadAttention)
+                and attn.batch_first
+                and attn._qkv_same_embed_dim
+                and attn.in_proj_bias is not None
+                and attn.dropout == 0.0
+                and block.attn.in_proj_weight.dtype == torch.float32
+            )
 
         if not getattr(transformer, "batch_first", False) or getattr(transformer, "grad_checkpointing", False):
             return None
@@ -163,15 +175,21 @@ def padding_free_encoder(model, *, packed: bool = False) -> TextEncodeFn | None:
     does), or None when this model's text tower is not one where that is provably the same."""
     if isinstance(model, CLIP):
         if model.attn_mask is not None and model.text_pool_type in _POOLED_AT_EOT:
-            return _causal_trimmed(model, pool_type=model.text_pool_type, eos_id=getattr(model, "text_eos_id", None),
-                                   projection=model.text_projection, packed=packed)
+            return _causal_trimmed(
+                model,
+                pool_type=model.text_pool_type,
+                eos_id=getattr(model, "text_eos_id", None),
+                projection=model.text_projection,
+                packed=packed,
+            )
         return None
     text = getattr(model, "text", None)
     if isinstance(text, TextTransformer):
         causal = text.attn_mask is not None and not text.use_pad_mask
         if causal and text.cls_emb is None and text.pool_type in _POOLED_AT_EOT and not text.output_tokens:
-            return _causal_trimmed(text, pool_type=text.pool_type, eos_id=text.eos_id,
-                                   projection=text.text_projection, packed=packed)
+            return _causal_trimmed(
+                text, pool_type=text.pool_type, eos_id=text.eos_id, projection=text.text_projection, packed=packed
+            )
         return None
     if isinstance(text, HFTextEncoder) and isinstance(text.pooler, _MASKED_POOLERS) and not text.output_tokens:
         if text.config.pad_token_id is not None:

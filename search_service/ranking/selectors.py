@@ -45,13 +45,16 @@ def _search_params(k: int) -> tuple[str, dict]:
     """
     ef_search = min(max(settings.SEARCH_HNSW_EF_SEARCH, k), MAX_EF_SEARCH)
     iterative = "relaxed_order" if k > ef_search else "off"
-    statement = ("SELECT set_config('hnsw.ef_search', %(ef_search)s, true), "
-                 "set_config('hnsw.iterative_scan', %(iterative_scan)s, true);")
+    statement = (
+        "SELECT set_config('hnsw.ef_search', %(ef_search)s, true), "
+        "set_config('hnsw.iterative_scan', %(iterative_scan)s, true);"
+    )
     return statement, {"ef_search": str(ef_search), "iterative_scan": iterative}
 
 
-def search(query_vector: np.ndarray, *, model_id: str, limit: int, offset: int = 0,
-           text_weight: float | None = None) -> list[Hit]:
+def search(
+    query_vector: np.ndarray, *, model_id: str, limit: int, offset: int = 0, text_weight: float | None = None
+) -> list[Hit]:
     """The best stickers for a query embedding (see the module docstring for the score).
 
     Raises :class:`ModelMismatch` when the index also holds another model's embeddings: the check rides in
@@ -65,10 +68,14 @@ def search(query_vector: np.ndarray, *, model_id: str, limit: int, offset: int =
     image_score = f"(1 - ({image} <=> {query}))"
     text_score = f"(1 - ({text} <=> {query}))"
     # SQL assembled from constants and the int dimension only; values travel as parameters.
-    text_candidates = f"""
+    text_candidates = (
+        f"""
         UNION
         (SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s AND s.text_embedding IS NOT NULL
-         ORDER BY {text} <=> {query} LIMIT %(k)s)""" if w > 0 else ""  # noqa: S608
+         ORDER BY {text} <=> {query} LIMIT %(k)s)"""
+        if w > 0
+        else ""
+    )  # noqa: S608
     # One row even when nothing matches (LEFT JOIN from a one-row table), carrying the model check.
     sql = f"""
         WITH candidates AS (
@@ -88,8 +95,15 @@ def search(query_vector: np.ndarray, *, model_id: str, limit: int, offset: int =
         ORDER BY r.score DESC, r.id
     """  # noqa: S608
     prelude, knobs = _search_params(k)
-    params = {"q": Vector._to_db(query_vector), "model": model_id, "k": k, "w": w, "limit": limit, "offset": offset,
-              **knobs}
+    params = {
+        "q": Vector._to_db(query_vector),
+        "model": model_id,
+        "k": k,
+        "w": w,
+        "limit": limit,
+        "offset": offset,
+        **knobs,
+    }
     with connection.cursor() as cursor:
         cursor.execute(prelude + sql, params)
         rows = cursor.fetchall()

@@ -15,16 +15,24 @@ query_characters = NoControlCharacters(TRIMMED_TEXT_PATTERN, message="The text m
 
 
 class SearchParamsSerializer(serializers.Serializer):
-    query = serializers.CharField(min_length=1, max_length=MAX_QUERY, trim_whitespace=True,
-                                  validators=[query_characters],
-                                  help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.")
+    query = serializers.CharField(
+        min_length=1,
+        max_length=MAX_QUERY,
+        trim_whitespace=True,
+        validators=[query_characters],
+        help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
+    )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class SimilarParamsSerializer(serializers.Serializer):
-    filename = serializers.CharField(max_length=255, trim_whitespace=False, validators=[no_control_characters],
-                                     help_text="The sticker to find neighbours of.")
+    filename = serializers.CharField(
+        max_length=255,
+        trim_whitespace=False,
+        validators=[no_control_characters],
+        help_text="The sticker to find neighbours of.",
+    )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
 
 

@@ -14,8 +14,12 @@ from .serializers import RankingSerializer, SearchParamsSerializer, SimilarParam
 
 
 def _response(model_id: str, hits: list[selectors.Hit]) -> Response:
-    return Response({"model": model_id, "results": [
-        {"filename": hit.filename, "score": round(hit.score, 6), "title": hit.title} for hit in hits]})
+    return Response(
+        {
+            "model": model_id,
+            "results": [{"filename": hit.filename, "score": round(hit.score, 6), "title": hit.title} for hit in hits],
+        }
+    )
 
 
 class SearchView(APIView):
@@ -34,7 +38,8 @@ class SearchView(APIView):
         # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
         hits = result_cache.cached(
             ("search", model_id, query, limit, offset),
-            lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset))
+            lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset),
+        )
         return _response(model_id, hits)
 
 
@@ -42,8 +47,14 @@ class SimilarView(APIView):
     @extend_schema(
         operation_id="similar",
         parameters=[SimilarParamsSerializer],
-        responses={200: RankingSerializer, 400: INVALID, 401: UNAUTHORIZED, 404: NOT_FOUND, 409: MISMATCH,
-                   503: MODEL_DOWN},
+        responses={
+            200: RankingSerializer,
+            400: INVALID,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+            409: MISMATCH,
+            503: MODEL_DOWN,
+        },
         summary="Stickers whose images are nearest to that sticker's image (itself excluded).",
     )
     def get(self, request: Request) -> Response:

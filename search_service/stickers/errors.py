@@ -27,8 +27,9 @@ class StickerExists(DomainError):
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
-        super().__init__(f"A sticker named {filename!r} already exists; delete it first.",
-                         details={"filename": filename})
+        super().__init__(
+            f"A sticker named {filename!r} already exists; delete it first.", details={"filename": filename}
+        )
 
 
 class UnknownSticker(DomainError):
@@ -45,5 +46,6 @@ class UploadTooLarge(DomainError):
     status_code = 413
 
     def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"The upload is {size} bytes; at most {limit} bytes are accepted.",
-                         details={"max_bytes": limit})
+        super().__init__(
+            f"The upload is {size} bytes; at most {limit} bytes are accepted.", details={"max_bytes": limit}
+        )

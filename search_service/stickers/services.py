@@ -55,8 +55,14 @@ def embed_metadata(encoder: Encoder, entries: Sequence[tuple[str, list[str]]]) -
     return vectors
 
 
-def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = None, replace: bool = True,
-                   reindex: bool = False, ensure_index: bool = True) -> list[Sticker]:
+def store_stickers(
+    items: Sequence[StickerInput],
+    *,
+    encoder: Encoder | None = None,
+    replace: bool = True,
+    reindex: bool = False,
+    ensure_index: bool = True,
+) -> list[Sticker]:
     """Embed the images (and their title/tags) in one batch, store files and rows in one transaction.
 
     ``replace``: an existing sticker of the same filename is overwritten, else :class:`StickerExists`.
@@ -74,17 +80,36 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
     if ensure_index:
         ensure_vector_indexes(encoder.model_id, encoder.dim)
     rows = [
-        Sticker(filename=item.filename, sha256=item.image.sha256, width=item.image.width, height=item.image.height,
-                title=item.title, tags=list(item.tags), model_id=encoder.model_id,
-                image_embedding=image_vector, text_embedding=text_vector)
+        Sticker(
+            filename=item.filename,
+            sha256=item.image.sha256,
+            width=item.image.width,
+            height=item.image.height,
+            title=item.title,
+            tags=list(item.tags),
+            model_id=encoder.model_id,
+            image_embedding=image_vector,
+            text_embedding=text_vector,
+        )
         for item, image_vector, text_vector in zip(items, image_vectors, text_vectors, strict=True)
     ]
     with transaction.atomic():
         if replace:
             Sticker.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["filename"],
-                update_fields=["sha256", "width", "height", "title", "tags", "model_id", "image_embedding",
-                               "text_embedding", "updated"],
+                rows,
+                update_conflicts=True,
+                unique_fields=["filename"],
+                update_fields=[
+                    "sha256",
+                    "width",
+                    "height",
+                    "title",
+                    "tags",
+                    "model_id",
+                    "image_embedding",
+                    "text_embedding",
+                    "updated",
+                ],
             )
         else:
             try:

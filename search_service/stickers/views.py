@@ -31,24 +31,31 @@ class ImageListView(APIView):
     @extend_schema(
         operation_id="images_list",
         parameters=[CatalogueParamsSerializer],
-        responses={200: CatalogueItemSerializer(many=True), 400: INVALID, 401: UNAUTHORIZED,
-                   404: error_schema("not_found: the page is beyond the last one.")},
+        responses={
+            200: CatalogueItemSerializer(many=True),
+            400: INVALID,
+            401: UNAUTHORIZED,
+            404: error_schema("not_found: the page is beyond the last one."),
+        },
         summary="The sticker catalogue, oldest first, paginated (page beyond the last: 404).",
     )
     def get(self, request: Request) -> Response:
         CatalogueParamsSerializer(data=request.query_params).is_valid(raise_exception=True)
         paginator = CataloguePagination()
         page = paginator.paginate_queryset(catalogue(), request, view=self)
-        return paginator.get_paginated_response(CatalogueItemSerializer(page, many=True,
-                                                                        context={"request": request}).data)
+        return paginator.get_paginated_response(
+            CatalogueItemSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         operation_id="images_create",
         request={"multipart/form-data": UploadSerializer},
         responses={
             201: CatalogueItemSerializer,
-            400: error_schema("invalid_request (fields) or invalid_image: not a PNG/JPEG/WebP/GIF/BMP image, "
-                              "corrupt, too many pixels, or an unsafe file name / extension not matching."),
+            400: error_schema(
+                "invalid_request (fields) or invalid_image: not a PNG/JPEG/WebP/GIF/BMP image, "
+                "corrupt, too many pixels, or an unsafe file name / extension not matching."
+            ),
             401: UNAUTHORIZED,
             409: error_schema("already_exists: a sticker has that filename; or model_mismatch."),
             413: error_schema("payload_too_large: the file exceeds SEARCH_UPLOAD_MAX_BYTES."),
@@ -64,22 +71,29 @@ class ImageListView(APIView):
         params = UploadSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         upload = params.validated_data["image"]
-        sticker = add_sticker(upload.name, upload.read(), title=params.validated_data["title"],
-                              tags=params.validated_data["tags"])
-        return Response(CatalogueItemSerializer(sticker, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        sticker = add_sticker(
+            upload.name, upload.read(), title=params.validated_data["title"], tags=params.validated_data["tags"]
+        )
+        return Response(
+            CatalogueItemSerializer(sticker, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class ImageDetailView(APIView):
-    @extend_schema(operation_id="images_retrieve", summary="One catalogue entry.",
-                   responses={200: CatalogueItemSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND})
+    @extend_schema(
+        operation_id="images_retrieve",
+        summary="One catalogue entry.",
+        responses={200: CatalogueItemSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
+    )
     def get(self, request: Request, filename: str) -> Response:
         sticker = get_sticker(filename)
         return Response(CatalogueItemSerializer(sticker, context={"request": request}).data)
 
-    @extend_schema(operation_id="images_destroy", responses={204: None, 401: UNAUTHORIZED, 404: NOT_FOUND},
-                   summary="Remove one sticker (its row and its file); gone from the next search.")
+    @extend_schema(
+        operation_id="images_destroy",
+        responses={204: None, 401: UNAUTHORIZED, 404: NOT_FOUND},
+        summary="Remove one sticker (its row and its file); gone from the next search.",
+    )
     def delete(self, request: Request, filename: str) -> Response:
         delete_sticker(filename)
         return Response(status=status.HTTP_204_NO_CONTENT)
-

@@ -10,8 +10,11 @@ def body(response):
 def test_validation_error_has_fields_in_details():
     response = exception_handler(exceptions.ValidationError({"limit": ["too big"]}), {})
     assert response.status_code == 400
-    assert body(response) == {"code": "invalid_request", "message": "The request is invalid; see details.",
-                              "details": {"fields": {"limit": ["too big"]}}}
+    assert body(response) == {
+        "code": "invalid_request",
+        "message": "The request is invalid; see details.",
+        "details": {"fields": {"limit": ["too big"]}},
+    }
 
 
 def test_throttled_sets_retry_after():
@@ -48,8 +51,10 @@ def test_unexpected_exception_is_a_json_500():
 def test_database_outage_is_a_json_503_not_a_500():
     from django.db import InterfaceError, OperationalError
 
-    for exc in (OperationalError("could not connect to server: Connection refused"),
-                InterfaceError("connection already closed")):
+    for exc in (
+        OperationalError("could not connect to server: Connection refused"),
+        InterfaceError("connection already closed"),
+    ):
         response = exception_handler(exc, {"view": object()})
         assert response.status_code == 503
         assert body(response)["code"] == "database_unavailable"

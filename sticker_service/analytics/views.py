@@ -63,21 +63,26 @@ class AnalyticsView(AdminOnly, APIView):
         operation_id="analytics",
         summary="Query usage and feedback (admins)",
         description="With `query`: that query's usage and per-sticker positives/negatives. Without: every query "
-                    "with its totals, paginated (JSON) or all of them as one streamed CSV (`format=csv`: columns "
-                    "query, usage_count, filename, positive, negative; one row per query and sticker, a query "
-                    "without feedback has one row with an empty filename). Needs `Authorization: Token <key>` of "
-                    "a staff user.",
+        "with its totals, paginated (JSON) or all of them as one streamed CSV (`format=csv`: columns "
+        "query, usage_count, filename, positive, negative; one row per query and sticker, a query "
+        "without feedback has one row with an empty filename). Needs `Authorization: Token <key>` of "
+        "a staff user.",
         parameters=[AnalyticsParamsSerializer],
         responses={
             (200, "application/json"): OpenApiResponse(
-                PolymorphicProxySerializer(component_name="AnalyticsResponse",
-                                           serializers=[QueryReportSerializer, QueryPageSerializer],
-                                           resource_type_field_name=None),
-                description="One query's report (with `query`) or, without `query`, a page of query summaries."),
+                PolymorphicProxySerializer(
+                    component_name="AnalyticsResponse",
+                    serializers=[QueryReportSerializer, QueryPageSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="One query's report (with `query`) or, without `query`, a page of query summaries.",
+            ),
             (200, "text/csv"): CSV,
-            400: INVALID, **AUTH_ERRORS,
+            400: INVALID,
+            **AUTH_ERRORS,
             404: error_schema("not_found: the query was never searched, or the page does not exist."),
-            429: THROTTLED, 503: DATABASE_DOWN,
+            429: THROTTLED,
+            503: DATABASE_DOWN,
         },
         tags=["analytics"],
     )
@@ -89,8 +94,9 @@ class AnalyticsView(AdminOnly, APIView):
         if "query" in data:
             query = selectors.get_query(data["query"])
             if as_csv:
-                return csv_response("analytics-query", selectors.FEEDBACK_CSV_HEADER,
-                                    selectors.feedback_csv_rows(query))
+                return csv_response(
+                    "analytics-query", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows(query)
+                )
             return Response(QueryReportSerializer(selectors.query_report(query)).data)
         if as_csv:
             return csv_response("analytics", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows())
@@ -104,14 +110,20 @@ class EventsView(AdminOnly, APIView):
         operation_id="analytics_events",
         summary="Raw feedback events (admins)",
         description="Every vote as recorded (id, created_at, query, filename, vote), oldest first; filter by "
-                    "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
-                    "as one CSV attachment.",
+        "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
+        "as one CSV attachment.",
         parameters=[EventsParamsSerializer],
-        responses={(200, "application/json"): OpenApiResponse(EventPageSerializer,
-                                                               description="A page of events (JSON) or all as CSV."),
-                   (200, "text/csv"): CSV,
-                   400: INVALID, **AUTH_ERRORS, 404: error_schema("not_found: the query was never searched."),
-                   429: THROTTLED, 503: DATABASE_DOWN},
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                EventPageSerializer, description="A page of events (JSON) or all as CSV."
+            ),
+            (200, "text/csv"): CSV,
+            400: INVALID,
+            **AUTH_ERRORS,
+            404: error_schema("not_found: the query was never searched."),
+            429: THROTTLED,
+            503: DATABASE_DOWN,
+        },
         tags=["analytics"],
     )
     def get(self, request: Request):
@@ -125,4 +137,3 @@ class EventsView(AdminOnly, APIView):
         paginator = EventPagination()
         page = paginator.paginate_queryset(events.select_related("query", "sticker"), request, view=self)
         return paginator.get_paginated_response(EventSerializer(selectors.event_dicts(page or []), many=True).data)
-

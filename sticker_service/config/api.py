@@ -80,8 +80,12 @@ class LimitedJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None = no limit (Django's convention)
         raw = (stream.read() if limit is None else stream.read(limit + 1)) if stream is not None else b""
         if limit is not None and len(raw) > limit:
-            raise errors.ApiError(f"The request body is larger than {limit} bytes.", code="payload_too_large",
-                                  status_code=413, details={"max_bytes": limit})
+            raise errors.ApiError(
+                f"The request body is larger than {limit} bytes.",
+                code="payload_too_large",
+                status_code=413,
+                details={"max_bytes": limit},
+            )
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(raw.decode(encoding), parse_constant=_reject_constant)

@@ -49,20 +49,30 @@ def _unavailable(exc: client.SearchServiceUnavailable) -> SearchUnavailable:
 
 def _upstream_error(exc: client.SearchServiceError) -> SearchRefused | SearchUnavailable:
     """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
-    upstream = {"dependency": "search_service", "upstream_status": exc.status, "upstream_code": exc.code,
-                "upstream_message": exc.message}
+    upstream = {
+        "dependency": "search_service",
+        "upstream_status": exc.status,
+        "upstream_code": exc.code,
+        "upstream_message": exc.message,
+    }
     if exc.status == 400:
-        return SearchRefused(exc.message or "search_service refused the request.",
-                             details={**upstream, "fields": exc.details.get("fields", {})})
+        return SearchRefused(
+            exc.message or "search_service refused the request.",
+            details={**upstream, "fields": exc.details.get("fields", {})},
+        )
     if exc.code == "model_mismatch":
-        return SearchUnavailable("The search index was built with another model; search is unavailable "
-                                        "until it is reindexed.", details=upstream)
+        return SearchUnavailable(
+            "The search index was built with another model; search is unavailable until it is reindexed.",
+            details=upstream,
+        )
     return SearchUnavailable(details=upstream)
 
 
 def _hits(ranking: client.Ranking) -> list[StickerHit]:
-    return [StickerHit(filename=hit.filename, url=sticker_url(hit.filename), score=hit.score, title=hit.title)
-            for hit in ranking.hits]
+    return [
+        StickerHit(filename=hit.filename, url=sticker_url(hit.filename), score=hit.score, title=hit.title)
+        for hit in ranking.hits
+    ]
 
 
 def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:

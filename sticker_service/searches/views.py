@@ -24,7 +24,7 @@ class SearchView(APIView):
         operation_id="search_stickers",
         summary="Search stickers by text",
         description="Ranks the stickers by how well they match `query` (through search_service) and counts one "
-                    "use of the trimmed query. search_service down, slow or failing: 503 within 3 seconds.",
+        "use of the trimmed query. search_service down, slow or failing: 503 within 3 seconds.",
         parameters=[SearchParamsSerializer],
         responses={200: SearchResponseSerializer, 400: INVALID, 429: THROTTLED, 503: UNAVAILABLE},
         tags=["search"],
@@ -34,8 +34,15 @@ class SearchView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = services.search_stickers(query=data["query"], limit=data["limit"], offset=data["offset"])
-        return Response({"query": data["query"], "limit": data["limit"], "offset": data["offset"],
-                         "model": result.model, "stickers": [asdict(hit) for hit in result.stickers]})
+        return Response(
+            {
+                "query": data["query"],
+                "limit": data["limit"],
+                "offset": data["offset"],
+                "model": result.model,
+                "stickers": [asdict(hit) for hit in result.stickers],
+            }
+        )
 
 
 class SimilarView(APIView):
@@ -46,11 +53,15 @@ class SimilarView(APIView):
         operation_id="similar_stickers",
         summary="Stickers that look like a given sticker",
         description="Nearest stickers to `filename`'s image, best first (search_service leaves the sticker "
-                    "itself out).",
+        "itself out).",
         parameters=[SimilarParamsSerializer],
-        responses={200: SimilarResponseSerializer, 400: INVALID,
-                   404: error_schema("not_found: search_service knows no sticker with that filename."),
-                   429: THROTTLED, 503: UNAVAILABLE},
+        responses={
+            200: SimilarResponseSerializer,
+            400: INVALID,
+            404: error_schema("not_found: search_service knows no sticker with that filename."),
+            429: THROTTLED,
+            503: UNAVAILABLE,
+        },
         tags=["search"],
     )
     def get(self, request: Request) -> Response:
@@ -58,7 +69,11 @@ class SimilarView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = services.similar_stickers(filename=data["filename"], limit=data["limit"])
-        return Response({"filename": data["filename"], "limit": data["limit"], "model": result.model,
-                         "stickers": [asdict(hit) for hit in result.stickers]})
-
-
+        return Response(
+            {
+                "filename": data["filename"],
+                "limit": data["limit"],
+                "model": result.model,
+                "stickers": [asdict(hit) for hit in result.stickers],
+            }
+        )

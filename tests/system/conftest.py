@@ -43,9 +43,13 @@ class UploadedSearchService(LiveSearchService):
         session = requests.Session()
         for filename, title, tags in self.stickers:
             with (folder / filename).open("rb") as image:
-                response = session.post(f"{self.url}/api/images/", headers=self.headers(), timeout=60,
-                                        files={"image": (filename, image, "image/png")},
-                                        data={"title": title, "tags": ",".join(tags)})
+                response = session.post(
+                    f"{self.url}/api/images/",
+                    headers=self.headers(),
+                    timeout=60,
+                    files={"image": (filename, image, "image/png")},
+                    data={"title": title, "tags": ",".join(tags)},
+                )
             if response.status_code != 201:
                 self.close()
                 raise RuntimeError(f"uploading {filename} failed: {response.status_code} {response.text[:500]}")
@@ -58,8 +62,12 @@ class Stack:
 
     def new_sticker(self, **kwargs) -> LiveStickerService:
         """Another sticker_service instance (own database, own settings) on the same cluster and search_service."""
-        return LiveStickerService(search_url=self.search.url, search_token=self.search.token,
-                                  database_url=self.cluster.url("sticker"), **kwargs).start()
+        return LiveStickerService(
+            search_url=self.search.url,
+            search_token=self.search.token,
+            database_url=self.cluster.url("sticker"),
+            **kwargs,
+        ).start()
 
 
 @pytest.fixture(scope="session")
@@ -69,10 +77,14 @@ def stack():
     try:
         checkpoint = write_random_checkpoint(cluster.data_dir.parent / f"{cluster.data_dir.name}-{MODEL}.pt", MODEL)
         search = UploadedSearchService(
-            database_url=cluster.url("search"), workers=1, threads=4,
-            model_env={"SEARCH_MODEL_NAME": MODEL, "SEARCH_MODEL_PRETRAINED": str(checkpoint)}).start()
-        sticker = LiveStickerService(search_url=search.url, search_token=search.token,
-                                     database_url=cluster.url("sticker"), workers=2, threads=4).start()
+            database_url=cluster.url("search"),
+            workers=1,
+            threads=4,
+            model_env={"SEARCH_MODEL_NAME": MODEL, "SEARCH_MODEL_PRETRAINED": str(checkpoint)},
+        ).start()
+        sticker = LiveStickerService(
+            search_url=search.url, search_token=search.token, database_url=cluster.url("sticker"), workers=2, threads=4
+        ).start()
         yield Stack(cluster, search, sticker)
     finally:
         for service in (sticker, search):

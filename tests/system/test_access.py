@@ -15,8 +15,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def search_operations(search) -> list[tuple[str, str]]:
-    schema = requests.get(f"{search.url}/api/schema/", headers={**search.headers(), "Accept": "application/json"},
-                          timeout=10)
+    schema = requests.get(
+        f"{search.url}/api/schema/", headers={**search.headers(), "Accept": "application/json"}, timeout=10
+    )
     assert schema.status_code == 200, schema.text[:300]
     operations = []
     for path, item in schema.json()["paths"].items():
@@ -33,13 +34,22 @@ def test_search_service_refuses_every_api_call_without_the_token_and_sticker_ser
     assert ("GET", "/api/search/") in api and ("DELETE", "/api/images/cat.png/") in api
     refused = 0
     for method, path in [*api, ("GET", "/api/schema/"), ("GET", "/api/docs/")]:
-        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": search.token},
-                        {"Authorization": f"Token {search.token}"}):
-            response = requests.request(method, f"{search.url}{path}", headers=headers, params={"query": "cat"},
-                                        timeout=10)
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-token"},
+            {"Authorization": search.token},
+            {"Authorization": f"Token {search.token}"},
+        ):
+            response = requests.request(
+                method, f"{search.url}{path}", headers=headers, params={"query": "cat"}, timeout=10
+            )
             assert response.status_code == 401, (method, path, headers, response.status_code, response.text[:200])
             assert response.headers["Content-Type"].startswith("application/json"), (
-                method, path, response.headers["Content-Type"], response.text[:200])
+                method,
+                path,
+                response.headers["Content-Type"],
+                response.text[:200],
+            )
             assert response.json()["error"]["code"] in ("not_authenticated", "authentication_failed")
             refused += 1
     # Nothing was changed by the refused calls; the probes stay open for load balancers.
@@ -56,8 +66,9 @@ def test_search_service_refuses_every_api_call_without_the_token_and_sticker_ser
 def throttled(stack):
     """sticker_service with every public rate at 2/minute, one worker (per-process counters), behind one proxy
     (the client address is the last X-Forwarded-For entry)."""
-    rates = {f"THROTTLE_RATE_{scope}": "2/minute" for scope in ("SEARCH", "SIMILAR", "FEEDBACK", "COUNTER",
-                                                                  "ANALYTICS")}
+    rates = {
+        f"THROTTLE_RATE_{scope}": "2/minute" for scope in ("SEARCH", "SIMILAR", "FEEDBACK", "COUNTER", "ANALYTICS")
+    }
     service = stack.new_sticker(workers=1, threads=4, extra_env={**rates, "THROTTLE_NUM_PROXIES": "1"})
     yield service
     service.kill()
@@ -68,13 +79,17 @@ def test_public_endpoints_are_throttled_per_client_with_retry_after(up, throttle
     url = throttled.url
     calls = {
         "search": lambda h: requests.get(f"{url}/api/search/", params={"query": "cat"}, headers=h, timeout=10),
-        "similar": lambda h: requests.get(f"{url}/api/similar/", params={"filename": "cat.png"}, headers=h,
-                                          timeout=10),
-        "feedback": lambda h: requests.post(f"{url}/api/feedback/", json={"feedback": [
-            {"query": "cat", "positive": ["cat.png"]}]}, headers=h, timeout=10),
+        "similar": lambda h: requests.get(f"{url}/api/similar/", params={"filename": "cat.png"}, headers=h, timeout=10),
+        "feedback": lambda h: requests.post(
+            f"{url}/api/feedback/",
+            json={"feedback": [{"query": "cat", "positive": ["cat.png"]}]},
+            headers=h,
+            timeout=10,
+        ),
         "counter": lambda h: requests.get(f"{url}/api/counter/", params={"n": 77}, headers=h, timeout=10),
-        "analytics": lambda h: requests.get(f"{url}/api/analytics/", headers={**h, **throttled.admin_headers()},
-                                            timeout=10),
+        "analytics": lambda h: requests.get(
+            f"{url}/api/analytics/", headers={**h, **throttled.admin_headers()}, timeout=10
+        ),
     }
     for scope, call in calls.items():
         client_a, client_b = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "203.0.113.8"}

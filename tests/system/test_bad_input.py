@@ -45,35 +45,75 @@ STICKER_CASES = [
     Case("NUL in a filename", "GET", "/api/similar/?filename=cat%00.png", (400,), "invalid_request"),
     Case("NUL in the analytics query", "GET", "/api/analytics/?query=%00", (400,), "invalid_request", admin=True),
     Case("NUL in n", "GET", "/api/counter/?n=12%00", (400,), "invalid_request"),
-    feedback(b'{"feedback": [{"query": "a\\u0000b", "positive": ["cat.png"]}]}', "NUL in a feedback query",
-             code="invalid_request"),
-    feedback(b'{"feedback": [{"query": "cat", "positive": ["cat\\u0000.png"]}]}', "NUL in a feedback filename",
-             code="invalid_request"),
-    feedback(b'{"feedback": [{"query": "\\ud800", "positive": ["cat.png"]}]}', "lone surrogate",
-             code="invalid_request"),
+    feedback(
+        b'{"feedback": [{"query": "a\\u0000b", "positive": ["cat.png"]}]}',
+        "NUL in a feedback query",
+        code="invalid_request",
+    ),
+    feedback(
+        b'{"feedback": [{"query": "cat", "positive": ["cat\\u0000.png"]}]}',
+        "NUL in a feedback filename",
+        code="invalid_request",
+    ),
+    feedback(
+        b'{"feedback": [{"query": "\\ud800", "positive": ["cat.png"]}]}', "lone surrogate", code="invalid_request"
+    ),
     # Invalid UTF-8.
     Case("invalid UTF-8 in a query", "GET", "/api/search/?query=%FF%FE", (400,), "malformed_request"),
     Case("truncated UTF-8 in a filename", "GET", "/api/similar/?filename=%C3%28", (400,), "malformed_request"),
-    feedback(b'{"feedback": [{"query": "\xff\xfe", "positive": ["cat.png"]}]}', "invalid UTF-8 in a body",
-             code="malformed_request"),
+    feedback(
+        b'{"feedback": [{"query": "\xff\xfe", "positive": ["cat.png"]}]}',
+        "invalid UTF-8 in a body",
+        code="malformed_request",
+    ),
     # Size limits (DATA_UPLOAD_MAX_MEMORY_SIZE = 1 MiB; gunicorn: 4094-byte request line).
     feedback(b'{"feedback": "' + b"x" * (2 * MB) + b'"}', "2 MiB body", (413,), "payload_too_large"),
     Case("5000-byte URL", "GET", "/api/search/?query=" + "a" * 5000, (414,), "uri_too_long"),
     # Deep nesting.
     feedback(b"[" * 100_000 + b"]" * 100_000, "100000 nested arrays", code="malformed_request"),
-    feedback(b'{"feedback": [{"query": "cat", "positive": ' + b"[" * 50_000 + b"]" * 50_000 + b"}]}",
-             "nesting inside a valid shape", code="malformed_request"),
+    feedback(
+        b'{"feedback": [{"query": "cat", "positive": ' + b"[" * 50_000 + b"]" * 50_000 + b"}]}",
+        "nesting inside a valid shape",
+        code="malformed_request",
+    ),
     feedback(b'{"a":' * 20_000 + b"1" + b"}" * 20_000, "20000 nested objects", code="malformed_request"),
     # Wrong content types and methods.
-    Case("text/plain body", "POST", "/api/feedback/", (415,), "unsupported_media_type",
-         b'{"feedback": []}', {"Content-Type": "text/plain"}),
-    Case("form body", "POST", "/api/feedback/", (415,), "unsupported_media_type", b"feedback=1",
-         {"Content-Type": "application/x-www-form-urlencoded"}),
-    Case("multipart body", "POST", "/api/feedback/", (415,), "unsupported_media_type",
-         b"--b\r\nContent-Disposition: form-data; name=\"feedback\"\r\n\r\nx\r\n--b--\r\n",
-         {"Content-Type": "multipart/form-data; boundary=b"}),
-    Case("XML body", "POST", "/api/feedback/", (415,), "unsupported_media_type", b"<feedback/>",
-         {"Content-Type": "application/xml"}),
+    Case(
+        "text/plain body",
+        "POST",
+        "/api/feedback/",
+        (415,),
+        "unsupported_media_type",
+        b'{"feedback": []}',
+        {"Content-Type": "text/plain"},
+    ),
+    Case(
+        "form body",
+        "POST",
+        "/api/feedback/",
+        (415,),
+        "unsupported_media_type",
+        b"feedback=1",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    Case(
+        "multipart body",
+        "POST",
+        "/api/feedback/",
+        (415,),
+        "unsupported_media_type",
+        b'--b\r\nContent-Disposition: form-data; name="feedback"\r\n\r\nx\r\n--b--\r\n',
+        {"Content-Type": "multipart/form-data; boundary=b"},
+    ),
+    Case(
+        "XML body",
+        "POST",
+        "/api/feedback/",
+        (415,),
+        "unsupported_media_type",
+        b"<feedback/>",
+        {"Content-Type": "application/xml"},
+    ),
     Case("no content type", "POST", "/api/feedback/", (415,), "unsupported_media_type", b"{}", {}),
     Case("GET on feedback", "GET", "/api/feedback/", (405,), "method_not_allowed"),
     Case("DELETE on search", "DELETE", "/api/search/?query=cat", (405,), "method_not_allowed"),
@@ -90,8 +130,9 @@ STICKER_CASES = [
     feedback(b'{"feedback": NaN}', "NaN", code="malformed_request"),
     feedback(b'{"feedback": -Infinity}', "-Infinity", code="malformed_request"),
     feedback(b'{"feedback": [{"query": ' + b"9" * 5000 + b"}]}", "5000-digit integer", code="malformed_request"),
-    feedback(b'{"feedback": [{"query": 12345, "positive": ["cat.png"]}]}', "number for a string",
-             code="invalid_request"),
+    feedback(
+        b'{"feedback": [{"query": 12345, "positive": ["cat.png"]}]}', "number for a string", code="invalid_request"
+    ),
 ]
 
 SEARCH_CASES = [
@@ -108,8 +149,9 @@ SEARCH_CASES = [
 
 
 def send(base: str, case: Case, headers: dict[str, str]) -> requests.Response:
-    return requests.request(case.method, f"{base}{case.path}", data=case.body, timeout=30,
-                            headers={**headers, **case.headers})
+    return requests.request(
+        case.method, f"{base}{case.path}", data=case.body, timeout=30, headers={**headers, **case.headers}
+    )
 
 
 def raw_http(base: str, data: bytes) -> bytes:
@@ -132,9 +174,11 @@ def assert_json_error(response: requests.Response, case: Case) -> None:
 
 
 def sticker_state(sticker) -> tuple:
-    return sticker.sql("SELECT (SELECT count(*) FROM searches_query), (SELECT coalesce(sum(usage_count), 0) FROM "
-                       "searches_query), (SELECT count(*) FROM feedback_feedbackevent), (SELECT count(*) FROM "
-                       "catalog_sticker)")[0]
+    return sticker.sql(
+        "SELECT (SELECT count(*) FROM searches_query), (SELECT coalesce(sum(usage_count), 0) FROM "
+        "searches_query), (SELECT count(*) FROM feedback_feedbackevent), (SELECT count(*) FROM "
+        "catalog_sticker)"
+    )[0]
 
 
 def test_bad_input_to_sticker_service_is_a_json_4xx_and_changes_nothing(up):
@@ -144,8 +188,9 @@ def test_bad_input_to_sticker_service_is_a_json_4xx_and_changes_nothing(up):
     for case in STICKER_CASES:
         assert_json_error(send(sticker.url, case, sticker.admin_headers() if case.admin else {}), case)
     # A chunked body (no Content-Length): Django would read it as empty; refused instead.
-    chunked = requests.post(f"{sticker.url}/api/feedback/", data=iter([b'{"feedback": ', b"[]}"]), headers=JSON,
-                            timeout=10)
+    chunked = requests.post(
+        f"{sticker.url}/api/feedback/", data=iter([b'{"feedback": ', b"[]}"]), headers=JSON, timeout=10
+    )
     assert_json_error(chunked, Case("chunked body", "POST", "", (411,), "length_required"))
     # Malformed HTTP and oversized headers are answered by gunicorn itself, in JSON too.
     for label, request, status in [

@@ -47,22 +47,29 @@ def test_16_threads_x_50_feedback_posts_on_one_pair_lose_no_vote(up):
             return answers
 
     answers = [answer for per_thread in _run_together(THREADS, post_votes) for answer in per_thread]
-    assert all(answer == (200, {"recorded": 1, "failed": []}) for answer in answers), \
-        [a for a in answers if a != (200, {"recorded": 1, "failed": []})][:3]
-    (positive, negative), = sticker.sql(
+    assert all(answer == (200, {"recorded": 1, "failed": []}) for answer in answers), [
+        a for a in answers if a != (200, {"recorded": 1, "failed": []})
+    ][:3]
+    ((positive, negative),) = sticker.sql(
         "SELECT c.positive, c.negative FROM feedback_feedbackcounter c JOIN searches_query q ON q.id = c.query_id "
-        "JOIN catalog_sticker s ON s.id = c.sticker_id WHERE q.text = %s AND s.filename = %s", (query, filename))
-    (events,), = sticker.sql(
+        "JOIN catalog_sticker s ON s.id = c.sticker_id WHERE q.text = %s AND s.filename = %s",
+        (query, filename),
+    )
+    ((events,),) = sticker.sql(
         "SELECT count(*) FROM feedback_feedbackevent e JOIN searches_query q ON q.id = e.query_id WHERE q.text = %s",
-        (query,))
+        (query,),
+    )
     half = THREADS // 2 * POSTS_PER_THREAD
     assert (positive, negative, events) == (half, half, THREADS * POSTS_PER_THREAD)
     # The API reads the same totals back.
-    analytics = requests.get(f"{sticker.url}/api/analytics/", params={"query": query},
-                             headers=sticker.admin_headers(), timeout=10).json()
+    analytics = requests.get(
+        f"{sticker.url}/api/analytics/", params={"query": query}, headers=sticker.admin_headers(), timeout=10
+    ).json()
     assert (analytics["positive"], analytics["negative"]) == (half, half)
-    record("concurrent feedback: posts (16 threads x 50) / counted positive+negative / events",
-           f"{len(answers)} / {positive + negative} / {events}")
+    record(
+        "concurrent feedback: posts (16 threads x 50) / counted positive+negative / events",
+        f"{len(answers)} / {positive + negative} / {events}",
+    )
 
 
 def test_16_threads_searching_one_new_query_count_16_uses(up):
@@ -76,6 +83,6 @@ def test_16_threads_searching_one_new_query_count_16_uses(up):
 
     statuses = _run_together(THREADS, search)
     assert statuses == [200] * THREADS
-    (usage,), = sticker.sql("SELECT usage_count FROM searches_query WHERE text = %s", (query,))
+    ((usage,),) = sticker.sql("SELECT usage_count FROM searches_query WHERE text = %s", (query,))
     assert usage == THREADS
     record("concurrent searches of one new query: answered / usage_count", f"{statuses.count(200)} / {usage}")

@@ -22,8 +22,11 @@ SERVICES = ("sticker_service", "search_service")
 
 def production_env(**overrides: str) -> dict[str, str]:
     """What an operator sets in production (README "Docker / production"); nothing else from this shell."""
-    inherited = {key: value for key, value in os.environ.items()
-                 if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "SECURE_", "THROTTLE_", "ADMIN_"))}
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "SECURE_", "THROTTLE_", "ADMIN_"))
+    }
     return {
         **inherited,
         "STICKER_SECRET_KEY": secrets.token_urlsafe(50),
@@ -42,8 +45,14 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 def manage(service: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO / service, env=env, capture_output=True, text=True,
-        timeout=180, check=False)
+        [sys.executable, "manage.py", *args],
+        cwd=REPO / service,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -69,9 +78,17 @@ def test_debug_is_off_unless_asked_for(service):
     assert debug_of(service, production_env(DJANGO_DEBUG="no")) == "DEBUG = False"
     assert debug_of(service, production_env(DJANGO_DEBUG="true")) == "DEBUG = True"
     # Without DEBUG the development secret key of .env.example is refused.
-    weak = manage(service, "shell", "--no-imports", "-c", SHOW_DEBUG, env=production_env(
-        STICKER_SECRET_KEY="dev-insecure-sticker-secret-key-change-me",
-        SEARCH_SECRET_KEY="dev-insecure-search-secret-key-change-me"))
+    weak = manage(
+        service,
+        "shell",
+        "--no-imports",
+        "-c",
+        SHOW_DEBUG,
+        env=production_env(
+            STICKER_SECRET_KEY="dev-insecure-sticker-secret-key-change-me",
+            SEARCH_SECRET_KEY="dev-insecure-search-secret-key-change-me",
+        ),
+    )
     assert weak.returncode != 0 and "SECRET_KEY" in weak.stderr
 
 
@@ -86,17 +103,38 @@ SECRET_PATTERNS = {
     "Stripe key": re.compile(r"\b[sr]k_live_[0-9A-Za-z]{16,}\b"),
     "OpenAI/Anthropic key": re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}\b"),
     "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
-    "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:(?!\$\{|secret@|pass@|password@)"
-                                    r"[^/\s@'\"]{8,}@"),
+    "password in a URL": re.compile(
+        r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:(?!\$\{|secret@|pass@|password@)"
+        r"[^/\s@'\"]{8,}@"
+    ),
 }
 SECRET_ASSIGNMENT = re.compile(
     r"""^\s*["']?(?P<name>[A-Z_]*(?:SECRET_KEY|PASSWORD|TOKEN|API_KEY))["']?\s*[:=]\s*(?P<value>"[^"\n]*"|'[^'\n]*'|[^\s"'#,]+)""",
-    re.MULTILINE)
+    re.MULTILINE,
+)
 # Values that are not secrets: development placeholders, variable references, test fixtures' obvious fakes.
-HARMLESS_VALUE = re.compile(r"dev-|test|fake|example|dummy|stand-in|placeholder|changeme|change-me|^[\"']?[$<{]",
-                            re.IGNORECASE)
-SKIP_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico", ".pt", ".safetensors", ".bin", ".npz",
-                 ".npy", ".gz", ".zip", ".woff", ".woff2", ".ttf")
+HARMLESS_VALUE = re.compile(
+    r"dev-|test|fake|example|dummy|stand-in|placeholder|changeme|change-me|^[\"']?[$<{]", re.IGNORECASE
+)
+SKIP_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".webp",
+    ".bmp",
+    ".ico",
+    ".pt",
+    ".safetensors",
+    ".bin",
+    ".npz",
+    ".npy",
+    ".gz",
+    ".zip",
+    ".woff",
+    ".woff2",
+    ".ttf",
+)
 
 
 def tracked_files() -> list[str]:
@@ -155,8 +193,11 @@ def test_no_secret_is_committed():
 
 def test_env_example_secrets_are_development_values_that_production_refuses():
     lines = (REPO / ".env.example").read_text().splitlines()
-    secret_vars = [lines[i + 1].split("=", 1)[0] for i, line in enumerate(lines[:-1])
-                   if line.strip().startswith("# SECRET") and "=" in lines[i + 1]]
+    secret_vars = [
+        lines[i + 1].split("=", 1)[0]
+        for i, line in enumerate(lines[:-1])
+        if line.strip().startswith("# SECRET") and "=" in lines[i + 1]
+    ]
     assert {"STICKER_SECRET_KEY", "SEARCH_SECRET_KEY", "SEARCH_SERVICE_TOKEN", "ADMIN_PASSWORD"} <= set(secret_vars)
     values = dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
     for name in secret_vars:

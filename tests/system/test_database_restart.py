@@ -34,8 +34,9 @@ class Seen:
         except ValueError:
             body = None
         with self.lock:
-            self.answers.append((target, response.status_code, response.headers.get("Content-Type", ""), body,
-                                 time.monotonic()))
+            self.answers.append(
+                (target, response.status_code, response.headers.get("Content-Type", ""), body, time.monotonic())
+            )
             if target == "feedback" and response.status_code == 200:
                 self.votes_accepted += body["recorded"]
 
@@ -72,10 +73,16 @@ def test_database_restart_under_traffic(up):
     voter = [("feedback", lambda s: s.post(f"{sticker.url}/api/feedback/", json=vote, timeout=10))]
     reader = [
         ("sticker_search", lambda s: s.get(f"{sticker.url}/api/search/", params={"query": query}, timeout=10)),
-        ("analytics", lambda s: s.get(f"{sticker.url}/api/analytics/", params={"query": query},
-                                      headers=sticker.admin_headers(), timeout=10)),
-        ("search_search", lambda s: s.get(f"{search.url}/api/search/", params={"query": "dog"},
-                                          headers=search.headers(), timeout=10)),
+        (
+            "analytics",
+            lambda s: s.get(
+                f"{sticker.url}/api/analytics/", params={"query": query}, headers=sticker.admin_headers(), timeout=10
+            ),
+        ),
+        (
+            "search_search",
+            lambda s: s.get(f"{search.url}/api/search/", params={"query": "dog"}, headers=search.headers(), timeout=10),
+        ),
         ("search_images", lambda s: s.get(f"{search.url}/api/images/", headers=search.headers(), timeout=10)),
     ]
     seen, stop = Seen(), threading.Event()
@@ -122,8 +129,10 @@ def test_database_restart_under_traffic(up):
     assert seen.votes_accepted > 0
 
     add("faults survived", RESTARTS)
-    record("database restarts: requests / 200 / 503 (JSON) / 500 / other",
-           f"{len(seen.answers)} / {sum(1 for a in seen.answers if a[1] == 200)} / "
-           f"{sum(1 for a in seen.answers if a[1] == 503)} / 0 / 0")
+    record(
+        "database restarts: requests / 200 / 503 (JSON) / 500 / other",
+        f"{len(seen.answers)} / {sum(1 for a in seen.answers if a[1] == 200)} / "
+        f"{sum(1 for a in seen.answers if a[1] == 503)} / 0 / 0",
+    )
     record("database restarts: votes answered 200 = events stored = counter total", seen.votes_accepted)
     record("database restarts: (seconds down, seconds to full recovery) per restart", recoveries)

@@ -68,8 +68,12 @@ def test_sync_catalog_then_feedback_on_search_results(client, use_live_search_se
     result = sync_catalog(page_size=3)
     assert result.upserted == len(service.stickers) and result.pages == 3
     tree = Sticker.objects.get(filename="tree.png")
-    assert (tree.title, tree.tags, tree.width, tree.height) == ("green tree in a park", ["tree", "park", "nature"],
-                                                               96, 96)
+    assert (tree.title, tree.tags, tree.width, tree.height) == (
+        "green tree in a park",
+        ["tree", "park", "nature"],
+        96,
+        96,
+    )
     shown = client.get("/api/search/", {"query": "tree"}).json()["stickers"]
     body = {"feedback": [{"query": "tree", "positive": [shown[0]["filename"]], "negative": [shown[1]["filename"]]}]}
     response = client.post("/api/feedback/", body, content_type="application/json")

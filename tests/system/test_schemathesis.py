@@ -46,12 +46,31 @@ checks.positive_data_acceptance.enabled = false
 def run_schemathesis(service: str, url: str, auth: str, workdir: Path) -> tuple[int, str]:
     config = workdir / "schemathesis.toml"
     config.write_text(CONFIG["common"] + CONFIG.get(service, ""))
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
-           "NO_COLOR": "1"}
-    command = [str(Path(sys.executable).with_name("st")), "--config-file", str(config),
-               "run", f"{url}/api/schema/", "-H", f"Authorization: {auth}", "-H", "Accept: application/json",
-               "--max-examples", MAX_EXAMPLES, "--seed", "1", "--workers", "1", "--request-timeout", "30"]
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        "NO_COLOR": "1",
+    }
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{url}/api/schema/",
+        "-H",
+        f"Authorization: {auth}",
+        "-H",
+        "Accept: application/json",
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+    ]
     # cwd: its .schemathesis/ replay files go to the test's temporary folder, not into the checkout.
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600, check=False)
     return result.returncode, result.stdout + result.stderr

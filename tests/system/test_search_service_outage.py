@@ -40,8 +40,9 @@ def assert_the_rest_works(sticker, shown: list[str]) -> None:
     vote = {"feedback": [{"query": QUERY, "positive": [shown[0]], "negative": [shown[1]]}]}
     response = requests.post(f"{url}/api/feedback/", json=vote, timeout=10)
     assert response.status_code == 200 and response.json() == {"recorded": 2, "failed": []}, response.text
-    analytics = requests.get(f"{url}/api/analytics/", params={"query": QUERY}, headers=sticker.admin_headers(),
-                             timeout=10)
+    analytics = requests.get(
+        f"{url}/api/analytics/", params={"query": QUERY}, headers=sticker.admin_headers(), timeout=10
+    )
     assert analytics.status_code == 200 and analytics.json()["positive"] >= 1, analytics.text
     csv = requests.get(f"{url}/api/analytics/", params={"format": "csv"}, headers=sticker.admin_headers(), timeout=10)
     assert csv.status_code == 200 and QUERY in csv.text
@@ -51,8 +52,11 @@ def assert_the_rest_works(sticker, shown: list[str]) -> None:
     login = admin.get(f"{url}/admin/login/", timeout=10)
     assert login.status_code == 200
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
-    done = admin.post(f"{url}/admin/login/?next=/admin/", timeout=10, data={
-        "username": "admin", "password": sticker.env()["ADMIN_PASSWORD"], "csrfmiddlewaretoken": csrf})
+    done = admin.post(
+        f"{url}/admin/login/?next=/admin/",
+        timeout=10,
+        data={"username": "admin", "password": sticker.env()["ADMIN_PASSWORD"], "csrfmiddlewaretoken": csrf},
+    )
     assert done.status_code == 200 and done.url.endswith("/admin/"), (done.status_code, done.url)
     assert admin.get(f"{url}/admin/feedback/feedbackevent/", timeout=10).status_code == 200
     assert requests.get(f"{url}/healthz", timeout=10).status_code == 200

@@ -39,13 +39,19 @@ def zip_bytes() -> bytes:
 
 
 def upload(search, name: str, data: bytes, content_type: str = "image/png", **fields) -> requests.Response:
-    return requests.post(f"{search.url}/api/images/", headers=search.headers(), timeout=60,
-                         files={"image": (name, data, content_type)}, data=fields)
+    return requests.post(
+        f"{search.url}/api/images/",
+        headers=search.headers(),
+        timeout=60,
+        files={"image": (name, data, content_type)},
+        data=fields,
+    )
 
 
 def catalogue(search) -> set[str]:
-    body = requests.get(f"{search.url}/api/images/", params={"page_size": 1000}, headers=search.headers(),
-                        timeout=10).json()
+    body = requests.get(
+        f"{search.url}/api/images/", params={"page_size": 1000}, headers=search.headers(), timeout=10
+    ).json()
     return {item["filename"] for item in body["results"]}
 
 
@@ -55,8 +61,12 @@ def media_files(search) -> set[str]:
 
 REFUSED = [
     ("not an image", "notes.png", b"hello, world", "invalid_image"),
-    ("SVG (a script container)", "drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>",
-     "invalid_image"),
+    (
+        "SVG (a script container)",
+        "drawing.svg",
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>",
+        "invalid_image",
+    ),
     ("ZIP named .png", "archive.png", zip_bytes(), "invalid_image"),
     ("truncated PNG", "cut.png", png()[:60], "invalid_image"),
     ("PNG header, garbage after", "broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 200, "invalid_image"),
@@ -94,8 +104,15 @@ def test_upload_size_limit_is_a_413_before_the_body_is_stored(up):
     add("hand-written bad-input cases")
 
 
-@pytest.mark.parametrize("name", ["../../escape-{tag}.png", "..\\..\\escape-{tag}.png", "/tmp/escape-{tag}.png",  # noqa: S108 - a file name sent, not used
-                                  "sub/dir/escape-{tag}.png"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../escape-{tag}.png",
+        "..\\..\\escape-{tag}.png",
+        "/tmp/escape-{tag}.png",  # noqa: S108 - a file name sent, not used
+        "sub/dir/escape-{tag}.png",
+    ],
+)
 def test_path_traversal_in_file_names_never_leaves_the_media_folder(up, name):
     search = up.search
     tag = secrets.token_hex(4)
@@ -109,12 +126,17 @@ def test_path_traversal_in_file_names_never_leaves_the_media_folder(up, name):
         stored = response.json()["filename"]
         assert stored == f"escape-{tag}.png", stored
         assert created == {f"media/{stored}"}, created
-        assert requests.delete(f"{search.url}/api/images/{stored}/", headers=search.headers(),
-                               timeout=10).status_code == 204
+        assert (
+            requests.delete(f"{search.url}/api/images/{stored}/", headers=search.headers(), timeout=10).status_code
+            == 204
+        )
     else:
         assert not created
-    outside = [search.workdir / f"escape-{tag}.png", search.workdir.parent / f"escape-{tag}.png",
-               search.workdir / "media" / "sub" / "dir" / f"escape-{tag}.png"]
+    outside = [
+        search.workdir / f"escape-{tag}.png",
+        search.workdir.parent / f"escape-{tag}.png",
+        search.workdir / "media" / "sub" / "dir" / f"escape-{tag}.png",
+    ]
     assert not any(path.exists() for path in outside), [p for p in outside if p.exists()]
     add("hand-written bad-input cases")
 
@@ -143,6 +165,7 @@ def test_a_real_image_is_accepted_found_and_removed(up):
         response = upload(search, name, image(fmt), title="good sticker", tags="ok,fine")
         assert response.status_code == 201, (fmt, response.text[:300])
         assert name in catalogue(search)
-        assert requests.delete(f"{search.url}/api/images/{name}/", headers=search.headers(),
-                               timeout=10).status_code == 204
+        assert (
+            requests.delete(f"{search.url}/api/images/{name}/", headers=search.headers(), timeout=10).status_code == 204
+        )
         assert name not in catalogue(search)

@@ -20,9 +20,13 @@ def test_migrate_index_and_serve_with_gunicorn(tiny_model_dir, tmp_path):
     write_folder(images, [1, 2, 3])
     metadata = tmp_path / "metadata.json"
     metadata.write_text(json.dumps({"sticker_002.png": {"title": "green square", "tags": ["square"]}}))
-    service = LiveSearchService(token=TOKEN, model_env={"SEARCH_MODEL_NAME": f"local-dir:{tiny_model_dir}"},
-                                extra_env={"SEARCH_TEXT_WEIGHT": "1.0", "LOG_LEVEL": "INFO"}, threads=2,
-                                ready_timeout=120)
+    service = LiveSearchService(
+        token=TOKEN,
+        model_env={"SEARCH_MODEL_NAME": f"local-dir:{tiny_model_dir}"},
+        extra_env={"SEARCH_TEXT_WEIGHT": "1.0", "LOG_LEVEL": "INFO"},
+        threads=2,
+        ready_timeout=120,
+    )
     try:
         LiveDjangoService.prepare(service)  # a fresh database, migrate
         out = service.manage("index_images", str(images), "--metadata", str(metadata))
@@ -34,8 +38,9 @@ def test_migrate_index_and_serve_with_gunicorn(tiny_model_dir, tmp_path):
         base = service.url
         auth = {"Authorization": f"Bearer {TOKEN}"}
         assert requests.get(f"{base}/api/search/", params={"query": "x"}, timeout=10).status_code == 401
-        body = requests.get(f"{base}/api/search/", params={"query": "green square, square"}, headers=auth,
-                            timeout=30).json()
+        body = requests.get(
+            f"{base}/api/search/", params={"query": "green square, square"}, headers=auth, timeout=30
+        ).json()
         assert body["results"][0]["filename"] == "sticker_002.png" and body["results"][0]["title"] == "green square"
         catalogue = requests.get(f"{base}/api/images/", headers=auth, timeout=10).json()
         assert catalogue["count"] == 3

@@ -33,8 +33,7 @@ def names(client, query="sticker", **params):
     return [hit["filename"] for hit in response.json()["results"]]
 
 
-def test_a_repeated_query_is_answered_without_the_database(client, settings, stickers,
-                                                          django_assert_num_queries):
+def test_a_repeated_query_is_answered_without_the_database(client, settings, stickers, django_assert_num_queries):
     settings.SEARCH_RESULT_CACHE_TTL = 60
     first = names(client)
     with django_assert_num_queries(0):

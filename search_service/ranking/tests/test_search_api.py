@@ -77,20 +77,23 @@ def test_any_unicode_query_up_to_256_characters(client, stickers):
     assert len(search(client, query="cat & dog #1 %20")["results"]) == 5
 
 
-@pytest.mark.parametrize("params", [
-    {},
-    {"query": ""},
-    {"query": "   "},
-    {"query": "x" * 257},
-    {"query": "a\x00b"},
-    {"query": "line\nbreak"},
-    {"query": "cat", "limit": 0},
-    {"query": "cat", "limit": 101},
-    {"query": "cat", "limit": "ten"},
-    {"query": "cat", "offset": -1},
-    {"query": "cat", "offset": "1.5"},
-    {"query": "cat", "offset": 10**30},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"query": ""},
+        {"query": "   "},
+        {"query": "x" * 257},
+        {"query": "a\x00b"},
+        {"query": "line\nbreak"},
+        {"query": "cat", "limit": 0},
+        {"query": "cat", "limit": 101},
+        {"query": "cat", "limit": "ten"},
+        {"query": "cat", "offset": -1},
+        {"query": "cat", "offset": "1.5"},
+        {"query": "cat", "offset": 10**30},
+    ],
+)
 def test_bad_search_parameters_are_400(client, params):
     response = client.get("/api/search/", params)
     assert response.status_code == 400
@@ -135,11 +138,20 @@ def test_an_index_of_another_model_is_refused_with_409(client, stickers, encoder
 
 def test_the_service_token_guards_every_api_call(client, settings, stickers):
     settings.SEARCH_SERVICE_TOKEN = "s3cret-token"
-    calls = [("get", "/api/search/", {"query": "cat"}), ("get", "/api/similar/", {"filename": "s0.png"}),
-             ("get", "/api/images/", {}), ("delete", "/api/images/s0.png/", {}), ("get", "/api/schema/", {})]
+    calls = [
+        ("get", "/api/search/", {"query": "cat"}),
+        ("get", "/api/similar/", {"filename": "s0.png"}),
+        ("get", "/api/images/", {}),
+        ("delete", "/api/images/s0.png/", {}),
+        ("get", "/api/schema/", {}),
+    ]
     for method, path, params in calls:
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Token s3cret-token"},
-                        {"Authorization": "Bearer"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Token s3cret-token"},
+            {"Authorization": "Bearer"},
+        ):
             response = getattr(client, method)(path, params, headers=headers)
             assert response.status_code == 401, (path, headers)
             assert response["WWW-Authenticate"] == "Bearer"

@@ -23,9 +23,12 @@ def _unit(rng, n):
 @pytest.fixture
 def stickers():
     rng = np.random.default_rng(0)
-    Sticker.objects.bulk_create([
-        Sticker(filename=f"k{i:02d}.png", sha256=f"{i:064x}", width=1, height=1, model_id=MODEL, image_embedding=v)
-        for i, v in enumerate(_unit(rng, COUNT))])
+    Sticker.objects.bulk_create(
+        [
+            Sticker(filename=f"k{i:02d}.png", sha256=f"{i:064x}", width=1, height=1, model_id=MODEL, image_embedding=v)
+            for i, v in enumerate(_unit(rng, COUNT))
+        ]
+    )
     ensure_vector_indexes(MODEL, DIM)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # small table: make the planner use the HNSW index
@@ -50,8 +53,14 @@ def test_deep_pages_scan_past_ef_search(settings, stickers):
 
 def test_an_empty_page_still_carries_the_model_check(stickers):
     assert selectors.search(stickers, model_id=MODEL, limit=10, offset=COUNT) == []
-    Sticker.objects.create(filename="other.png", sha256="f" * 64, width=1, height=1, model_id="another-model",
-                           image_embedding=np.ones(DIM, dtype=np.float32))
+    Sticker.objects.create(
+        filename="other.png",
+        sha256="f" * 64,
+        width=1,
+        height=1,
+        model_id="another-model",
+        image_embedding=np.ones(DIM, dtype=np.float32),
+    )
     with pytest.raises(ModelMismatch) as caught:
         selectors.search(stickers, model_id=MODEL, limit=10, offset=COUNT)
     assert caught.value.index_models == ["another-model"]

@@ -66,16 +66,28 @@ def test_search_and_similar_use_the_hnsw_indexes(encoder):
 
 
 def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
-    assert set(ensure_vector_indexes("model-a", 8)) == {index_name("image_embedding", "model-a", 8),
-                                                         index_name("text_embedding", "model-a", 8)}
+    assert set(ensure_vector_indexes("model-a", 8)) == {
+        index_name("image_embedding", "model-a", 8),
+        index_name("text_embedding", "model-a", 8),
+    }
     assert ensure_vector_indexes("model-a", 8) == []
     existing = _existing()
     assert existing[index_name("image_embedding", "model-a", 8)] == (
-        True, {"model_id": "model-a", "dim": 8, "column": "image_embedding"})
-    Sticker.objects.create(filename="x.png", sha256="0" * 64, width=1, height=1, model_id="model-a",
-                           image_embedding=np.ones(8, dtype=np.float32))
+        True,
+        {"model_id": "model-a", "dim": 8, "column": "image_embedding"},
+    )
+    Sticker.objects.create(
+        filename="x.png",
+        sha256="0" * 64,
+        width=1,
+        height=1,
+        model_id="model-a",
+        image_embedding=np.ones(8, dtype=np.float32),
+    )
     assert drop_stale_vector_indexes() == []  # model-a still has a sticker
     Sticker.objects.all().delete()
-    assert set(drop_stale_vector_indexes()) == {index_name("image_embedding", "model-a", 8),
-                                                index_name("text_embedding", "model-a", 8)}
+    assert set(drop_stale_vector_indexes()) == {
+        index_name("image_embedding", "model-a", 8),
+        index_name("text_embedding", "model-a", 8),
+    }
     assert not _existing()

@@ -14,7 +14,12 @@ def test_sync_copies_every_page_and_is_idempotent(fake_search_service):
     assert Sticker.objects.count() == 25
     sticker = Sticker.objects.get(filename="sticker-007.png")
     assert (sticker.title, sticker.tags, sticker.width, sticker.height, sticker.active) == (
-        "Sticker 7", ["demo"], 64, 64, True)
+        "Sticker 7",
+        ["demo"],
+        64,
+        64,
+        True,
+    )
     assert [r.params["page"] for r in fake_search_service.requests] == [["1"], ["2"], ["3"]]
     assert fake_search_service.requests[0].headers["Authorization"] == "Bearer fake-search-token"
     fake_search_service.stickers[7]["title"] = "Renamed"
@@ -32,8 +37,12 @@ def test_prune_deactivates_removed_stickers_and_keeps_them(fake_search_service):
 
 
 def test_malformed_entries_are_skipped(fake_search_service):
-    fake_search_service.stickers = [{"filename": "ok.png", "title": "ok"}, {"title": "no filename"},
-                         {"filename": "x" * 300}, {"filename": "dims.png", "width": "wide", "height": -1}]
+    fake_search_service.stickers = [
+        {"filename": "ok.png", "title": "ok"},
+        {"title": "no filename"},
+        {"filename": "x" * 300},
+        {"filename": "dims.png", "width": "wide", "height": -1},
+    ]
     result = sync_catalog()
     assert (result.upserted, result.skipped) == (2, 2)
     assert Sticker.objects.get(filename="dims.png").width is None

@@ -90,15 +90,22 @@ def test_every_request_matches_the_openapi_schema(openapi):
 
 def test_every_endpoint_and_variant_is_in_the_collection(openapi):
     collection = load_collection()
-    covered = {(operation_for(item, openapi)[0], operation_for(item, openapi)[1])
-               for _folder, item in requests_of(collection)}
-    in_schema = {(method, path) for path, operations in openapi["paths"].items() for method in operations
-                 if method in {"get", "post", "put", "patch", "delete"}}
+    covered = {
+        (operation_for(item, openapi)[0], operation_for(item, openapi)[1]) for _folder, item in requests_of(collection)
+    }
+    in_schema = {
+        (method, path)
+        for path, operations in openapi["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
     assert in_schema - covered == set(), "endpoints without a request in the Postman collection"
     # The variants the ML team and app developers use.
-    analytics = [{q["key"]: q["value"] for q in item["request"]["url"].get("query", [])}
-                 for _folder, item in requests_of(collection)
-                 if item["request"]["url"]["path"] == ["api", "analytics", ""]]
+    analytics = [
+        {q["key"]: q["value"] for q in item["request"]["url"].get("query", [])}
+        for _folder, item in requests_of(collection)
+        if item["request"]["url"]["path"] == ["api", "analytics", ""]
+    ]
     assert any("query" in q for q in analytics)
     assert any("query" not in q and q.get("format") != "csv" for q in analytics)
     assert any(q.get("format") == "csv" for q in analytics)

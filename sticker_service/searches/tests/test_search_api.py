@@ -25,8 +25,12 @@ def test_search_returns_stickers_with_public_urls_and_counts_the_query(client, f
     assert body["query"] == "cat in a park"
     assert (body["limit"], body["offset"], body["model"]) == (3, 2, "fake-search-model")
     assert [s["filename"] for s in body["stickers"]] == ["sticker-002.png", "sticker-003.png", "sticker-004.png"]
-    assert body["stickers"][0] == {"filename": "sticker-002.png", "url": "https://cdn.example.com/stickers/sticker-002.png",
-                                   "score": 0.98, "title": "Sticker 2"}
+    assert body["stickers"][0] == {
+        "filename": "sticker-002.png",
+        "url": "https://cdn.example.com/stickers/sticker-002.png",
+        "score": 0.98,
+        "title": "Sticker 2",
+    }
     assert Query.objects.get(text="cat in a park").usage_count == 1
     search(client, query="cat in a park")
     assert Query.objects.get(text="cat in a park").usage_count == 2
@@ -38,10 +42,21 @@ def test_search_returns_stickers_with_public_urls_and_counts_the_query(client, f
     assert seen.params == {"query": ["cat in a park"], "limit": ["10"], "offset": ["0"]}
 
 
-@pytest.mark.parametrize("text", [
-    "cats & dogs", "#1 sticker", "100% cute", "a+b=c?d/e", "🐱 in a 🌳", "кошка в парке", "猫", "x" * 256,
-    "a%20b", "query=evil&limit=1000",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cats & dogs",
+        "#1 sticker",
+        "100% cute",
+        "a+b=c?d/e",
+        "🐱 in a 🌳",
+        "кошка в парке",
+        "猫",
+        "x" * 256,
+        "a%20b",
+        "query=evil&limit=1000",
+    ],
+)
 def test_special_characters_arrive_intact(client, fake_search_service, text):
     response = search(client, query=text, limit=5)
     assert response.status_code == 200, response.content
@@ -51,20 +66,23 @@ def test_special_characters_arrive_intact(client, fake_search_service, text):
     assert Query.objects.get(text=text).usage_count == 1
 
 
-@pytest.mark.parametrize("params, field", [
-    ({}, "query"),
-    ({"query": ""}, "query"),
-    ({"query": "   "}, "query"),
-    ({"query": "x" * 257}, "query"),
-    ({"query": "bad\x00nul"}, "query"),
-    ({"query": "bell\x07"}, "query"),
-    ({"query": "line\nbreak"}, "query"),
-    ({"query": "cat", "limit": "0"}, "limit"),
-    ({"query": "cat", "limit": "101"}, "limit"),
-    ({"query": "cat", "limit": "ten"}, "limit"),
-    ({"query": "cat", "offset": "-1"}, "offset"),
-    ({"query": "cat", "limit": "9" * 40}, "limit"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({}, "query"),
+        ({"query": ""}, "query"),
+        ({"query": "   "}, "query"),
+        ({"query": "x" * 257}, "query"),
+        ({"query": "bad\x00nul"}, "query"),
+        ({"query": "bell\x07"}, "query"),
+        ({"query": "line\nbreak"}, "query"),
+        ({"query": "cat", "limit": "0"}, "limit"),
+        ({"query": "cat", "limit": "101"}, "limit"),
+        ({"query": "cat", "limit": "ten"}, "limit"),
+        ({"query": "cat", "offset": "-1"}, "offset"),
+        ({"query": "cat", "limit": "9" * 40}, "limit"),
+    ],
+)
 def test_bad_parameters_are_400_and_change_nothing(client, fake_search_service, params, field):
     response = search(client, **params)
     assert response.status_code == 400
@@ -141,8 +159,9 @@ def test_wrong_service_token_is_503_not_401(client, fake_search_service):
 
 def test_search_service_refusing_the_input_is_400(client, fake_search_service):
     fake_search_service.behaviour, fake_search_service.status = "error", 400
-    fake_search_service.body = {"error": {"code": "invalid_request", "message": "bad query",
-                               "details": {"fields": {"query": ["nope"]}}}}
+    fake_search_service.body = {
+        "error": {"code": "invalid_request", "message": "bad query", "details": {"fields": {"query": ["nope"]}}}
+    }
     response = search(client, query="cat")
     assert response.status_code == 400
     assert response.json()["error"]["details"]["fields"] == {"query": ["nope"]}
@@ -187,8 +206,11 @@ def test_similar_returns_stickers(client, fake_search_service):
 def test_similar_unknown_filename_is_404(client, fake_search_service):
     response = client.get("/api/similar/", {"filename": "nope.png"})
     assert response.status_code == 404
-    assert response.json()["error"] == {"code": "not_found", "message": "Unknown sticker: nope.png",
-                                        "details": {"filename": "nope.png"}}
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": "Unknown sticker: nope.png",
+        "details": {"filename": "nope.png"},
+    }
 
 
 def test_similar_validates_and_fails_over_like_search(client, fake_search_service):
