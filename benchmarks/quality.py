@@ -203,7 +203,9 @@ def costs(threads: int) -> dict:
 
     image = preprocess(Image.new("RGB", (96, 96), (200, 60, 60)))
     out = {
-        "resident memory after loading the model (torch, open_clip and transformers alone: about 0.85 GB)": f"{rss_mb()} MB"
+        "resident memory after loading the model (torch, open_clip and transformers alone: about 0.85 GB)": (
+            f"{rss_mb()} MB"
+        )
     }
     with torch.inference_mode():
         for batch in (8, 32):

@@ -72,10 +72,10 @@ def search(
         f"""
         UNION
         (SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s AND s.text_embedding IS NOT NULL
-         ORDER BY {text} <=> {query} LIMIT %(k)s)"""
+         ORDER BY {text} <=> {query} LIMIT %(k)s)"""  # noqa: S608
         if w > 0
         else ""
-    )  # noqa: S608
+    )
     # One row even when nothing matches (LEFT JOIN from a one-row table), carrying the model check.
     sql = f"""
         WITH candidates AS (
