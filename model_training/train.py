@@ -48,6 +48,7 @@ class TrainConfig:
     init_temperature: float = 0.05
     name_prob: float = 0.5  # chance of training on the name rather than a keyword prompt
     variants: int = 2  # clean picture + 1 augmented copy per item
+    balance: float = 0.0  # sample each picture with probability ~ (pictures of its source) ** -balance
     seed: int = 0
 
 
@@ -63,13 +64,15 @@ class Dataset:
 
 
 def concept_key(item: sources.Item) -> str:
-    return item.emoji or "name:" + sources.normalise_name(item.name)
+    return item.emoji or "name:" + sources.concept_id(item.name)
 
 
 def make_dataset(towers: features.Towers, cache: Path, items: Sequence[sources.Item], variants: int,
-                 loader=sources.load_image) -> Dataset:
+                 loader=sources.load_image, kinds: Sequence[str] = ("pooled",)) -> Dataset:
+    """Features of ``items``; with several ``kinds`` (multi-block features), their concatenation."""
     items = list(items)
-    image_feats = [features.image_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
+    image_feats = [np.concatenate([features.image_feature_matrix(towers, cache, items, v, loader=loader, kind=k)
+                                   for k in kinds], 1) for v in range(variants)]
     texts: list[str] = []
     index: dict[str, int] = {}
     prompt_ids = []
@@ -96,21 +99,26 @@ def split_groups(items: Sequence[sources.Item], seed: int = 0) -> tuple[list[sou
 
 
 def without_concepts(train: Sequence[sources.Item], test: Sequence[sources.Item]) -> list[sources.Item]:
-    """Training items that share no emoji group and no name with any test item (no concept leaks)."""
+    """Training items that share no emoji group, no emoji and no normalised concept with any test item (no
+    concept leaks; "flag-for-flag-united-states" meets "flag: United States", "thumbsup" meets "thumbs up")."""
     groups = {it.group for it in test}
-    names = {sources.normalise_name(it.name) for it in test}
-    return [it for it in train if it.group not in groups and sources.normalise_name(it.name) not in names]
+    concepts = {sources.concept_id(it.name) for it in test} | {sources.concept_id(it.key) for it in test
+                                                                if it.source != "noto"}
+    concepts.discard("")
+    emoji = {it.emoji for it in test if it.emoji}
+    return [it for it in train if it.group not in groups and it.emoji not in emoji
+            and sources.concept_id(it.name) not in concepts and sources.concept_id(it.key) not in concepts]
 
 
 # ----------------------------------------------------------------------------- model
-def make_head(kind: str):
+def make_head(kind: str, in_features: int = build.IMAGE_FEATURES):
     import torch.nn as nn
     from timm.layers import Mlp
 
     if kind == "linear":
-        return nn.ModuleDict({"proj": nn.Linear(build.IMAGE_FEATURES, build.EMBED_DIM, bias=True)})
+        return nn.ModuleDict({"proj": nn.Linear(in_features, build.EMBED_DIM, bias=True)})
     if kind == "mlp":  # exactly open_clip TimmModel's head for timm_proj="mlp", timm_proj_bias=True
-        mlp = Mlp(build.IMAGE_FEATURES, 2 * build.EMBED_DIM, build.EMBED_DIM, bias=(True, True))
+        mlp = Mlp(in_features, 2 * build.EMBED_DIM, build.EMBED_DIM, bias=(True, True))
         return nn.ModuleDict({"mlp": mlp})
     raise ValueError(f"unknown head {kind!r}")
 
@@ -126,7 +134,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    head = make_head(cfg.head)
+    head = make_head(cfg.head, data.image_feats[0].shape[1])
     logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / cfg.init_temperature)))
     n = len(data.items)
     batch = min(cfg.batch_size, n)
@@ -140,8 +148,12 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
     concepts = torch.from_numpy(data.concepts)
     head.train()
     last = float("nan")
+    sizes: dict[str, int] = {}
+    for it in data.items:
+        sizes[it.source] = sizes.get(it.source, 0) + 1
+    weights = np.array([sizes[it.source] ** -cfg.balance for it in data.items])
     for epoch in range(cfg.epochs):
-        order = rng.permutation(n)
+        order = rng.permutation(n) if not cfg.balance else rng.choice(n, size=n, p=weights / weights.sum())
         losses = []
         for step in range(steps_per_epoch):
             idx = order[step * batch:(step + 1) * batch]
