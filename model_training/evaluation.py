@@ -47,6 +47,7 @@ class Recipe:
     cfg: train.TrainConfig = field(default_factory=train.TrainConfig)
     icon_sets: tuple[str, ...] = sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS
     kinds: tuple[str, ...] = ("pooled",)
+    tower: str = "lite0"  # image tower (default_model.build.TOWERS)
     prior: float = 0.0  # weight of the ImageNet-class prior blended into the image embedding (not served)
 
 
@@ -76,6 +77,8 @@ class Pool:
         self.index = {it.uid: i for i, it in enumerate(self.items)}
         self._feats: dict[tuple[str, int], np.ndarray] = {}
         self._prompts: train.Dataset | None = None
+        self.heads: dict = {}
+        self._other_towers: dict[str, features.Towers] = {}
         half_a, half_b = train.split_groups([it for it in self.items if it.source == "noto"])
         self.noto_a, self.noto_b = [self.index[it.uid] for it in half_a], [self.index[it.uid] for it in half_b]
 
@@ -85,11 +88,17 @@ class Pool:
     def noto(self) -> list[int]:
         return [i for i, it in enumerate(self.items) if it.source == "noto"]
 
-    def feats(self, kind: str, variant: int, idx: Sequence[int]) -> np.ndarray:
-        key = (kind, variant)
+    def feats(self, kind: str, variant: int, idx: Sequence[int], tower: str = "lite0") -> np.ndarray:
+        key = (kind, variant, tower)
         if key not in self._feats:
             needed = self.items if variant == 0 else [it for it in self.items if not _eval_only(it)]
-            mat = features.image_feature_matrix(self.towers, self.cache, needed, variant, kind=kind)
+            if tower == "lite0":
+                towers, cache = self.towers, self.cache
+            else:  # loaded only when a recipe asks for it; its features are cached in their own folder
+                if tower not in self._other_towers:
+                    self._other_towers[tower] = features.Towers(self.cache, tower=tower)
+                towers, cache = self._other_towers[tower], self.cache / tower
+            mat = features.image_feature_matrix(towers, cache, needed, variant, kind=kind)
             if kind == "stage5":
                 raise ValueError("stage5 features are not a head input")
             full = np.zeros((len(self.items), mat.shape[1]), np.float32)
@@ -115,7 +124,7 @@ class Pool:
         idx = list(idx)
         items = [self.items[i] for i in idx]
         keys = {k: n for n, k in enumerate(sorted({train.concept_key(it) for it in items}))}
-        image_feats = [np.concatenate([self.feats(k, v, idx) for k in recipe.kinds], 1)
+        image_feats = [np.concatenate([self.feats(k, v, idx, recipe.tower) for k in recipe.kinds], 1)
                        for v in range(recipe.cfg.variants)]
         return train.Dataset(items, image_feats, [self._prompts.prompt_ids[i] for i in idx], self._prompts.texts,
                              self._prompts.text_feats, np.array([keys[train.concept_key(it)] for it in items]))
@@ -146,20 +155,24 @@ class Head:
     trained_on: int
 
     def embed(self, pool: Pool, idx: Sequence[int]) -> np.ndarray:
-        x = np.concatenate([pool.feats(k, 0, idx) for k in self.recipe.kinds], 1)
+        x = np.concatenate([pool.feats(k, 0, idx, self.recipe.tower) for k in self.recipe.kinds], 1)
         emb = train.embed_images(self.head, x)
         if self.recipe.prior:
-            emb = (1 - self.recipe.prior) * emb + self.recipe.prior * imagenet_prior(pool, idx)
+            emb = (1 - self.recipe.prior) * emb + self.recipe.prior * imagenet_prior(pool, idx, self.recipe.tower)
             emb /= np.linalg.norm(emb, axis=1, keepdims=True)
         return emb
 
 
 def fit(pool: Pool, recipe: Recipe, idx: Sequence[int]) -> Head:
-    head, _, _ = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None)
-    return Head(head, recipe, len(idx))
+    """A head trained on items ``idx`` with the recipe (memoised: recipes that differ only in their label or in
+    the prior blend, which is applied after the head, share one trained head)."""
+    key = (replace(recipe, label="", prior=0.0), tuple(idx))
+    if key not in pool.heads:
+        pool.heads[key] = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None)[0]
+    return Head(pool.heads[key], recipe, len(idx))
 
 
-def imagenet_prior(pool: Pool, idx: Sequence[int]) -> np.ndarray:
+def imagenet_prior(pool: Pool, idx: Sequence[int], tower: str = "lite0") -> np.ndarray:
     """The zero-training embedding: ImageNet class probabilities of the frozen EfficientNet x MiniLM
     vectors of the class names (L2-normalised)."""
     from timm.data import ImageNetInfo
@@ -168,8 +181,9 @@ def imagenet_prior(pool: Pool, idx: Sequence[int]) -> np.ndarray:
 
     info = ImageNetInfo()
     class_vecs = pool.texts([info.index_to_description(i) for i in range(info.num_classes())])
-    weights = build.efficientnet_trunk_state_dict(include_classifier=True)
-    logits = pool.feats("pooled", 0, idx) @ weights["classifier.weight"].numpy().T + weights["classifier.bias"].numpy()
+    weights = build.efficientnet_trunk_state_dict(include_classifier=True, tower=tower)
+    feats = pool.feats("pooled", 0, idx, tower)
+    logits = feats @ weights["classifier.weight"].numpy().T + weights["classifier.bias"].numpy()
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
     emb = probs @ class_vecs

@@ -65,7 +65,7 @@ class ChunkCache:
 class Towers:
     """The frozen image trunk and text tower, loaded through open_clip's ``local-dir:`` path."""
 
-    def __init__(self, cache_dir: Path, threads: int | None = None):
+    def __init__(self, cache_dir: Path, threads: int | None = None, tower: str = "lite0"):
         import open_clip
         import torch
         from safetensors.torch import save_file
@@ -75,12 +75,13 @@ class Towers:
         cache_dir = Path(cache_dir)
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Any head will do here: only the frozen trunk and text tower are used.
-        zero = cache_dir / "zero-projection.safetensors"
+        suffix = "" if tower == "lite0" else f"-{tower}"
+        zero = cache_dir / f"zero-projection{suffix}.safetensors"
         if not zero.exists():
             save_file({"visual.head.proj.weight": torch.zeros(build.EMBED_DIM, build.IMAGE_FEATURES),
                        "visual.head.proj.bias": torch.zeros(build.EMBED_DIM)}, str(zero),
-                      metadata={"head": "linear", "head_bias": "true"})
-        folder = build.ensure_model_dir(cache_dir / "towers", projection_path=zero)
+                      metadata={"head": "linear", "head_bias": "true", "tower": tower})
+        folder = build.ensure_model_dir(cache_dir / f"towers{suffix}", projection_path=zero)
         self.model, _, self.preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))
         self.model.eval()
         self.model.visual.trunk.to(memory_format=torch.channels_last)

@@ -35,6 +35,8 @@ from . import features, sources
 
 DEFAULT_CACHE = build.REPO_ROOT / ".data" / "default_model" / "cache"
 DEFAULT_ICONIFY = build.REPO_ROOT / ".data" / "iconify"
+# The shipped head's icon sets: never a test set of model_training/evaluation.py (fxemoji, icon-park).
+SHIPPED_ICON_SETS = tuple(s for s in sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS if s != "fxemoji")
 
 
 @dataclass
@@ -270,22 +272,29 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--no-noto", action="store_true", help="leave out the Noto font and @iconify-json/noto*")
     parser.add_argument("--smoke", action="store_true", help="a few steps on generated shapes (CI)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tower", default="lite0", choices=sorted(build.TOWERS), help="frozen image tower")
+    parser.add_argument("--icon-sets", default=",".join(SHIPPED_ICON_SETS),
+                        help="comma-separated @iconify-json sets to train on (besides the Noto font)")
     for name, value in asdict(TrainConfig()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
 
     started = time.time()
-    towers = features.Towers(args.cache, threads=args.threads)
+    towers = features.Towers(args.cache, threads=args.threads, tower=args.tower)
+    cache = args.cache if args.tower == "lite0" else args.cache / args.tower
     if args.smoke:
         items, loader = smoke_items(), draw_smoke
     else:
-        icon_sets = sources.EMOJI_ICON_SETS + (() if args.no_noto else sources.NOTO_ICON_SETS)
+        icon_sets = tuple(s for s in args.icon_sets.split(",") if s and not (args.no_noto and s.startswith("noto")))
         items, loader = collect_items(not args.no_noto, args.iconify_dir, icon_sets), sources.load_image
     print(f"{len(items)} training pictures from {sorted({it.source for it in items})}")
-    data = make_dataset(towers, args.cache, items, cfg.variants, loader=loader)
+    data = make_dataset(towers, cache, items, cfg.variants, loader=loader)
     head, logit_scale, loss = train_head(data, cfg)
-    out = save_projection(args.out, head, logit_scale, cfg, {"items": len(items), "final_loss": f"{loss:.4f}"})
+    extra = {"items": len(items), "final_loss": f"{loss:.4f}", "tower": args.tower}
+    if not args.smoke:
+        extra["icon_sets"] = json.dumps(list(icon_sets))
+    out = save_projection(args.out, head, logit_scale, cfg, extra)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - started:.0f} s")
     return out
 

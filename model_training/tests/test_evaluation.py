@@ -46,3 +46,7 @@ def test_category_precision_counts_relevant_icons_in_the_top_ten():
     result = evaluation.category_precision(pool, "x", emb, range(20))
     assert result["queries"] == 1  # "Tiny" has fewer than MIN_CATEGORY icons
     assert abs(result["P@10"] - 0.7) < 1e-9
+
+
+def test_the_shipped_recipe_never_trains_on_a_test_set():
+    assert not set(train.SHIPPED_ICON_SETS) & set(evaluation.TEST_SETS)
