@@ -239,16 +239,18 @@ def tier_rows(val: dict | None, test: dict | None) -> list[tuple[str, str, str]]
 
 
 ABLATIONS = [
+    ("multi-block features (pooled stages 4-6 beside the 1280-d features)", {"kinds": ("pooled", "blocks")}),
+    ("ImageNet-class prior blended into the image embedding, 0.2", {"prior": 0.2}),
+    ("ImageNet-class prior blended into the image embedding, 0.4", {"prior": 0.4}),
+]
+DATA_ABLATIONS = [
     ("+ colour sets " + ", ".join(sources.EXTRA_COLOUR_SETS), {"icon_sets": sources.EXTRA_COLOUR_SETS}),
     ("+ monochrome " + ", ".join(sources.EXTRA_MONO_SETS) + " in random colours/outlines/backgrounds",
      {"icon_sets": sources.EXTRA_MONO_SETS}),
     ("+ both, balanced by source (balance 0.5)",
      {"icon_sets": sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS, "balance": 0.5}),
-    ("multi-block features (pooled stages 4-6 beside the 1280-d features)", {"kinds": ("pooled", "blocks")}),
-    ("EfficientNet-Lite1 tower (240 px) instead of Lite0", {"tower": "lite1"}),
-    ("ImageNet-class prior blended into the image embedding, 0.2", {"prior": 0.2}),
-    ("ImageNet-class prior blended into the image embedding, 0.4", {"prior": 0.4}),
 ]
+TOWER_ABLATION = ("EfficientNet-Lite1 tower (240 px) instead of Lite0", {"tower": "lite1"})
 
 
 def ablation_recipe(base: evaluation.Recipe, label: str, change: dict) -> evaluation.Recipe:
@@ -314,6 +316,10 @@ def main() -> None:
     parser.add_argument("--iconify-dir", type=Path, default=train.DEFAULT_ICONIFY)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ablations", action="store_true", help="also measure what each ingredient adds")
+    parser.add_argument("--data-ablations", action="store_true", help="with --ablations: also the further icon "
+                        "sets (computes their features first)")
+    parser.add_argument("--tower-ablation", action="store_true", help="with --ablations: also the Lite1 tower "
+                        "(computes Lite1 features of every picture first)")
     parser.add_argument("--variants", type=int, default=0,
                         help="train every evaluation head on this many variants per picture (default: the recipe's)")
     parser.add_argument("--validation-only", action="store_true",
@@ -327,7 +333,7 @@ def main() -> None:
         shipped = replace(shipped, cfg=replace(shipped.cfg, variants=args.variants))
         today = replace(today, cfg=replace(today.cfg, variants=args.variants))
     all_sets = dict.fromkeys(shipped.icon_sets + today.icon_sets)
-    if args.ablations:
+    if args.ablations and args.data_ablations:
         all_sets.update(dict.fromkeys(sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS))
     towers = features.Towers(args.cache, threads=args.threads)
     pool = evaluation.Pool(towers, args.cache, args.iconify_dir, tuple(all_sets))
@@ -338,7 +344,9 @@ def main() -> None:
     val = {r.label: evaluation.validation(pool, r) for r in recipes}
     ablation_rows = []
     if args.ablations:
-        for label, change in ABLATIONS:
+        rows = ABLATIONS + (DATA_ABLATIONS if args.data_ablations else []) + (
+            [TOWER_ABLATION] if args.tower_ablation else [])
+        for label, change in rows:
             v = evaluation.validation(pool, ablation_recipe(today, label, change))
             ablation_rows.append((label, v))
             print(label, {k: v[k] for k in ("score",)}, flush=True)
@@ -349,20 +357,22 @@ def main() -> None:
         return
 
     committed = committed_head(build.PROJECTION_PATH)
-    tests = {today.label: evaluation.test(pool, today)}
+    # Today's committed weights never saw an icon-park picture: they are the category test's head for today.
+    tests = {today.label: evaluation.test(pool, today, shipped=committed if len(recipes) == 1 else None)}
     if shipped.label in val:
         tests[shipped.label] = evaluation.test(pool, shipped, shipped=committed)
-    cats = pool.of_set(evaluation.TEST_CATEGORIES)
+    cats = pool.of_categories(evaluation.TEST_CATEGORIES)
     served_diff = as_served(pool, committed, cats[::40], args.threads)
     committed_cat = evaluation.category_precision(pool, evaluation.TEST_CATEGORIES, committed.embed(pool, cats), cats)
     zs_cat = evaluation.category_precision(pool, evaluation.TEST_CATEGORIES,
                                            evaluation.imagenet_prior(pool, cats), cats)
     zs_noto = evaluation.name_recall(pool, evaluation.imagenet_prior(pool, pool.noto_b), pool.noto_b)
-    style = pool.of_set(evaluation.TEST_STYLE)
+    style = pool.style(evaluation.TEST_STYLE)
     zs_style = evaluation.name_recall(pool, evaluation.imagenet_prior(pool, style), style)
 
     command = "benchmarks/quality.py" + (" --ablations" if args.ablations else "") + (
-        f" --variants {args.variants}" if args.variants else "")
+        " --data-ablations" if args.data_ablations else "") + (
+        " --tower-ablation" if args.tower_ablation else "") + (f" --variants {args.variants}" if args.variants else "")
     say(f"Measured {dt.date.today().isoformat()} on {platform.machine()} ({os.cpu_count()} cores, "
         f"Python {platform.python_version()}, torch threads {args.threads}) by `.venv/bin/python {command}`; "
         f"shipped model `{build.MODEL_ID}`.")
@@ -388,8 +398,9 @@ def main() -> None:
     t = tests.get(shipped.label) or tests[today.label]
     say(f"Recipes: today's = `{json.dumps(today.icon_sets)}` + Noto font, {today.cfg}; shipped = "
         f"`{json.dumps(shipped.icon_sets)}` + Noto font, {shipped.cfg}. Test category queries "
-        f"({t['categories']['queries']} {evaluation.TEST_CATEGORIES} categories with >= {evaluation.MIN_CATEGORY} "
-        "icons), precision@10 of the shipped head: "
+        f"({t['categories']['queries']} everyday {evaluation.TEST_CATEGORIES} categories with >= "
+        f"{evaluation.MIN_CATEGORY} icons, among their {len(cats)} pictures; for today's recipe the committed "
+        "weights), precision@10: "
         + ", ".join(f"{c} {p:.1f}" for c, p in t["categories"]["per_category"].items()) + ".")
     say("")
     say(f"As served: the committed weights through search_service's encoder (`OpenClipEncoder.encode_images`, "
@@ -407,9 +418,11 @@ def main() -> None:
             say(f"| {label} | {pct(v['noto']['R@10'])} | {pct(v['style']['R@1'])} | {pct(v['style']['R@10'])} | "
                 f"{v['categories']['P@10']:.3f} | {v['score']:.3f} |")
         say("")
-        say("Not measured (did not fit the CPU time on a 2-core machine shared with five other jobs): the "
-            "EfficientNet-Lite2 tower, tuning the last tower stage on the cached stage-5 maps, game-icons and "
-            "healthicons.")
+        say("Not measured (did not fit the CPU time on a 2-core machine shared with five other jobs): "
+            + ("" if args.data_ablations else "the further icon sets (`--data-ablations`: "
+               + ", ".join(sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS) + "), ")
+            + ("" if args.tower_ablation else "the EfficientNet-Lite1 tower (`--tower-ablation`), ")
+            + "the Lite2 tower, tuning the last tower stage on the cached stage-5 maps, game-icons and healthicons.")
     say("")
     blend_section(pool, val[shipped.label if shipped.label in val else today.label]["heads"]["noto"],
                   t["heads"]["noto"], say)

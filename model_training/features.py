@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -52,10 +53,11 @@ class ChunkCache:
 
     def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float16)
+        # Numbered in order, with the process id so that two runs filling one cache never overwrite each other.
         index = len(list(self.folder.glob("chunk-*.npz")))
-        tmp = self.folder / f"tmp-{index:05d}.npz"
+        tmp = self.folder / f"tmp-{index:05d}-{os.getpid()}.npz"
         np.savez(tmp, keys=np.array(list(keys)), vectors=vectors)
-        tmp.replace(self.folder / f"chunk-{index:05d}.npz")
+        tmp.replace(self.folder / f"chunk-{index:05d}-{os.getpid()}.npz")
         self.vectors.update(zip(keys, vectors, strict=True))
 
     def matrix(self, keys: Sequence[str]) -> np.ndarray:
