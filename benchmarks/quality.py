@@ -320,6 +320,8 @@ def main() -> None:
                         "sets (computes their features first)")
     parser.add_argument("--tower-ablation", action="store_true", help="with --ablations: also the Lite1 tower "
                         "(computes Lite1 features of every picture first)")
+    parser.add_argument("--epochs", type=int, default=0,
+                        help="train every evaluation head for this many epochs (default: the recipe's)")
     parser.add_argument("--variants", type=int, default=0,
                         help="train every evaluation head on this many variants per picture (default: the recipe's)")
     parser.add_argument("--validation-only", action="store_true",
@@ -329,9 +331,9 @@ def main() -> None:
     started = time.time()
     shipped = recipe_of(build.PROJECTION_PATH)
     today = evaluation.TODAY
-    if args.variants:
-        shipped = replace(shipped, cfg=replace(shipped.cfg, variants=args.variants))
-        today = replace(today, cfg=replace(today.cfg, variants=args.variants))
+    overrides = {k: v for k, v in (("variants", args.variants), ("epochs", args.epochs)) if v}
+    shipped = replace(shipped, cfg=replace(shipped.cfg, **overrides))
+    today = replace(today, cfg=replace(today.cfg, **overrides))
     all_sets = dict.fromkeys(shipped.icon_sets + today.icon_sets)
     if args.ablations and args.data_ablations:
         all_sets.update(dict.fromkeys(sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS))
@@ -370,9 +372,10 @@ def main() -> None:
     style = pool.style(evaluation.TEST_STYLE)
     zs_style = evaluation.name_recall(pool, evaluation.imagenet_prior(pool, style), style)
 
-    command = "benchmarks/quality.py" + (" --ablations" if args.ablations else "") + (
-        " --data-ablations" if args.data_ablations else "") + (
-        " --tower-ablation" if args.tower_ablation else "") + (f" --variants {args.variants}" if args.variants else "")
+    flags = [("--ablations", args.ablations), ("--data-ablations", args.data_ablations),
+             ("--tower-ablation", args.tower_ablation), (f"--variants {args.variants}", args.variants),
+             (f"--epochs {args.epochs}", args.epochs)]
+    command = " ".join(["benchmarks/quality.py", *(flag for flag, on in flags if on)])
     say(f"Measured {dt.date.today().isoformat()} on {platform.machine()} ({os.cpu_count()} cores, "
         f"Python {platform.python_version()}, torch threads {args.threads}) by `.venv/bin/python {command}`; "
         f"shipped model `{build.MODEL_ID}`.")
