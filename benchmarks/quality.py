@@ -56,11 +56,6 @@ WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
 
 
 # ----------------------------------------------------------------------------- helpers
-def subset(data: train.Dataset, idx) -> train.Dataset:
-    idx = list(idx)
-    return train.Dataset([data.items[i] for i in idx], [m[idx] for m in data.image_feats],
-                         [data.prompt_ids[i] for i in idx], data.texts, data.text_feats, data.concepts[idx])
-
 
 def name_queries(towers, cache, items):
     return features.text_feature_matrix(towers, cache, [it.name for it in items])
@@ -125,18 +120,10 @@ def blend_objective(kw: dict, names: dict) -> float:
     return (kw["mAP"] + names["MRR"]) / 2
 
 
-def train_and_embed(data: train.Dataset, train_idx, test_feats, cfg: train.TrainConfig):
-    head, _, _ = train.train_head(subset(data, train_idx), cfg, log=None)
-    return train.embed_images(head, test_feats)
-
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
-
-def recall_row(label: str, r: dict, goal: str) -> str:
-    return (f"| {label} | {r['queries']} | {pct(r['R@1'])} | {pct(r['R@5'])} | {pct(r['R@10'])} | "
-            f"{r['mean_rank']:.1f} | {goal} |")
 
 
 def kw_cells(r: dict) -> str:

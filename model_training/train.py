@@ -70,11 +70,9 @@ def concept_key(item: sources.Item) -> str:
 
 
 def make_dataset(towers: features.Towers, cache: Path, items: Sequence[sources.Item], variants: int,
-                 loader=sources.load_image, kinds: Sequence[str] = ("pooled",)) -> Dataset:
-    """Features of ``items``; with several ``kinds`` (multi-block features), their concatenation."""
+                 loader=sources.load_image) -> Dataset:
     items = list(items)
-    image_feats = [np.concatenate([features.image_feature_matrix(towers, cache, items, v, loader=loader, kind=k)
-                                   for k in kinds], 1) for v in range(variants)]
+    image_feats = [features.image_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
     texts: list[str] = []
     index: dict[str, int] = {}
     prompt_ids = []
