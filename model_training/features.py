@@ -2,15 +2,19 @@
 
 Image features are the 1280-d pooled output of the EfficientNet-Lite0 trunk (the input of the trained
 projection), computed through the same open_clip folder and the same preprocessing function
-(``encoders.base.model_input``) the service uses. Text features are MiniLM sentence vectors
-(L2-normalised). Both caches are folders of ``.npz`` chunks keyed by item uid or text: an interrupted
-run keeps every finished chunk and computes only what is missing.
+(``encoders.base.model_input``) the service uses. The same forward pass also keeps, for the ablations,
+the average-pooled outputs of the last three stages (``blocks``: 112 + 192 + 320 = 624-d, multi-block
+features) and the spatial output of stage 5 (``stage5``: 192 x 7 x 7, the input of the last stage, so that
+the last stage and the 1x1 head convolution can be tuned without running the earlier blocks again).
+Text features are MiniLM sentence vectors (L2-normalised). All caches are folders of ``.npz`` chunks
+keyed by item uid or text: an interrupted run keeps every finished chunk and computes only what is missing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,10 +53,11 @@ class ChunkCache:
 
     def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float16)
+        # Numbered in order, with the process id so that two runs filling one cache never overwrite each other.
         index = len(list(self.folder.glob("chunk-*.npz")))
-        tmp = self.folder / f"tmp-{index:05d}.npz"
+        tmp = self.folder / f"tmp-{index:05d}-{os.getpid()}.npz"
         np.savez(tmp, keys=np.array(list(keys)), vectors=vectors)
-        tmp.replace(self.folder / f"chunk-{index:05d}.npz")
+        tmp.replace(self.folder / f"chunk-{index:05d}-{os.getpid()}.npz")
         self.vectors.update(zip(keys, vectors, strict=True))
 
     def matrix(self, keys: Sequence[str]) -> np.ndarray:
@@ -62,7 +67,7 @@ class ChunkCache:
 class Towers:
     """The frozen image trunk and text tower, loaded through open_clip's ``local-dir:`` path."""
 
-    def __init__(self, cache_dir: Path, threads: int | None = None):
+    def __init__(self, cache_dir: Path, threads: int | None = None, tower: str = "lite0"):
         import open_clip
         import torch
         from safetensors.torch import save_file
@@ -72,7 +77,8 @@ class Towers:
         cache_dir = Path(cache_dir)
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Any head will do here: only the frozen trunk and text tower are used.
-        zero = cache_dir / "zero-projection.safetensors"
+        suffix = "" if tower == "lite0" else f"-{tower}"
+        zero = cache_dir / f"zero-projection{suffix}.safetensors"
         if not zero.exists():
             save_file(
                 {
@@ -80,9 +86,9 @@ class Towers:
                     "visual.head.proj.bias": torch.zeros(build.EMBED_DIM),
                 },
                 str(zero),
-                metadata={"head": "linear", "head_bias": "true"},
+                metadata={"head": "linear", "head_bias": "true", "tower": tower},
             )
-        folder = build.ensure_model_dir(cache_dir / "towers", projection_path=zero)
+        folder = build.ensure_model_dir(cache_dir / f"towers{suffix}", projection_path=zero)
         self.model, _, self.preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))
         self.model.eval()
         self.model.visual.trunk.to(memory_format=torch.channels_last)
@@ -94,11 +100,25 @@ class Towers:
         return self.torch.stack([model_input(self.preprocess, im) for im in images])
 
     def image_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.image_feature_kinds(images)["pooled"]
+
+    def image_feature_kinds(self, images: Sequence[Image.Image]) -> dict[str, np.ndarray]:
+        """``pooled`` (the head's input), ``blocks`` (pooled stages 4-6) and ``stage5`` (spatial) in one pass."""
         torch = self.torch
-        batch = self.image_batch(images)
+        trunk = self.model.visual.trunk
+        batch = self.image_batch(images).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            feats = self.model.visual.trunk(batch.contiguous(memory_format=torch.channels_last))
-        return feats.float().numpy()
+            x = trunk.bn1(trunk.conv_stem(batch))
+            stages = []
+            for block in trunk.blocks:
+                x = block(x)
+                stages.append(x)
+            pooled = trunk.global_pool(trunk.bn2(trunk.conv_head(x)))
+        return {
+            "pooled": pooled.float().numpy(),
+            "blocks": torch.cat([s.mean((2, 3)) for s in stages[-3:]], 1).float().numpy(),
+            "stage5": stages[-2].float().contiguous().numpy(),
+        }
 
     def text_features(self, texts: Sequence[str]) -> np.ndarray:
         torch = self.torch
@@ -139,27 +159,38 @@ def image_feature_matrix(
     batch_size: int = 32,
     loader: Callable[[sources.Item], Image.Image] = sources.load_image,
     desc: str = "image features",
+    kind: str = "pooled",
 ) -> np.ndarray:
-    """(len(items), 1280) pooled trunk features; variant 0 is the clean picture, others augmented."""
-    cache = ChunkCache(Path(cache_root) / f"images-v{variant}")
+    """(len(items), 1280) pooled trunk features (or another ``kind``, see the module docstring); variant 0 is
+    the clean picture, others augmented (monochrome glyphs also recoloured, see ``sources.render_variant``)."""
+    root = Path(cache_root)
+    caches = {k: ChunkCache(root / (f"images-v{variant}" if k == "pooled" else f"{k}-v{variant}")) for k in KINDS}
     by_uid = {it.uid: it for it in items}
-    todo = cache.missing([it.uid for it in items])
+    missing = set().union(*(c.missing([it.uid for it in items]) for c in caches.values()))
+    todo = [uid for uid in dict.fromkeys(it.uid for it in items) if uid in missing]
     if todo:
-        pending_keys, pending_vecs = [], []
+        pending_keys: list[str] = []
+        pending: dict[str, list[np.ndarray]] = {k: [] for k in KINDS}
         with tqdm(total=len(todo), desc=f"{desc} (v{variant})", unit="img") as bar:
             for batch in sources.iter_batches(todo, batch_size):
-                images = [loader(by_uid[uid]) for uid in batch]
+                images = [sources.render_variant(by_uid[uid], variant, loader) for uid in batch]
                 if variant:
                     images = [augment(im, variant_seed(uid, variant)) for im, uid in zip(images, batch, strict=True)]
                 pending_keys += batch
-                pending_vecs.append(towers.image_features(images))
+                for k, v in towers.image_feature_kinds(images).items():
+                    pending[k].append(v)
                 bar.update(len(batch))
                 if len(pending_keys) >= CHUNK:
-                    cache.add(pending_keys, np.concatenate(pending_vecs))
-                    pending_keys, pending_vecs = [], []
+                    for k in KINDS:
+                        caches[k].add(pending_keys, np.concatenate(pending[k]))
+                    pending_keys, pending = [], {k: [] for k in KINDS}
         if pending_keys:
-            cache.add(pending_keys, np.concatenate(pending_vecs))
-    return cache.matrix([it.uid for it in items])
+            for k in KINDS:
+                caches[k].add(pending_keys, np.concatenate(pending[k]))
+    return caches[kind].matrix([it.uid for it in items])
+
+
+KINDS = ("pooled", "blocks", "stage5")
 
 
 def text_feature_matrix(towers: Towers, cache_root: Path, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
 import tarfile
 import xml.etree.ElementTree as ET
@@ -21,18 +22,27 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 NOTO_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 CLDR_DIR = Path("/usr/share/unicode/cldr/common")
 NOTO_STRIKE = 109  # the font's bitmap strike: glyphs are 136x128 px
 
-# Reserved for independent evaluation: never used for training or tuning, in any packaging. Prefixes:
-# "fluent" covers every Fluent set (fluent, fluent-color, fluent-mdl2, fluent-emoji, fluent-emoji-flat, ...).
-RESERVED_ICON_SETS = ("fluent", "openmoji", "twemoji")
-# Icon sets used for training. noto* is Noto emoji art again (left out of the "no Noto" variant).
+# Reserved for independent evaluation: never used for training, validation or any choice, in any packaging.
+# Prefixes: "fluent" covers every Fluent set (fluent, fluent-color, fluent-mdl2, fluent-emoji, ...);
+# openclipart and Tux Paint stamps (partly drawn from openclipart) are refused under any name that shows them.
+RESERVED_ICON_SETS = ("fluent", "openmoji", "twemoji", "openclipart", "tuxpaint", "tux-paint")
+# Icon sets of today's (v1) recipe. noto* is Noto emoji art again (left out of the "no Noto" variant).
 EMOJI_ICON_SETS = ("emojione", "emojione-v1", "fxemoji", "streamline-emojis", "flat-color-icons")
 NOTO_ICON_SETS = ("noto-v1",)
+# Further allowed sets (licence from each package's info.json, checked when they were added):
+# colour: streamline-freehand-color (CC-BY-4.0), meteocons (MIT) (circle-flags, MIT, names its flags by ISO code only);
+# monochrome, rendered in random colours, outlines and backgrounds: maki (CC0-1.0). (game-icons, CC-BY-3.0,
+# and healthicons, MIT, are allowed too but were not measured: computing their features did not fit the time.)
+# Evaluation-only sets (never trained on by any evaluation head of their tier):
+# icon-park (Apache-2.0) and streamline-ultimate-color (CC-BY-4.0), see model_training/evaluation.py.
+EXTRA_COLOUR_SETS = ("streamline-freehand-color", "meteocons")
+EXTRA_MONO_SETS = ("maki",)
 
 SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
 _PERSON = {chr(c) for c in (0x1F9D1, 0x1F468, 0x1F469, 0x1F466, 0x1F467, 0x1F9D2, 0x1F474, 0x1F475, 0x1F9D3)}
@@ -50,6 +60,7 @@ class Item:
     group: str = ""
     emoji: str = ""  # the emoji this picture shows, when known
     svg: str = field(default="", repr=False, compare=False)
+    mono: bool = field(default=False, compare=False)  # a one-colour glyph (drawn in currentColor)
 
     @property
     def uid(self) -> str:
@@ -66,6 +77,25 @@ class Item:
 
 def normalise_name(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+_FILLER = {"a", "an", "the", "of", "for", "with", "and", "in", "on"}
+
+
+def normalise_concept(text: str) -> str:
+    """A concept's words, lower-case, without filler words and repeats, so that spellings of one concept
+    meet: "flag-for-flag-united-states", "flag for United States" and "flag: United States" all give
+    "flag united states"."""
+    out: list[str] = []
+    for word in re.findall(r"[0-9a-z]+", text.lower().replace("\u2019", "").replace("'", "")):
+        if word not in _FILLER and word not in out:
+            out.append(word)
+    return " ".join(out)
+
+
+def concept_id(text: str) -> str:
+    """``normalise_concept`` without spaces: also "thumbsup" meets "thumbs up"."""
+    return normalise_concept(text).replace(" ", "")
 
 
 def emoji_group(emoji: str) -> str:
@@ -149,6 +179,30 @@ def iconify_icons(package: Path) -> dict:
         return json.load(tar.extractfile("package/icons.json"))
 
 
+def iconify_info(package: Path) -> dict:
+    """info.json of an ``npm pack`` tarball (licence, author, palette); {} when absent."""
+    return _tar_json(package, "info.json") or iconify_icons(package).get("info", {})
+
+
+def iconify_categories(package: Path) -> dict[str, list[str]]:
+    """The publisher's categories (metadata.json): category name -> icon names."""
+    return (_tar_json(package, "metadata.json") or {}).get("categories", {})
+
+
+def _tar_json(package: Path, name: str) -> dict | None:
+    package = Path(package)
+    if any(iconify_set_name(package).startswith(r) for r in RESERVED_ICON_SETS):
+        raise ValueError(f"@iconify-json/{iconify_set_name(package)} is reserved for evaluation and must not be used")
+    if package.is_dir():
+        path = next((p for p in (package / name, package / "package" / name) if p.exists()), None)
+        return json.loads(path.read_text()) if path else None
+    with tarfile.open(package) as tar:
+        try:
+            return json.load(tar.extractfile(f"package/{name}"))
+        except KeyError:
+            return None
+
+
 def iconify_set_name(package: Path) -> str:
     name = Path(package).name.removesuffix(".tgz")
     match = re.match(r"(?:iconify-json-)?(.+?)(?:-\d+\.\d+\.\d+)?$", name)
@@ -161,7 +215,8 @@ def iconify_items(package: Path, cldr: dict[str, Annotation]) -> list[Item]:
     if any(set_name.startswith(r) for r in RESERVED_ICON_SETS):
         raise ValueError(f"@iconify-json/{set_name} is reserved for evaluation and must not be used")
     data = iconify_icons(package)
-    by_name = {normalise_name(a.name): cp for cp, a in cldr.items() if not any(c in SKIN_TONES for c in cp)}
+    mono = not iconify_info(package).get("palette", True)
+    by_name = {concept_id(a.name): cp for cp, a in cldr.items() if not any(c in SKIN_TONES for c in cp)}
     default_w, default_h = data.get("width", 16), data.get("height", 16)
     items = []
     for icon_name, icon in sorted(data["icons"].items()):
@@ -176,12 +231,12 @@ def iconify_items(package: Path, cldr: dict[str, Annotation]) -> list[Item]:
         words = re.sub(r"[-_]+", " ", icon_name).strip()
         if re.search(r"(skin ?tone|tone ?\d)", words):
             continue  # skin-tone variants are left out (see module docstring)
-        cp = by_name.get(normalise_name(words))
+        cp = by_name.get(concept_id(words))
         if cp is not None:
             ann = cldr[cp]
-            item = Item(f"iconify:{set_name}", icon_name, ann.name, ann.keywords, emoji_group(cp), cp, svg)
+            item = Item(f"iconify:{set_name}", icon_name, ann.name, ann.keywords, emoji_group(cp), cp, svg, mono)
         else:
-            item = Item(f"iconify:{set_name}", icon_name, words, (), "name:" + normalise_name(words), "", svg)
+            item = Item(f"iconify:{set_name}", icon_name, words, (), "name:" + concept_id(words), "", svg, mono)
         items.append(item)
     return items
 
@@ -200,6 +255,38 @@ def load_image(item: Item) -> Image.Image:
             raise ValueError(f"Noto cannot draw {item.key!r}")
         return image
     return render_svg(item.svg)
+
+
+def render_variant(item: Item, variant: int, loader=load_image) -> Image.Image:
+    """Variant 0 is the picture as published; other variants of a monochrome glyph are drawn in a random
+    colour, sometimes on a random light disc or rounded square, sometimes with a coloured outline, so that
+    the head learns the concept rather than the black-glyph style."""
+    if variant == 0 or not item.mono or loader is not load_image:
+        return loader(item)
+    rng = random.Random(f"{item.uid}#{variant}")
+    red, green, blue = (rng.randrange(0, 200) for _ in range(3))
+    glyph = render_svg(item.svg.replace("currentColor", f"#{red:02x}{green:02x}{blue:02x}"))
+    style = rng.random()
+    if style < 0.35:  # outline: the glyph on a dilated copy of itself in another colour
+        ring = Image.new("RGBA", glyph.size, (*(rng.randrange(0, 256) for _ in range(3)), 255))
+        alpha = glyph.getchannel("A").filter(ImageFilter.MaxFilter(7))
+        outlined = Image.new("RGBA", glyph.size, (0, 0, 0, 0))
+        outlined.paste(ring, mask=alpha)
+        return Image.alpha_composite(outlined, glyph)
+    if style < 0.7:  # on a light disc or rounded square
+        side = glyph.width
+        back = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+        fill = (*(rng.randrange(150, 256) for _ in range(3)), 255)
+        draw = ImageDraw.Draw(back)
+        if rng.random() < 0.5:
+            draw.ellipse((0, 0, side - 1, side - 1), fill=fill)
+        else:
+            draw.rounded_rectangle((0, 0, side - 1, side - 1), radius=side // 5, fill=fill)
+        small = glyph.resize((int(side * 0.65), int(side * 0.65)), Image.BICUBIC)
+        offset = (side - small.width) // 2
+        back.alpha_composite(small, (offset, offset))
+        return back
+    return glyph
 
 
 # ----------------------------------------------------------------------------- helpers

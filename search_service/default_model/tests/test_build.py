@@ -10,15 +10,18 @@ from PIL import Image
 from default_model import build
 
 
-def test_efficientnet_weights_map_onto_timm_with_identical_logits():
+@pytest.mark.parametrize("tower", ["lite0", "lite1"])
+def test_efficientnet_weights_map_onto_timm_with_identical_logits(tower):
     timm = pytest.importorskip("timm")
     reference_pkg = pytest.importorskip("efficientnet_lite_pytorch")
+    pytest.importorskip(build.TOWERS[tower][2])
+    timm_name, size, _, _ = build.TOWERS[tower]
     reference = reference_pkg.EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=str(build.efficientnet_checkpoint_path())
+        f"efficientnet-{tower}", weights_path=str(build.efficientnet_checkpoint_path(tower))
     ).eval()
-    model = timm.create_model(build.IMAGE_TOWER, pretrained=False).eval()
-    model.load_state_dict(build.efficientnet_trunk_state_dict(include_classifier=True))
-    x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    model = timm.create_model(timm_name, pretrained=False).eval()
+    model.load_state_dict(build.efficientnet_trunk_state_dict(include_classifier=True, tower=tower))
+    x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
     with torch.inference_mode():
         expected, got = reference(x), model(x)
     assert torch.allclose(got, expected, atol=1e-4), (got - expected).abs().max()

@@ -1,0 +1,55 @@
+"""The evaluation tiers: the held-out sets never reach a head of their tier, concepts are filtered normalised."""
+
+from model_training import evaluation, sources, train
+
+
+def item(source, key, name, emoji="", group=""):
+    return sources.Item(source, key, name, (), group or "name:" + sources.concept_id(name), emoji)
+
+
+def test_test_and_validation_sets_are_disjoint_and_never_reserved():
+    assert not set(evaluation.TEST_SETS) & set(evaluation.VAL_SETS)
+    for name in evaluation.TEST_SETS + evaluation.VAL_SETS:
+        assert not name.startswith(sources.RESERVED_ICON_SETS)
+
+
+def test_a_held_out_concept_leaves_training_whatever_its_spelling():
+    held_out = [item("noto", "\U0001f1fa\U0001f1f8", "flag: United States", "\U0001f1fa\U0001f1f8", "us")]
+    pool = [
+        item("iconify:a", "flag-for-flag-united-states", "flag for flag united states"),
+        item("iconify:b", "us", "us"),
+        item("iconify:c", "rocket", "rocket"),
+    ]
+    assert [it.key for it in train.without_concepts(pool, held_out)] == ["us", "rocket"]
+
+
+def test_category_names_become_queries():
+    assert evaluation.category_query("FoodDrinks") == "food drinks"
+    assert evaluation.category_query("Animals") == "animals"
+
+
+class FakePool:
+    """Just what category_precision reads."""
+
+    def __init__(self):
+        self.items = [item("iconify:x", f"i{n}", f"i{n}") for n in range(20)]
+        self.categories = {"x": {"Animals": [f"i{n}" for n in range(10)], "Tiny": ["i10"]}}
+
+    def texts(self, texts):
+        import numpy as np
+
+        return np.array([[1.0, 0.0] if t == "animals" else [0.0, 1.0] for t in texts])
+
+
+def test_category_precision_counts_relevant_icons_in_the_top_ten():
+    import numpy as np
+
+    pool = FakePool()
+    emb = np.array([[1.0, 0.0]] * 7 + [[0.0, 1.0]] * 3 + [[0.9, 0.1]] * 10)  # 7 of 10 animals rank first
+    result = evaluation.category_precision(pool, "x", emb, range(20))
+    assert result["queries"] == 1  # "Tiny" has fewer than MIN_CATEGORY icons
+    assert abs(result["P@10"] - 0.7) < 1e-9
+
+
+def test_the_shipped_recipe_never_trains_on_a_test_set():
+    assert not set(train.SHIPPED_ICON_SETS) & set(evaluation.TEST_SETS)
