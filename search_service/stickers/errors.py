@@ -19,3 +19,14 @@ class StickerExists(Exception):
     def __init__(self, filename: str) -> None:
         self.filename = filename
         super().__init__(f"A sticker named {filename!r} already exists; delete it first.")
+
+
+class BlendOutdated(Exception):
+    """Stored blended embeddings were made with another text weight than SEARCH_TEXT_WEIGHT (or none)."""
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+        super().__init__(
+            f"The index's blended embeddings were not made with SEARCH_TEXT_WEIGHT={weight}; search is refused "
+            "until 'python manage.py reblend' has re-blended them (or the previous weight is configured again)."
+        )

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from encoders.base import Encoder
 from encoders.loader import get_encoder
 
+from .blending import blend, blend_sql
 from .errors import StickerExists
 from .images import DecodedImage, decode_image
 from .metadata import metadata_text
@@ -72,10 +73,12 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
     text_vectors = embed_metadata(encoder, [(item.title, item.tags) for item in items])
     if ensure_index:
         ensure_vector_indexes(encoder.model_id, encoder.dim)
+    weight = settings.SEARCH_TEXT_WEIGHT
     rows = [
         Sticker(filename=item.filename, sha256=item.image.sha256, width=item.image.width, height=item.image.height,
                 title=item.title, tags=list(item.tags), model_id=encoder.model_id,
-                image_embedding=image_vector, text_embedding=text_vector)
+                image_embedding=image_vector, text_embedding=text_vector,
+                blended_embedding=blend(image_vector, text_vector, weight), blend_weight=weight)
         for item, image_vector, text_vector in zip(items, image_vectors, text_vectors, strict=True)
     ]
     with transaction.atomic():
@@ -83,7 +86,7 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
             Sticker.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["filename"],
                 update_fields=["sha256", "width", "height", "title", "tags", "model_id", "image_embedding",
-                               "text_embedding", "updated"],
+                               "text_embedding", "blended_embedding", "blend_weight", "updated"],
             )
         else:
             try:
@@ -109,7 +112,7 @@ def index_image(filename: str, data: bytes, *, title: str = "", tags: Sequence[s
 
 
 def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encoder: Encoder | None = None) -> int:
-    """New title/tags for stickers (their text embedding follows; the image one is untouched)."""
+    """New title/tags for stickers (their text and blended embeddings follow; the image one is untouched)."""
     if not changes:
         return 0
     encoder = encoder or get_encoder()
@@ -120,6 +123,11 @@ def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encode
         stickers.append(sticker)
     with transaction.atomic():
         Sticker.objects.bulk_update(stickers, ["title", "tags", "text_embedding", "updated"])
+        # The blend from the stored image embedding (often deferred by the caller), in the same transaction.
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {Sticker._meta.db_table} SET blended_embedding = {blend_sql()}, "  # noqa: S608
+                           "blend_weight = %(w)s WHERE id = ANY(%(ids)s)",
+                           {"w": settings.SEARCH_TEXT_WEIGHT, "ids": [sticker.id for sticker in stickers]})
         _index_changed()
     return len(stickers)
 

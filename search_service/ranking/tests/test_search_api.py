@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from django.core.management import call_command
 import pytest
 
+from stickers.blending import reblend
 from stickers.models import Sticker
 from stickers.services import index_image
 from testing.images import image_bytes, make_image, png
@@ -29,6 +33,7 @@ def search(client, **params):
 
 def test_scores_are_the_documented_blend_of_cosine_similarities(client, stickers, encoder, settings):
     settings.SEARCH_TEXT_WEIGHT = 0.3
+    reblend()
     body = search(client, query="a red ball", limit=10)
     assert body["model"] == encoder.model_id
     results = body["results"]
@@ -47,6 +52,7 @@ def test_scores_are_the_documented_blend_of_cosine_similarities(client, stickers
 
 def test_title_and_tags_match_when_the_text_weight_is_one(client, stickers, settings):
     settings.SEARCH_TEXT_WEIGHT = 1.0
+    reblend()
     results = search(client, query="green box")["results"]
     assert results[0] == {"filename": "s1.png", "score": pytest.approx(1.0, abs=1e-4), "title": "green box"}
     assert search(client, query="blue")["results"][0]["filename"] == "s2.png"
@@ -54,9 +60,25 @@ def test_title_and_tags_match_when_the_text_weight_is_one(client, stickers, sett
 
 def test_image_only_when_the_text_weight_is_zero(client, stickers, encoder, settings):
     settings.SEARCH_TEXT_WEIGHT = 0.0
+    reblend()
     query = encoder.encode_texts(["green box"])[0]
     expected = sorted(stickers, key=lambda name: -float(np.dot(query, stickers[name].image_embedding)))
     assert [hit["filename"] for hit in search(client, query="green box")["results"]] == expected
+
+
+def test_a_changed_text_weight_is_refused_until_reblend(client, stickers, settings):
+    before = search(client, query="a red ball")["results"]
+    settings.SEARCH_TEXT_WEIGHT = 0.5
+    response = client.get("/api/search/", {"query": "a red ball"})
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "blend_outdated" and "manage.py reblend" in error["message"]
+    assert error["details"] == {"text_weight": 0.5}
+    call_command("reblend", stdout=io.StringIO())
+    after = search(client, query="a red ball")["results"]
+    assert {hit["filename"] for hit in after} == {hit["filename"] for hit in before}
+    assert [hit["score"] for hit in after] != [hit["score"] for hit in before]
+    assert set(Sticker.objects.values_list("blend_weight", flat=True)) == {0.5}
 
 
 def test_limit_and_offset_page_through_one_ranking(client, stickers):
@@ -96,6 +118,19 @@ def test_bad_search_parameters_are_400(client, params):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_request" and error["details"]["fields"]
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (1, 1000), (10, 10**6)])
+def test_past_the_result_window_is_400(client, limit, offset):
+    response = client.get("/api/search/", {"query": "cat", "limit": limit, "offset": offset})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "result_window_exceeded"
+    assert error["details"] == {"offset": offset, "limit": limit, "max_result_window": 1000}
+
+
+def test_the_last_page_of_the_window_is_fine(client, stickers):
+    assert search(client, query="cat", limit=100, offset=900)["results"] == []
 
 
 def test_similar_excludes_itself_and_finds_the_near_duplicate(client, stickers, encoder):
@@ -156,7 +191,11 @@ def test_the_schema_describes_parameters_and_responses(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     search = schema["paths"]["/api/search/"]["get"]
     assert {p["name"] for p in search["parameters"]} == {"query", "limit", "offset"}
-    assert {"200", "400", "409"} <= set(search["responses"])
+    assert {"200", "400", "409", "503"} <= set(search["responses"])
+    assert "result_window_exceeded" in search["responses"]["400"]["description"]
+    boosted = schema["paths"]["/api/search/"]["post"]
+    body = boosted["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][body]["properties"]) == {"query", "limit", "offset", "boosts"}
     assert {p["name"] for p in schema["paths"]["/api/similar/"]["get"]["parameters"]} == {"filename", "limit"}
     assert "multipart/form-data" in schema["paths"]["/api/images/"]["post"]["requestBody"]["content"]
     assert {"page", "page_size"} <= {p["name"] for p in schema["paths"]["/api/images/"]["get"]["parameters"]}
