@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from django.core.management import call_command
 import pytest
+from django.core.management import call_command
 
 from stickers.blending import reblend
 from stickers.models import Sticker

@@ -59,8 +59,10 @@ def test_search_and_similar_use_the_hnsw_indexes_past_the_exact_scan_size(encode
     sticker = Sticker.objects.get(filename="s0.png")
     settings.SEARCH_EXACT_MAX_STICKERS = 2
     selectors.forget_sizes()
-    plan = explain(lambda: selectors.search(query, model_id=model, limit=5))
-    assert index_name("blended_embedding", model, dim) in plan, plan
+    for limit, offset in [(5, 0), (100, 900), (1, 999)]:  # the index's stream whatever the page
+        plan = explain(lambda limit=limit, offset=offset: selectors.search(query, model_id=model, limit=limit,
+                                                                           offset=offset))
+        assert index_name("blended_embedding", model, dim) in plan, plan
     assert explain(lambda: selectors.search(query, model_id=model, limit=5, boosts=[("s1.png", 0.1)])).count(
         index_name("blended_embedding", model, dim)) == 1
     plan = explain(lambda: selectors.similar(sticker, model_id=model, limit=5))
