@@ -14,6 +14,18 @@ from searches.models import Query
 from servicekit.errors import ApiError, ServiceUnavailable
 
 
+# offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
+MAX_RESULT_WINDOW = 1000
+
+
+def check_result_window(offset: int, limit: int) -> None:
+    """400 ``result_window_exceeded`` past the window (search_service refuses the same with the same code)."""
+    if offset + limit > MAX_RESULT_WINDOW:
+        raise ApiError(f"offset + limit = {offset + limit} is past the result window of {MAX_RESULT_WINDOW} "
+                       "stickers; refine the query instead of paging deeper.", code="result_window_exceeded",
+                       details={"offset": offset, "limit": limit, "max_result_window": MAX_RESULT_WINDOW})
+
+
 @dataclass(frozen=True)
 class StickerHit:
     filename: str
@@ -51,6 +63,8 @@ def _upstream_error(exc: client.SearchServiceError) -> ApiError:
     """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
     upstream = {"dependency": "search_service", "upstream_status": exc.status, "upstream_code": exc.code,
                 "upstream_message": exc.message}
+    if exc.status == 400 and exc.code == "result_window_exceeded":
+        return ApiError(exc.message, code=exc.code, details={**exc.details, **upstream})
     if exc.status == 400:
         return ApiError(exc.message or "search_service refused the request.", code="invalid_request",
                         details={**upstream, "fields": exc.details.get("fields", {})})
@@ -70,6 +84,7 @@ def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
 
     Only searches that answered count as a use. Raises ApiError/ServiceUnavailable for the view.
     """
+    check_result_window(offset, limit)
     try:
         ranking = client.search(query, limit=limit, offset=offset)
     except client.SearchServiceUnavailable as exc:

@@ -147,6 +147,28 @@ def test_search_service_refusing_the_input_is_400(client, stand_in):
     assert response.json()["error"]["details"]["fields"] == {"query": ["nope"]}
 
 
+@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (1, 1000), (10, 100_000)])
+def test_past_the_result_window_is_400_without_asking_search_service(client, stand_in, limit, offset):
+    response = search(client, query="cat", limit=limit, offset=offset)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "result_window_exceeded"
+    assert error["details"] == {"offset": offset, "limit": limit, "max_result_window": 1000}
+    assert stand_in.requests == [] and Query.objects.count() == 0
+    assert search(client, query="cat", limit=100, offset=900).status_code == 200
+
+
+def test_search_services_result_window_error_is_passed_through_as_400(client, stand_in):
+    stand_in.behaviour, stand_in.status = "error", 400
+    stand_in.body = {"error": {"code": "result_window_exceeded", "message": "past the window",
+                               "details": {"offset": 90, "limit": 10, "max_result_window": 50}}}
+    response = search(client, query="cat", limit=10, offset=90)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "result_window_exceeded" and error["message"] == "past the window"
+    assert error["details"]["max_result_window"] == 50 and error["details"]["upstream_status"] == 400
+
+
 def test_search_recovers_when_search_service_comes_back(client, stand_in):
     stand_in.behaviour = "error"
     assert search(client, query="cat").status_code == 503
