@@ -13,7 +13,6 @@ from searches import client
 from searches.models import Query
 from servicekit.errors import ApiError, ServiceUnavailable
 
-
 # offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
 MAX_RESULT_WINDOW = 1000
 

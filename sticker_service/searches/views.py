@@ -14,7 +14,6 @@ from searches.serializers import (
     SimilarResponseSerializer,
 )
 
-
 SEARCH_INVALID = error("invalid_request: a parameter is missing or out of range (see details.fields); "
                        f"result_window_exceeded: offset + limit > {services.MAX_RESULT_WINDOW}.")
 
