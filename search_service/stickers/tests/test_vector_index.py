@@ -80,7 +80,7 @@ def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
     assert ensure_vector_indexes("model-a", 8) == []
     existing = _existing()
     assert existing[index_name("image_embedding", "model-a", 8)] == (
-        True, {"model_id": "model-a", "dim": 8, "column": "image_embedding", "m": 16, "ef_construction": 64})
+        True, {"model_id": "model-a", "dim": 8, "column": "image_embedding", "m": 16, "ef_construction": 200})
     Sticker.objects.create(filename="x.png", sha256="0" * 64, width=1, height=1, model_id="model-a",
                            image_embedding=np.ones(8, dtype=np.float32))
     assert drop_stale_vector_indexes() == []  # model-a still has a sticker
