@@ -47,8 +47,8 @@ class BoostSerializer(serializers.Serializer):
 
 
 class SearchBodySerializer(SearchParamsSerializer):
-    boosts = BoostSerializer(
-        many=True,
+    boosts = serializers.ListField(
+        child=BoostSerializer(),
         required=False,
         default=list,
         max_length=MAX_BOOSTS,

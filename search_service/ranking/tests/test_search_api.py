@@ -136,6 +136,36 @@ def test_the_last_page_of_the_window_is_fine(client, stickers):
     assert search(client, query="cat", limit=100, offset=900)["results"] == []
 
 
+def test_post_with_boosts_lifts_the_listed_stickers(client, stickers, settings):
+    plain = search(client, query="a red ball", limit=5)["results"]
+    last = plain[-1]
+    body = {"query": "a red ball", "limit": 5, "boosts": [{"filename": last["filename"], "boost": 50}]}
+    response = client.post("/api/search/", body, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    boosted = response.json()["results"]
+    assert boosted[0]["filename"] == last["filename"]
+    assert boosted[0]["score"] == pytest.approx(last["score"] + settings.SEARCH_BOOST_MAX, abs=1e-5)
+    same = client.post("/api/search/", {"query": "a red ball", "limit": 5}, content_type="application/json")
+    assert same.json()["results"] == plain
+
+
+@pytest.mark.parametrize(
+    "boosts",
+    [
+        [{"filename": "s0.png", "boost": "nan"}],
+        [{"filename": "s0.png", "boost": "Infinity"}],
+        [{"filename": "s0.png"}],
+        [{"filename": "a\x00b", "boost": 0.1}],
+        [{"filename": "s0.png", "boost": 0.1}] * 201,
+        {"s0.png": 0.1},
+    ],
+)
+def test_bad_boosts_are_400(client, boosts):
+    response = client.post("/api/search/", {"query": "cat", "boosts": boosts}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
 def test_similar_excludes_itself_and_finds_the_near_duplicate(client, stickers, encoder):
     near = make_image(0)
     near.putpixel((0, 0), (0, 0, 0))  # one pixel differs from s0
