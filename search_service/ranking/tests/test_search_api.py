@@ -137,6 +137,7 @@ def test_the_last_page_of_the_window_is_fine(client, stickers):
 
 
 def test_post_with_boosts_lifts_the_listed_stickers(client, stickers, settings):
+    settings.SEARCH_BOOST_MAX = 2.0
     plain = search(client, query="a red ball", limit=5)["results"]
     last = plain[-1]
     body = {"query": "a red ball", "limit": 5, "boosts": [{"filename": last["filename"], "boost": 50}]}
