@@ -594,6 +594,11 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
+    parser.add_argument(
+        "--section",
+        default="",
+        help="a name for a separate RESULTS.md section (e.g. a second HNSW build), instead of the size table's",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -714,7 +719,9 @@ def main() -> None:
         common.machine_line(loads),
         "",
         f"`.venv/bin/python benchmarks/search_latency.py --sizes {args.sizes} --model {args.model} --data "
-        f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}`: "
+        f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}"
+        f"{' --recall-queries ' + str(args.recall_queries) if args.recall_queries != 100 else ''}"
+        f"{' --no-http' if args.no_http else ''}{' --section ' + args.section if args.section else ''}`: "
         f"{common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} Every other sticker has a title/tags "
         f"vector; each row stores its blended vector (text weight {w}) as `index_images` does. PostgreSQL "
         f"{common.server_url()} with shared_buffers={shared_buffers}. Production ranking: one inner-product HNSW "
@@ -766,9 +773,10 @@ def main() -> None:
         *common.table(["N", "build time"], builds),
     ]
     suffix = "" if shared_buffers == "128MB" else f", shared_buffers={shared_buffers}"
+    section = f"-{args.section}" if args.section else ""
     common.write_section(
-        f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}",
-        f"search_service latency and recall vs N ({args.data} data{suffix})",
+        f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}{section}",
+        f"search_service latency and recall vs N ({args.data} data{suffix}{', ' + args.section if section else ''})",
         lines,
         write=not args.no_write,
     )
