@@ -8,11 +8,12 @@ PYTHON ?= python3
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt) pyproject.toml
 
-.PHONY: help venv db db-stop migrate bootstrap run test test-search test-sticker test-sticker-pg15 lint
+.PHONY: help venv db db-stop migrate run test lint
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
-	@echo "make test  - set up and run ruff and all tests (embedded PostgreSQL, then stock PostgreSQL 15 if present)"
+	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy) and all tests (both services,"
+	@echo "             model_training and tests/system on the embedded PostgreSQL, then sticker_service on stock PostgreSQL 15)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
 
 $(STAMP): $(REQS)
@@ -41,8 +42,21 @@ migrate: db
 run: migrate
 	ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_services.sh
 
+# mypy runs once per service: both have a top-level package named `config`, so each run gets its own
+# MYPYPATH and cache; servicekit is checked in both. Settings load with throwaway values (no connection).
+MYPY_ENV := DJANGO_SETTINGS_MODULE=config.settings DJANGO_DEBUG=true \
+  STICKER_DATABASE_URL=postgres://mypy@127.0.0.1/mypy SEARCH_DATABASE_URL=postgres://mypy@127.0.0.1/mypy
+
+# Every check runs even when an earlier one fails; lint fails if any did.
 lint: venv
-	$(VENV)/bin/ruff check .
+	@status=0; \
+	  $(VENV)/bin/ruff check . || status=1; \
+	  $(VENV)/bin/ruff format --check . || status=1; \
+	  $(MYPY_ENV) MYPYPATH=sticker_service $(VENV)/bin/mypy --cache-dir .mypy_cache/sticker servicekit sticker_service \
+	    || status=1; \
+	  $(MYPY_ENV) MYPYPATH=search_service $(VENV)/bin/mypy --cache-dir .mypy_cache/search servicekit search_service \
+	    || status=1; \
+	  exit $$status
 
 test: lint db
 	ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh

@@ -1,5 +1,5 @@
 """Shared pieces of the benchmark scripts: machine facts, statistics, RESULTS.md sections, scratch databases,
-the model to use, and gunicorn processes.
+the model to use, and gunicorn processes (testkit's, shared with the tests).
 
 Benchmarks are not tests: they are run by hand (``.venv/bin/python benchmarks/<name>.py``), print a table and
 replace their own section of ``benchmarks/RESULTS.md``. Bulk data goes into databases named ``bench_*`` on
@@ -14,17 +14,20 @@ import fcntl
 import os
 import platform
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # testkit
+
+from testkit.checkpoints import write_random_checkpoint  # noqa: E402
+from testkit.gunicorn import Gunicorn, free_port  # noqa: E402, F401 - the scripts use common.Gunicorn, common.free_port
+from testkit.live_process import admin_sql as server_admin_sql  # noqa: E402
+from testkit.live_process import with_database  # noqa: E402
+
 SEARCH_DIR = REPO / "search_service"
 STICKER_DIR = REPO / "sticker_service"
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
@@ -50,8 +53,9 @@ def machine() -> dict[str, str]:
                 ram_gb = int(line.split()[1]) / 1024 / 1024
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                            check=False).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
     import torch
 
     return {
@@ -72,8 +76,10 @@ def loadavg() -> str:
 
 def machine_line(loads: Iterable[str] = ()) -> str:
     info = machine()
-    text = (f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, "
-            f"torch {info['torch']}; {info['date']}, commit {info['commit']}.")
+    text = (
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, "
+        f"torch {info['torch']}; {info['date']}, commit {info['commit']}."
+    )
     loads = list(loads)
     if loads:
         text += f" Load average (1/5/15 min) during the run: {', '.join(loads)}."
@@ -123,7 +129,7 @@ def write_section(key: str, title: str, lines: Sequence[str], *, write: bool = T
         fcntl.flock(lock, fcntl.LOCK_EX)  # other benchmark scripts may write their sections at the same time
         text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
         if begin in text and end in text:
-            text = text[: text.index(begin)] + section + text[text.index(end) + len(end):]
+            text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
         else:
             text = text.rstrip("\n") + "\n\n" + section + "\n"
         RESULTS.write_text(text)
@@ -136,20 +142,11 @@ def server_url() -> str:
 
 
 def db_url(name: str) -> str:
-    parts = urlsplit(server_url())
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return with_database(server_url(), name)
 
 
 def admin_sql(statement: str, database: str = "postgres") -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(db_url(database), connect_timeout=5)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
+    server_admin_sql(server_url(), statement, database)
 
 
 def database_exists(name: str) -> bool:
@@ -180,14 +177,8 @@ def vit_checkpoint() -> Path:
     """open_clip ViT-B-32 with seeded random weights (timing only; nothing downloaded), cached on disk."""
     path = CACHE_DIR / "vit-b-32-random-seed0.pt"
     if not path.exists():
-        import open_clip
-        import torch
-
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        torch.manual_seed(0)
-        model = open_clip.create_model("ViT-B-32", pretrained=None)
-        torch.save(model.state_dict(), path.with_suffix(".tmp"))
-        path.with_suffix(".tmp").rename(path)
+        write_random_checkpoint(path, "ViT-B-32", seed=0)
     return path
 
 
@@ -213,17 +204,14 @@ def model_label(env: dict[str, str]) -> str:
 
 
 # --- service processes --------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
     """Environment of a service process (production settings, a bench database, the given overrides)."""
     prefix = service.upper()
-    inherited = {key: value for key, value in os.environ.items()
-                 if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_"))}
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_"))
+    }
     return {
         **inherited,
         "DJANGO_DEBUG": "false",
@@ -239,64 +227,18 @@ def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
 
 
 def manage(service_dir: Path, env: dict[str, str], *args: str, timeout: float = 3600) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=service_dir, env=env, capture_output=True,
-                            text=True, timeout=timeout, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=service_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result.stdout
-
-
-class Gunicorn:
-    """One service under gunicorn with its own gunicorn.conf.py, in its own process group."""
-
-    def __init__(self, service_dir: Path, env: dict[str, str], port: int, log: Path) -> None:
-        self.service_dir, self.env, self.port, self.log = service_dir, env, port, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, ready_path: str = "/readyz", headers: dict | None = None, timeout: float = 300) -> Gunicorn:
-        import requests
-
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "config.wsgi"],
-                                            cwd=self.service_dir, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.service_dir.name} exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if requests.get(self.url + ready_path, headers=headers, timeout=5).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"{self.service_dir.name} not ready:\n{self.log.read_text()[-3000:]}")
-
-    def pids(self) -> list[int]:
-        """The master and its workers."""
-        if self.process is None:
-            return []
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True,
-                                  check=False).stdout.split()
-        return [self.process.pid, *map(int, children)]
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def __enter__(self) -> Gunicorn:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def setup_search_django(database: str, env: dict[str, str], *, migrate: bool = True) -> None:

@@ -23,8 +23,15 @@ import common
 
 
 def setup_django() -> None:
-    os.environ.update(common.service_env("sticker", "bench_unused", ALLOWED_HOSTS="testserver",
-                                         THROTTLE_RATE_COUNTER="", STICKER_SECRET_KEY=secrets.token_urlsafe(50)))
+    os.environ.update(
+        common.service_env(
+            "sticker",
+            "bench_unused",
+            ALLOWED_HOSTS="testserver",
+            THROTTLE_RATE_COUNTER="",
+            STICKER_SECRET_KEY=secrets.token_urlsafe(50),
+        )
+    )
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     sys.path.insert(0, str(common.STICKER_DIR))
     import django
@@ -59,7 +66,7 @@ def main() -> None:
             assert count_numbers_with_digit(digit, n) == sum(str(digit) in str(k) for k in range(1, n + 1))
 
     rng = random.Random(1)
-    numbers = [rng.randrange(10 ** (args.digits - 1), 10 ** args.digits) for _ in range(args.repeats)]
+    numbers = [rng.randrange(10 ** (args.digits - 1), 10**args.digits) for _ in range(args.repeats)]
     loads = [common.loadavg()]
     occurrences = timed(lambda i: count_digit_occurrences(i % 10, numbers[i]), args.repeats)
     with_digit = timed(lambda i: count_numbers_with_digit(i % 10, numbers[i]), args.repeats)
@@ -74,10 +81,14 @@ def main() -> None:
     requests_ = timed(request, args.repeats)
     loads.append(common.loadavg())
 
-    rows = [(name, common.fmt_ms(common.percentile(values, 50)), common.fmt_ms(common.percentile(values, 99)))
-            for name, values in (("count_digit_occurrences", occurrences),
-                                 ("count_numbers_with_digit", with_digit),
-                                 ("GET /api/counter/ (in-process, both counts)", requests_))]
+    rows = [
+        (name, common.fmt_ms(common.percentile(values, 50)), common.fmt_ms(common.percentile(values, 99)))
+        for name, values in (
+            ("count_digit_occurrences", occurrences),
+            ("count_numbers_with_digit", with_digit),
+            ("GET /api/counter/ (in-process, both counts)", requests_),
+        )
+    ]
     lines = [
         common.machine_line(loads),
         "",

@@ -63,8 +63,15 @@ def run_command(folder: Path, env: dict[str, str], batch_size: int, count: int) 
     try:
         common.manage(common.SEARCH_DIR, service_env, "migrate", "--noinput", "-v0")
         started = time.perf_counter()
-        output = common.manage(common.SEARCH_DIR, service_env, "index_images", str(folder), "--batch-size",
-                               str(batch_size), "--no-progress")
+        output = common.manage(
+            common.SEARCH_DIR,
+            service_env,
+            "index_images",
+            str(folder),
+            "--batch-size",
+            str(batch_size),
+            "--no-progress",
+        )
         wall = time.perf_counter() - started
     finally:
         shutil.rmtree(media, ignore_errors=True)
@@ -92,13 +99,18 @@ def breakdown(folder: Path, env: dict[str, str], batch_size: int) -> dict[str, f
         encoder.encode_preprocessed(tensors[:batch_size])  # warm-up (and the frozen tower's build)
         started = time.perf_counter()
         for i in range(0, len(tensors), batch_size):
-            encoder.encode_preprocessed(tensors[i:i + batch_size])
+            encoder.encode_preprocessed(tensors[i : i + batch_size])
         model[path] = (time.perf_counter() - started) / len(tensors)
     encoder.image_path = default_path
     import torch
 
-    return {"decode": decode, "model": model[default_path], "eager": model["eager"], "path": default_path,
-            "threads": torch.get_num_threads()}
+    return {
+        "decode": decode,
+        "model": model[default_path],
+        "eager": model["eager"],
+        "path": default_path,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> None:
@@ -131,9 +143,18 @@ def main() -> None:
             connections.close_all()
         common.drop_database(DB)
     rate = common.median([r[0] for r in runs])
-    rows = [(f"{rate:.1f}", " / ".join(f"{r[0]:.1f}" for r in runs), f"{common.median([r[1] for r in runs]):.1f}",
-             f"{1 / (parts['decode'] + parts['model']):.0f}", f"{parts['decode'] * 1000:.1f}",
-             f"{parts['model'] * 1000:.1f} ({parts['path']})", f"{parts['eager'] * 1000:.1f}", f"{rate:.0f}x")]
+    rows = [
+        (
+            f"{rate:.1f}",
+            " / ".join(f"{r[0]:.1f}" for r in runs),
+            f"{common.median([r[1] for r in runs]):.1f}",
+            f"{1 / (parts['decode'] + parts['model']):.0f}",
+            f"{parts['decode'] * 1000:.1f}",
+            f"{parts['model'] * 1000:.1f} ({parts['path']})",
+            f"{parts['eager'] * 1000:.1f}",
+            f"{rate:.0f}x",
+        )
+    ]
     print(rows)
     lines = [
         common.machine_line(loads),
@@ -146,8 +167,19 @@ def main() -> None:
         "comparison); decode + tower bounds the rate (reading runs in a thread beside them). Seed: 1 image/s (it "
         "slept 1 s per image).",
         "",
-        *common.table(["images/s (median)", "runs", "command wall s", "bound: 1/(decode+model)",
-                       "decode+preprocess ms/img", "image tower ms/img", "eager tower ms/img", "vs seed"], rows),
+        *common.table(
+            [
+                "images/s (median)",
+                "runs",
+                "command wall s",
+                "bound: 1/(decode+model)",
+                "decode+preprocess ms/img",
+                "image tower ms/img",
+                "eager tower ms/img",
+                "vs seed",
+            ],
+            rows,
+        ),
     ]
     common.write_section("indexing", "Indexing throughput", lines, write=not args.no_write)
 

@@ -64,8 +64,11 @@ def parse_wrk(output: str) -> dict:
         match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
         return float(match[1]) * _UNITS[match[2]]
 
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
-              "requests": int(re.search(r"(\d+) requests in", output)[1]), "errors": 0}
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
+        "requests": int(re.search(r"(\d+) requests in", output)[1]),
+        "errors": 0,
+    }
     for pct in ("50", "99"):
         result[f"p{pct}"] = duration(re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", output, re.M)[1])
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
@@ -76,8 +79,7 @@ def parse_wrk(output: str) -> dict:
 
 
 def wrk(url: str, concurrency: int, duration: int, script: Path | None = None, args: tuple[str, ...] = ()) -> dict:
-    command = ["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "5s",
-               "--latency"]
+    command = ["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "5s", "--latency"]
     if script:
         command += ["-s", str(script)]
     command.append(url)
@@ -127,9 +129,29 @@ def profile(pids: list[int], seconds: int, out: Path) -> dict[str, list[tuple[st
     """py-spy samples of the given processes, threads holding the GIL only (Python CPU): the hottest frames by
     self time, and the frames of this repository by inclusive time."""
     spy = common.VENV_BIN / "py-spy"
-    procs = [subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-                               "--format", "raw", "--output", str(out / f"{pid}.txt"), "--nonblocking", "--gil"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
+    procs = [
+        subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(seconds),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(out / f"{pid}.txt"),
+                "--nonblocking",
+                "--gil",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
     for proc in procs:
         proc.wait(timeout=seconds + 60)
     leaf: Counter = Counter()
@@ -152,8 +174,10 @@ def profile(pids: list[int], seconds: int, out: Path) -> dict[str, list[tuple[st
             total += int(count)
     if not total:
         return {}
-    return {"self": [(frame, count / total) for frame, count in leaf.most_common(12)],
-            "ours": [(frame, count / total) for frame, count in ours.most_common(12)]}
+    return {
+        "self": [(frame, count / total) for frame, count in leaf.most_common(12)],
+        "ours": [(frame, count / total) for frame, count in ours.most_common(12)],
+    }
 
 
 def main() -> None:
@@ -163,8 +187,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--concurrency", default="8,32")
-    parser.add_argument("--result-cache", default="0,30",
-                        help="SEARCH_RESULT_CACHE_TTL values to run search_service with (seconds, 0 = off)")
+    parser.add_argument(
+        "--result-cache",
+        default="0,30",
+        help="SEARCH_RESULT_CACHE_TTL values to run search_service with (seconds, 0 = off)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--no-write", action="store_true")
@@ -192,11 +219,22 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     token = secrets.token_urlsafe(24)
     search_port, sticker_port = common.free_port(), common.free_port()
-    search_env = common.service_env("search", SEARCH_DB, **env, SEARCH_BIND=f"127.0.0.1:{search_port}",
-                                    SEARCH_SERVICE_TOKEN=token, SEARCH_MEDIA_ROOT=str(work / "media"))
-    sticker_env = common.service_env("sticker", STICKER_DB, STICKER_BIND=f"127.0.0.1:{sticker_port}",
-                                     SEARCH_SERVICE_URL=f"http://127.0.0.1:{search_port}",
-                                     SEARCH_SERVICE_TOKEN=token, THROTTLE_RATE_SEARCH="")
+    search_env = common.service_env(
+        "search",
+        SEARCH_DB,
+        **env,
+        SEARCH_BIND=f"127.0.0.1:{search_port}",
+        SEARCH_SERVICE_TOKEN=token,
+        SEARCH_MEDIA_ROOT=str(work / "media"),
+    )
+    sticker_env = common.service_env(
+        "sticker",
+        STICKER_DB,
+        STICKER_BIND=f"127.0.0.1:{sticker_port}",
+        SEARCH_SERVICE_URL=f"http://127.0.0.1:{search_port}",
+        SEARCH_SERVICE_TOKEN=token,
+        THROTTLE_RATE_SEARCH="",
+    )
     common.manage(common.STICKER_DIR, sticker_env, "migrate", "--noinput", "-v0")
     lua = work / "unique.lua"
     lua.write_text(UNIQUE_LUA)
@@ -205,8 +243,9 @@ def main() -> None:
     search = None
     try:
         for ttl in ttls:
-            search = common.Gunicorn(common.SEARCH_DIR, {**search_env, "SEARCH_RESULT_CACHE_TTL": str(ttl)},
-                                     search_port, work / "search.log")
+            search = common.Gunicorn(
+                common.SEARCH_DIR, {**search_env, "SEARCH_RESULT_CACHE_TTL": str(ttl)}, search_port, work / "search.log"
+            )
             search.start(headers={"Authorization": f"Bearer {token}"})
             if sticker.process is None:
                 sticker.start()
@@ -228,21 +267,32 @@ def main() -> None:
                             runs[-1][f"cpu_{name}"] = used / max(runs[-1]["requests"], 1)
                         loads.append(common.loadavg())
                     errors = sum(run["errors"] for run in runs)
-                    cpu = {name: common.median([r[f"cpu_{name}"] for r in runs])
-                           for name in ("sticker", "search", "postgres")}
-                    rows.append((f"{ttl:g} s" if ttl else "off", concurrency, kind,
-                                 f"{common.median([r['rps'] for r in runs]):.0f}",
-                                 " / ".join(f"{r['rps']:.0f}" for r in runs),
-                                 common.fmt_ms(common.median([r["p50"] for r in runs])),
-                                 common.fmt_ms(common.median([r["p99"] for r in runs])), errors,
-                                 " / ".join(common.fmt_ms(value) for value in cpu.values()),
-                                 f"{1 / sum(cpu.values()) * (os.cpu_count() or 1):.0f}"))
+                    cpu = {
+                        name: common.median([r[f"cpu_{name}"] for r in runs])
+                        for name in ("sticker", "search", "postgres")
+                    }
+                    rows.append(
+                        (
+                            f"{ttl:g} s" if ttl else "off",
+                            concurrency,
+                            kind,
+                            f"{common.median([r['rps'] for r in runs]):.0f}",
+                            " / ".join(f"{r['rps']:.0f}" for r in runs),
+                            common.fmt_ms(common.median([r["p50"] for r in runs])),
+                            common.fmt_ms(common.median([r["p99"] for r in runs])),
+                            errors,
+                            " / ".join(common.fmt_ms(value) for value in cpu.values()),
+                            f"{1 / sum(cpu.values()) * (os.cpu_count() or 1):.0f}",
+                        )
+                    )
                     print(rows[-1], flush=True)
             if args.profile and ttl == ttls[-1]:
                 concurrency = max(levels)
                 pids = search.pids()[1:] + sticker.pids()[1:]
-                runner = subprocess.Popen(["wrk", "-t2", f"-c{concurrency}", f"-d{args.duration}s",
-                                           base + REPEATED], stdout=subprocess.DEVNULL)
+                runner = subprocess.Popen(
+                    ["wrk", "-t2", f"-c{concurrency}", f"-d{args.duration}s", base + REPEATED],
+                    stdout=subprocess.DEVNULL,
+                )
                 time.sleep(2)
                 raw = common.CACHE_DIR / "load_public_profile"  # py-spy's raw stacks, kept for a closer look
                 shutil.rmtree(raw, ignore_errors=True)
@@ -273,8 +323,21 @@ def main() -> None:
         "(SEARCH_RESULT_CACHE_TTL, off by default) off and on. wrk, both services and PostgreSQL share the same 2 "
         f"cores. {args.duration} s per run, {args.repeats} runs per row (median; all runs listed).",
         "",
-        *common.table(["result cache", "concurrency", "queries", "requests/s (median)", "runs", "p50 ms", "p99 ms",
-                       "errors", "CPU ms/request: sticker / search / postgres", "CPU bound req/s"], rows),
+        *common.table(
+            [
+                "result cache",
+                "concurrency",
+                "queries",
+                "requests/s (median)",
+                "runs",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "CPU ms/request: sticker / search / postgres",
+                "CPU bound req/s",
+            ],
+            rows,
+        ),
         "",
         "CPU ms/request: user+system CPU time of each service's gunicorn processes and of the PostgreSQL "
         "backends serving the two databases during the run, divided by the requests answered (medians). CPU bound "
@@ -282,12 +345,20 @@ def main() -> None:
         "kernel's network stack and everything else on the machine excluded).",
     ]
     if hot:
-        lines += ["", f"py-spy, repeated queries at concurrency {max(levels)}, result cache {ttls[-1]:g} s: share of "
-                  "samples of threads holding the GIL (Python CPU of both services' workers), by innermost frame "
-                  "(self) and, for this repository's functions, including what they call:", "",
-                  *common.table(["self", "frame", "inclusive", "our function"],
-                                [(f"{a[1]:.1%}", f"`{a[0]}`", f"{b[1]:.1%}" if b else "", f"`{b[0]}`" if b else "")
-                                 for a, b in itertools.zip_longest(hot["self"], hot["ours"][:len(hot["self"])])])]
+        lines += [
+            "",
+            f"py-spy, repeated queries at concurrency {max(levels)}, result cache {ttls[-1]:g} s: share of "
+            "samples of threads holding the GIL (Python CPU of both services' workers), by innermost frame "
+            "(self) and, for this repository's functions, including what they call:",
+            "",
+            *common.table(
+                ["self", "frame", "inclusive", "our function"],
+                [
+                    (f"{a[1]:.1%}", f"`{a[0]}`", f"{b[1]:.1%}" if b else "", f"`{b[0]}`" if b else "")
+                    for a, b in itertools.zip_longest(hot["self"], hot["ours"][: len(hot["self"])])
+                ],
+            ),
+        ]
     common.write_section("load-public", "Public search under load", lines, write=not args.no_write)
 
 

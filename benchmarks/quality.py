@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/quality.py [--ablations] [--no-write]
 
-Needs the training inputs of ``search_service/default_model/train.py`` (Noto Color Emoji, CLDR, the
-``@iconify-json`` tarballs in ``.data/iconify``) and reuses its feature cache in ``.data/default_model``;
-with a warm cache a run takes a few minutes. Only allowed data is used, reserved sets never.
+Needs the training inputs of ``model_training/train.py`` (Noto Color Emoji, CLDR, the
+``@iconify-json`` tarballs in ``.data/iconify``) and reuses its feature cache in ``.data/default_model``.
+Only allowed data is used, reserved sets never.
 
 What it measures (text -> image, cosine, computed with numpy over the model's embeddings):
 1. Held-out emoji: Noto emoji split into two halves by group (man/woman/person variants together);
@@ -43,9 +43,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "search_service"))
+sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from default_model import build, features, train  # noqa: E402
+from default_model import build  # noqa: E402
+from model_training import features, train  # noqa: E402
 from stickers.metadata import metadata_text  # noqa: E402  (the text search_service embeds per sticker)
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
@@ -56,8 +58,14 @@ WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
 # ----------------------------------------------------------------------------- helpers
 def subset(data: train.Dataset, idx) -> train.Dataset:
     idx = list(idx)
-    return train.Dataset([data.items[i] for i in idx], [m[idx] for m in data.image_feats],
-                         [data.prompt_ids[i] for i in idx], data.texts, data.text_feats, data.concepts[idx])
+    return train.Dataset(
+        [data.items[i] for i in idx],
+        [m[idx] for m in data.image_feats],
+        [data.prompt_ids[i] for i in idx],
+        data.texts,
+        data.text_feats,
+        data.concepts[idx],
+    )
 
 
 def name_queries(towers, cache, items):
@@ -133,8 +141,10 @@ def pct(x: float) -> str:
 
 
 def recall_row(label: str, r: dict, goal: str) -> str:
-    return (f"| {label} | {r['queries']} | {pct(r['R@1'])} | {pct(r['R@5'])} | {pct(r['R@10'])} | "
-            f"{r['mean_rank']:.1f} | {goal} |")
+    return (
+        f"| {label} | {r['queries']} | {pct(r['R@1'])} | {pct(r['R@5'])} | {pct(r['R@10'])} | "
+        f"{r['mean_rank']:.1f} | {goal} |"
+    )
 
 
 def kw_cells(r: dict) -> str:
@@ -187,12 +197,16 @@ def costs(threads: int) -> dict:
     model, _, preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))
     model.eval().to(memory_format=torch.channels_last)
     tokenizer = open_clip.get_tokenizer("local-dir:" + str(folder))
+
     def rss_mb() -> int:
         return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
 
     image = preprocess(Image.new("RGB", (96, 96), (200, 60, 60)))
-    out = {"resident memory after loading the model (torch, open_clip and transformers alone: about 0.85 GB)":
-           f"{rss_mb()} MB"}
+    out = {
+        "resident memory after loading the model (torch, open_clip and transformers alone: about 0.85 GB)": (
+            f"{rss_mb()} MB"
+        )
+    }
     with torch.inference_mode():
         for batch in (8, 32):
             x = image.unsqueeze(0).repeat(batch, 1, 1, 1).contiguous(memory_format=torch.channels_last)
@@ -212,7 +226,8 @@ def costs(threads: int) -> dict:
     out["ms per text query (median)"] = f"{1000 * float(np.median(times)):.1f}"
     out["resident memory after the runs above"] = f"{rss_mb()} MB"
     out["peak resident memory (during the batch of 32)"] = (
-        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     return out
 
 
@@ -268,8 +283,13 @@ def main() -> None:
     tags_a, has_a = tags_only_matrix(towers, args.cache, half_a_items)
     tags_b, has_b = tags_only_matrix(towers, args.cache, half_b_items)
     q_a = name_queries(towers, args.cache, half_a_items)
-    pick = {w: (keyword_scores(blend(kq_a @ emb_a.T, kq_a @ meta_a.T, w), rel_a),
-                name_scores(blend(q_a @ emb_a.T, q_a @ tags_a.T, w, has_a))) for w in WEIGHTS}
+    pick = {
+        w: (
+            keyword_scores(blend(kq_a @ emb_a.T, kq_a @ meta_a.T, w), rel_a),
+            name_scores(blend(q_a @ emb_a.T, q_a @ tags_a.T, w, has_a)),
+        )
+        for w in WEIGHTS
+    }
     best_w = max(WEIGHTS, key=lambda w: blend_objective(*pick[w]))
     kw_rows = {w: keyword_scores(blend(kq_b @ emb_b.T, kq_b @ meta_b.T, w), rel_b) for w in WEIGHTS}
     name_rows = {w: name_scores(blend(q_b @ emb_b.T, q_b @ tags_b.T, w, has_b)) for w in WEIGHTS}
@@ -286,14 +306,18 @@ def main() -> None:
     no_noto = train.recall_summary(train.retrieval_ranks(emb_noto, q_noto, range(len(noto))))
 
     command = f".venv/bin/python benchmarks/quality.py{' --ablations' if args.ablations else ''}"
-    say(f"Measured {dt.date.today().isoformat()} on {platform.machine()} ({os.cpu_count()} cores, "
+    say(
+        f"Measured {dt.date.today().isoformat()} on {platform.machine()} ({os.cpu_count()} cores, "
         f"Python {platform.python_version()}, torch threads {args.threads}) by `{command}`; "
-        f"model `{build.MODEL_ID}`, head `{cfg.head}`, seed {args.seed}.")
+        f"model `{build.MODEL_ID}`, head `{cfg.head}`, seed {args.seed}."
+    )
     say("")
-    say(f"Noto emoji (no skin-tone variants): {len(noto)}, split by group into A = {len(half_a)} "
+    say(
+        f"Noto emoji (no skin-tone variants): {len(noto)}, split by group into A = {len(half_a)} "
         f"and B = {len(half_b)}. "
         f"Icon sets: {', '.join(sorted({items[i].source.split(':')[1] for i in icons}))} ({len(icons)} icons). "
-        f"Training set for the B test: A + {n_train - len(half_a)} icons whose concept/name is not in B.")
+        f"Training set for the B test: A + {n_train - len(half_a)} icons whose concept/name is not in B."
+    )
     say("")
     say("| text -> image, image only | queries | R@1 | R@5 | R@10 | mean rank | goal |")
     say("|---|---|---|---|---|---|---|")
@@ -301,19 +325,24 @@ def main() -> None:
     say(recall_row("same, zero-training baseline (ImageNet classes x MiniLM)", zs, ""))
     say(recall_row("all Noto, trained without any Noto (no font, no iconify noto*)", no_noto, "R@10 >= 25%"))
     say("")
-    say(f"Blend on half B, `score = (1 - w) * image_cos + w * text_cos(title/tags)` as search_service ranks. "
+    say(
+        f"Blend on half B, `score = (1 - w) * image_cos + w * text_cos(title/tags)` as search_service ranks. "
         "Keywords: every CLDR keyword of B is a query, relevant = the pictures tagged with it, full title/tags "
         f"({kw_rows[0.0]['queries']} queries). Names, words hidden: each CLDR name is a query for "
         "its picture, whose text keeps only the tags that share no word with the name (none left: image only), "
         "so the picture has to carry the match. "
         f"w is picked on the mirror fold (trained on B, queries of A) for the mean of keyword mAP and name MRR: "
-        f"**w = {best_w}**.")
+        f"**w = {best_w}**."
+    )
     say("")
     say("| half B | keyword hit@10 | keyword mAP | name, words hidden: R@10 | MRR | goal |")
     say("|---|---|---|---|---|---|")
     say(f"| zero-training baseline, image only | {kw_cells(zs_kw)} | {pct(zs['R@10'])} | | |")
-    for w, label in ((0.0, "trained head, image only (w = 0)"), (best_w, f"**blend, w = {best_w} (chosen)**"),
-                     (1.0, "title/tags text only (w = 1)")):
+    for w, label in (
+        (0.0, "trained head, image only (w = 0)"),
+        (best_w, f"**blend, w = {best_w} (chosen)**"),
+        (1.0, "title/tags text only (w = 1)"),
+    ):
         goal = "keyword hit@10 >= 85%" if label.startswith("**") else ""
         say(f"| {label} | {kw_cells(kw_rows[w])} | {pct(name_rows[w]['R@10'])} | {name_rows[w]['MRR']:.3f} | {goal} |")
     say("")
@@ -344,10 +373,12 @@ def main() -> None:
         ]
         for label, variant_cfg, with_icons in rows:
             head = held_out_head(data, variant_cfg, half_a, half_b, icons if with_icons else [])
-            r = train.recall_summary(train.retrieval_ranks(train.embed_images(head, data.image_feats[0][half_b]),
-                                                           q_b, range(len(half_b))))
-            aug = train.recall_summary(train.retrieval_ranks(train.embed_images(head, data.image_feats[1][half_b]),
-                                                             q_b, range(len(half_b))))
+            r = train.recall_summary(
+                train.retrieval_ranks(train.embed_images(head, data.image_feats[0][half_b]), q_b, range(len(half_b)))
+            )
+            aug = train.recall_summary(
+                train.retrieval_ranks(train.embed_images(head, data.image_feats[1][half_b]), q_b, range(len(half_b)))
+            )
             say(f"| {label} | {pct(r['R@1'])} | {pct(r['R@10'])} | {r['mean_rank']:.1f} | {pct(aug['R@10'])} |")
 
     say("")
@@ -364,7 +395,7 @@ def main() -> None:
             fcntl.flock(lock, fcntl.LOCK_EX)  # other benchmark scripts write their own sections too
             text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
             if BEGIN in text and END in text:
-                text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+                text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
             else:
                 text = text.rstrip("\n") + "\n\n" + section + "\n"
             RESULTS.write_text(text)

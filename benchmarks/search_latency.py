@@ -50,7 +50,7 @@ CACHED_QUERIES = ["cat in a park", "happy birthday", "red heart", "thumbs up", "
 DATA_TEXT = {
     "uniform": "uniformly random unit vectors, queries too (the hard case for HNSW: no neighbourhood structure).",
     "seeded": "each sticker a noisy copy (cos ~0.8 to its seed) of one of the 1,855 demo stickers' real image and "
-              "title/tags embeddings, queries the real embeddings of their tag words (many stickers per concept).",
+    "title/tags embeddings, queries the real embeddings of their tag words (many stickers per concept).",
 }
 
 
@@ -118,11 +118,15 @@ def real_embeddings(encoder) -> dict[str, np.ndarray]:
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     names = sorted(meta)
     print(f"embedding {len(names)} demo stickers once (cached in {path.name}) ...", flush=True)
-    image = np.concatenate([encoder.encode_images([Image.open(folder / name) for name in names[i:i + 32]])
-                            for i in range(0, len(names), 32)])
+    image = np.concatenate(
+        [
+            encoder.encode_images([Image.open(folder / name) for name in names[i : i + 32]])
+            for i in range(0, len(names), 32)
+        ]
+    )
     text = encoder.encode_texts([metadata_text(meta[name]["title"], meta[name]["tags"]) for name in names])
     words = sorted({tag for name in names for tag in meta[name]["tags"]})
-    query = np.concatenate([encoder.encode_texts(words[i:i + 256]) for i in range(0, len(words), 256)])
+    query = np.concatenate([encoder.encode_texts(words[i : i + 256]) for i in range(0, len(words), 256)])
     common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     np.savez(path, image=image, text=text, query=query)
     return {"image": image, "text": text, "query": query}
@@ -159,8 +163,21 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
 
     from stickers.models import Sticker
 
-    columns = ["filename", "sha256", "width", "height", "title", "tags", "model_id", "image_embedding",
-               "text_embedding", "blended_embedding", "blend_weight", "created", "updated"]
+    columns = [
+        "filename",
+        "sha256",
+        "width",
+        "height",
+        "title",
+        "tags",
+        "model_id",
+        "image_embedding",
+        "text_embedding",
+        "blended_embedding",
+        "blend_weight",
+        "created",
+        "updated",
+    ]
     weight = settings.SEARCH_TEXT_WEIGHT
     weight_be = struct.pack("!id", 8, weight)
     now = struct.pack("!iq", 8, int(time.time() * 1_000_000) - PG_EPOCH_US)
@@ -184,15 +201,23 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
                 if row < start or row >= stop:
                     continue
                 name = filename(row)
-                parts = [struct.pack("!h", len(columns)), _pg_text(name),
-                         _pg_text(hashlib.sha256(name.encode()).hexdigest()), int256, int256,
-                         _pg_text(f"bench sticker {row}" if has_text(row) else ""), empty_varchar_array, model,
-                         vector_header, image_be[offset * size:(offset + 1) * size]]
+                parts = [
+                    struct.pack("!h", len(columns)),
+                    _pg_text(name),
+                    _pg_text(hashlib.sha256(name.encode()).hexdigest()),
+                    int256,
+                    int256,
+                    _pg_text(f"bench sticker {row}" if has_text(row) else ""),
+                    empty_varchar_array,
+                    model,
+                    vector_header,
+                    image_be[offset * size : (offset + 1) * size],
+                ]
                 if has_text(row):
-                    parts += [vector_header, text_be[offset * size:(offset + 1) * size]]
+                    parts += [vector_header, text_be[offset * size : (offset + 1) * size]]
                 else:
                     parts.append(null)
-                parts += [vector_header, blended_be[offset * size:(offset + 1) * size], weight_be, now, now]
+                parts += [vector_header, blended_be[offset * size : (offset + 1) * size], weight_be, now, now]
                 out.append(b"".join(parts))
             yield b"".join(out)
             progress(min(stop, (b + 1) * BLOCK))
@@ -215,16 +240,14 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
             return data
 
     table = Sticker._meta.db_table
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", Stream(),
-                       size=1 << 20)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", Stream(), size=1 << 20)
 
 
 def blended_rows(image: np.ndarray, text: np.ndarray, first_row: int, weight: float) -> np.ndarray:
     """The stored search vectors of rows first_row.. (``stickers.blending.blend``: image alone without text)."""
     from stickers.blending import blend
 
-    return np.stack([blend(image[i], text[i] if has_text(first_row + i) else None, weight)
-                     for i in range(len(image))])
+    return np.stack([blend(image[i], text[i] if has_text(first_row + i) else None, weight) for i in range(len(image))])
 
 
 def orm_rows(model_id: str, dim: int, stop: int) -> None:
@@ -235,13 +258,25 @@ def orm_rows(model_id: str, dim: int, stop: int) -> None:
 
     image, text = block(0, dim)
     w = settings.SEARCH_TEXT_WEIGHT
-    Sticker.objects.bulk_create([
-        Sticker(filename=filename(row), sha256=hashlib.sha256(filename(row).encode()).hexdigest(), width=256,
-                height=256, title=f"bench sticker {row}" if has_text(row) else "", tags=[], model_id=model_id,
-                image_embedding=image[row], text_embedding=text[row] if has_text(row) else None,
-                blended_embedding=blend(image[row], text[row] if has_text(row) else None, w), blend_weight=w)
-        for row in range(stop)
-    ], batch_size=500)
+    Sticker.objects.bulk_create(
+        [
+            Sticker(
+                filename=filename(row),
+                sha256=hashlib.sha256(filename(row).encode()).hexdigest(),
+                width=256,
+                height=256,
+                title=f"bench sticker {row}" if has_text(row) else "",
+                tags=[],
+                model_id=model_id,
+                image_embedding=image[row],
+                text_embedding=text[row] if has_text(row) else None,
+                blended_embedding=blend(image[row], text[row] if has_text(row) else None, w),
+                blend_weight=w,
+            )
+            for row in range(stop)
+        ],
+        batch_size=500,
+    )
 
 
 def count_rows(model_id: str) -> int:
@@ -262,8 +297,11 @@ def watch_build(stop: threading.Event, samples: list) -> None:
     try:
         with connection.cursor() as cursor:
             while not stop.wait(5):
-                cursor.execute("SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
-                               "FROM pg_stat_progress_create_index WHERE datname = %s", [database])
+                cursor.execute(
+                    "SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
+                    "FROM pg_stat_progress_create_index WHERE datname = %s",
+                    [database],
+                )
                 row = cursor.fetchone()
                 if row:
                     samples.append((time.monotonic() - started, *row))
@@ -295,6 +333,7 @@ def load_and_index(model_id: str, dim: int, n: int, max_build_minutes: float) ->
         orm_rows(model_id, dim, min(ORM_ROWS, n))
         have = min(ORM_ROWS, n)
     if have < n:
+
         def progress(done: int) -> None:
             print(f"\r  COPY {done:,}/{n:,} rows", end="", flush=True)
 
@@ -340,8 +379,9 @@ def _record_build(n: int, seconds: float) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_build (n int PRIMARY KEY, seconds float)")
-        cursor.execute("INSERT INTO bench_build VALUES (%s, %s) ON CONFLICT (n) DO UPDATE SET seconds = %s",
-                       [n, seconds, seconds])
+        cursor.execute(
+            "INSERT INTO bench_build VALUES (%s, %s) ON CONFLICT (n) DO UPDATE SET seconds = %s", [n, seconds, seconds]
+        )
 
 
 def _recorded_build(n: int) -> float | None:
@@ -423,8 +463,16 @@ def build_blended(model_id: str, dim: int, m: int, ef_construction: int) -> floa
     return seconds
 
 
-def trade_off_curve(model_id: str, dim: int, blended: np.ndarray, queries: np.ndarray, recall_queries: np.ndarray,
-                    configs: list[tuple[int, int]], ef_values: list[int], warmup: int) -> list[tuple]:
+def trade_off_curve(
+    model_id: str,
+    dim: int,
+    blended: np.ndarray,
+    queries: np.ndarray,
+    recall_queries: np.ndarray,
+    configs: list[tuple[int, int]],
+    ef_values: list[int],
+    warmup: int,
+) -> list[tuple]:
     """(m, ef_construction, build s, ef_search, recall@10, p50 s, p99 s) for every build config and ef_search;
     the index is left built with the last config."""
     from django.conf import settings
@@ -439,10 +487,22 @@ def trade_off_curve(model_id: str, dim: int, blended: np.ndarray, queries: np.nd
                 settings.SEARCH_HNSW_EF_SEARCH = ef
                 times = sql_latency(model_id, queries, warmup, dim, exact=False)
                 recall = ranking_recall(model_id, blended, recall_queries)
-                rows.append((m, ef_construction, seconds, ef, recall, common.percentile(times, 50),
-                             common.percentile(times, 99)))
-                print(f"    ef_search {ef}: recall@10 {recall:.3f}, p50 {common.fmt_ms(rows[-1][5])} ms, "
-                      f"p99 {common.fmt_ms(rows[-1][6])} ms", flush=True)
+                rows.append(
+                    (
+                        m,
+                        ef_construction,
+                        seconds,
+                        ef,
+                        recall,
+                        common.percentile(times, 50),
+                        common.percentile(times, 99),
+                    )
+                )
+                print(
+                    f"    ef_search {ef}: recall@10 {recall:.3f}, p50 {common.fmt_ms(rows[-1][5])} ms, "
+                    f"p99 {common.fmt_ms(rows[-1][6])} ms",
+                    flush=True,
+                )
     finally:
         settings.SEARCH_HNSW_EF_SEARCH = ef_default
     return rows
@@ -455,10 +515,17 @@ def http_latency(database: str, env: dict[str, str], queries: int, log: Path) ->
     token = secrets.token_urlsafe(16)
     # Query embeddings shared by both workers through Redis (expiring soon after the run), so that a query asked
     # once is a cached one whichever worker answers it next.
-    service_env = common.service_env("search", database, **env, SEARCH_BIND=f"127.0.0.1:{port}",
-                                     SEARCH_SERVICE_TOKEN=token, GUNICORN_ACCESS_LOG="",
-                                     SEARCH_REDIS_URL=REDIS_URL, SEARCH_REDIS_TTL="600",
-                                     SEARCH_RESULT_CACHE_TTL="0")
+    service_env = common.service_env(
+        "search",
+        database,
+        **env,
+        SEARCH_BIND=f"127.0.0.1:{port}",
+        SEARCH_SERVICE_TOKEN=token,
+        GUNICORN_ACCESS_LOG="",
+        SEARCH_REDIS_URL=REDIS_URL,
+        SEARCH_REDIS_TTL="600",
+        SEARCH_RESULT_CACHE_TTL="0",
+    )
     headers = {"Authorization": f"Bearer {token}"}
     result: dict[str, list[float]] = {"cached": [], "uncached": []}
     with common.Gunicorn(common.SEARCH_DIR, service_env, port, log).start(headers=headers) as server:
@@ -491,8 +558,10 @@ def extrapolate(samples: list, n: int, elapsed: float) -> str:
         return f"cancelled after {elapsed / 60:.0f} min with no progress reported"
     t, phase, done, total = loading[-1][:4]
     rate = done / max(t, 1)
-    return (f"cancelled after {elapsed / 60:.0f} min in phase '{phase}': {done:,}/{total:,} tuples "
-            f"({rate:.0f}/s); at that rate the first index alone needs ~{total / rate / 60:.0f} min")
+    return (
+        f"cancelled after {elapsed / 60:.0f} min in phase '{phase}': {done:,}/{total:,} tuples "
+        f"({rate:.0f}/s); at that rate the first index alone needs ~{total / rate / 60:.0f} min"
+    )
 
 
 def main() -> None:
@@ -502,18 +571,34 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="timed queries per measurement")
     parser.add_argument("--exact-queries", type=int, default=50, help="timed queries of the exact scans")
     parser.add_argument("--recall-queries", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=20,
-                        help="untimed searches before each SQL timing (other query vectors than the timed ones)")
-    parser.add_argument("--curve-configs", default="16:64,16:128,24:128",
-                        help="HNSW m:ef_construction pairs of the trade-off curve at the largest size (the index "
-                             "is rebuilt with the configured SEARCH_HNSW_M/EF_CONSTRUCTION afterwards)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="untimed searches before each SQL timing (other query vectors than the timed ones)",
+    )
+    parser.add_argument(
+        "--curve-configs",
+        default="16:64,16:128,24:128",
+        help="HNSW m:ef_construction pairs of the trade-off curve at the largest size (the index "
+        "is rebuilt with the configured SEARCH_HNSW_M/EF_CONSTRUCTION afterwards)",
+    )
     parser.add_argument("--ef-values", default="20,40,60,100,200")
     parser.add_argument("--max-build-minutes", type=float, default=15.0)
-    parser.add_argument("--data", default="uniform", choices=["uniform", "seeded"],
-                        help="uniform random unit vectors, or noisy copies of real sticker embeddings")
+    parser.add_argument(
+        "--data",
+        default="uniform",
+        choices=["uniform", "seeded"],
+        help="uniform random unit vectors, or noisy copies of real sticker embeddings",
+    )
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
+    parser.add_argument(
+        "--section",
+        default="",
+        help="a name for a separate RESULTS.md section (e.g. a second HNSW build), instead of the size table's",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -575,38 +660,68 @@ def main() -> None:
         recall = ranking_recall(model_id, blended, queries[: args.recall_queries])
         if common.percentile(exact, 50) <= common.percentile(hnsw, 50):
             crossover = n
-        print(f"  HNSW p50 {common.fmt_ms(common.percentile(hnsw, 50))} ms p99 "
-              f"{common.fmt_ms(common.percentile(hnsw, 99))} ms recall@10 {recall:.3f}; exact pgvector p50 "
-              f"{common.fmt_ms(common.percentile(exact, 50))} ms; numpy exact p50 "
-              f"{common.fmt_ms(common.percentile(numpy_times, 50))} ms (one read of the {blended.nbytes / 1e6:.0f} MB "
-              f"of vectors: {read_rate:.1f} GB/s)", flush=True)
+        print(
+            f"  HNSW p50 {common.fmt_ms(common.percentile(hnsw, 50))} ms p99 "
+            f"{common.fmt_ms(common.percentile(hnsw, 99))} ms recall@10 {recall:.3f}; exact pgvector p50 "
+            f"{common.fmt_ms(common.percentile(exact, 50))} ms; numpy exact p50 "
+            f"{common.fmt_ms(common.percentile(numpy_times, 50))} ms (one read of the {blended.nbytes / 1e6:.0f} MB "
+            f"of vectors: {read_rate:.1f} GB/s)",
+            flush=True,
+        )
         if n == sizes[-1] and configs:
-            curve = trade_off_curve(model_id, dim, blended, queries, queries[: args.recall_queries],
-                                    [c for c in configs if c != (m_default, efc_default)] + [(m_default, efc_default)],
-                                    ef_values, args.warmup)
+            curve = trade_off_curve(
+                model_id,
+                dim,
+                blended,
+                queries,
+                queries[: args.recall_queries],
+                [c for c in configs if c != (m_default, efc_default)] + [(m_default, efc_default)],
+                ef_values,
+                args.warmup,
+            )
             loads.append(common.loadavg())
         del blended
-        http = ({"cached": [], "uncached": []} if args.no_http or n != sizes[-1]
-                else http_latency(database, env, args.queries, log))
+        http = (
+            {"cached": [], "uncached": []}
+            if args.no_http or n != sizes[-1]
+            else http_latency(database, env, args.queries, log)
+        )
         loads.append(common.loadavg())
 
         def p(values, q):
             return common.fmt_ms(common.percentile(values, q)) if values else "-"
 
-        rows.append((f"{n:,}", p(exact, 50), p(hnsw, 50), p(hnsw, 99), f"{recall:.3f}", p(numpy_times, 50),
-                     f"{read_rate:.1f}", p(http["cached"], 50), p(http["cached"], 99), p(http["uncached"], 50),
-                     p(http["uncached"], 99)))
+        rows.append(
+            (
+                f"{n:,}",
+                p(exact, 50),
+                p(hnsw, 50),
+                p(hnsw, 99),
+                f"{recall:.3f}",
+                p(numpy_times, 50),
+                f"{read_rate:.1f}",
+                p(http["cached"], 50),
+                p(http["cached"], 99),
+                p(http["uncached"], 50),
+                p(http["uncached"], 99),
+            )
+        )
         if http["cached"]:
-            print(f"  HTTP cached p50 {rows[-1][7]} p99 {rows[-1][8]}; uncached p50 {rows[-1][9]} "
-                  f"p99 {rows[-1][10]} ms")
+            print(
+                f"  HTTP cached p50 {rows[-1][7]} p99 {rows[-1][8]}; uncached p50 {rows[-1][9]} p99 {rows[-1][10]} ms"
+            )
 
-    curve_rows = [(m, efc, f"{build_s:.1f}", ef, f"{recall:.3f}", common.fmt_ms(p50), common.fmt_ms(p99))
-                  for m, efc, build_s, ef, recall, p50, p99 in curve]
+    curve_rows = [
+        (m, efc, f"{build_s:.1f}", ef, f"{recall:.3f}", common.fmt_ms(p50), common.fmt_ms(p99))
+        for m, efc, build_s, ef, recall, p50, p99 in curve
+    ]
     lines = [
         common.machine_line(loads),
         "",
         f"`.venv/bin/python benchmarks/search_latency.py --sizes {args.sizes} --model {args.model} --data "
-        f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}`: "
+        f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}"
+        f"{' --recall-queries ' + str(args.recall_queries) if args.recall_queries != 100 else ''}"
+        f"{' --no-http' if args.no_http else ''}{' --section ' + args.section if args.section else ''}`: "
         f"{common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} Every other sticker has a title/tags "
         f"vector; each row stores its blended vector (text weight {w}) as `index_images` does. PostgreSQL "
         f"{common.server_url()} with shared_buffers={shared_buffers}. Production ranking: one inner-product HNSW "
@@ -624,19 +739,32 @@ def main() -> None:
         "each text asked once in an earlier pass (its embedding from the worker's LRU or Redis), uncached = new "
         "texts (the text tower runs).",
         "",
-        *common.table(["N", "exact pgvector p50", "HNSW p50", "HNSW p99", "HNSW recall@10", "numpy exact p50",
-                       "read GB/s", "HTTP cached p50", "HTTP cached p99", "HTTP uncached p50", "HTTP uncached p99"],
-                      rows),
+        *common.table(
+            [
+                "N",
+                "exact pgvector p50",
+                "HNSW p50",
+                "HNSW p99",
+                "HNSW recall@10",
+                "numpy exact p50",
+                "read GB/s",
+                "HTTP cached p50",
+                "HTTP cached p99",
+                "HTTP uncached p50",
+                "HTTP uncached p99",
+            ],
+            rows,
+        ),
         "",
-        f"Exact scan at least as fast as HNSW (p50) up to N = {crossover:,}." if crossover else
-        "The exact scan was slower than HNSW at every size measured.",
+        f"Exact scan at least as fast as HNSW (p50) up to N = {crossover:,}."
+        if crossover
+        else "The exact scan was slower than HNSW at every size measured.",
         "",
         f"Trade-off curve at N = {sizes[-1]:,}: the blended index built with each (m, ef_construction) (build time of "
         "that one index), then the production query at each ef_search: recall@10 against the exact blended top 10 "
         f"({args.recall_queries} queries) and SQL latency.",
         "",
-        *common.table(["m", "ef_construction", "build s", "ef_search", "recall@10", "SQL p50", "SQL p99"],
-                      curve_rows),
+        *common.table(["m", "ef_construction", "build s", "ef_search", "recall@10", "SQL p50", "SQL p99"], curve_rows),
         "",
         "HNSW build of both indexes (image cosine for similar stickers, blended inner product for search) at the "
         "configured m/ef_construction, maintenance_work_mem=3GB, CREATE INDEX CONCURRENTLY through "
@@ -645,9 +773,13 @@ def main() -> None:
         *common.table(["N", "build time"], builds),
     ]
     suffix = "" if shared_buffers == "128MB" else f", shared_buffers={shared_buffers}"
-    common.write_section(f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}",
-                         f"search_service latency and recall vs N ({args.data} data{suffix})", lines,
-                         write=not args.no_write)
+    section = f"-{args.section}" if args.section else ""
+    common.write_section(
+        f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}{section}",
+        f"search_service latency and recall vs N ({args.data} data{suffix}{', ' + args.section if section else ''})",
+        lines,
+        write=not args.no_write,
+    )
     if args.drop:
         from django.db import connections
 

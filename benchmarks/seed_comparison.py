@@ -66,8 +66,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,40000")
     parser.add_argument("--model", default="auto")
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--data", default="uniform", choices=["uniform", "seeded"],
-                        help="as search_latency.py: uniform random vectors, or noisy copies of real embeddings")
+    parser.add_argument(
+        "--data",
+        default="uniform",
+        choices=["uniform", "seeded"],
+        help="as search_latency.py: uniform random vectors, or noisy copies of real embeddings",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database for the next run")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -113,7 +117,7 @@ def main() -> None:
             seed_search(cursor, warmup[0])  # warm-up: table in the buffer cache
             selectors.search(warmup[1], model_id=model_id, limit=10)
             for round_ in range(args.rounds):
-                group = queries[round_ * 11:(round_ + 1) * 11]
+                group = queries[round_ * 11 : (round_ + 1) * 11]
                 started = time.perf_counter()
                 seed_search(cursor, group[0])
                 seed_times.append(time.perf_counter() - started)
@@ -121,14 +125,23 @@ def main() -> None:
                     started = time.perf_counter()
                     hits = selectors.search(query, model_id=model_id, limit=10)
                     our_times.append(time.perf_counter() - started)
-                    found += len({search_latency.row_of(hit.filename) for hit in hits}
-                                 & search_latency.exact_top(blended, query))
+                    found += len(
+                        {search_latency.row_of(hit.filename) for hit in hits} & search_latency.exact_top(blended, query)
+                    )
         loads.append(common.loadavg())
         seed, ours = common.median(seed_times), common.median(our_times)
         our_p99 = common.percentile(our_times, 99)
         recall = found / (10 * len(our_times))
-        rows.append((f"{n:,}", common.fmt_ms(seed), common.fmt_ms(ours), common.fmt_ms(our_p99),
-                     f"{seed / ours:.1f}x", f"{recall:.3f}"))
+        rows.append(
+            (
+                f"{n:,}",
+                common.fmt_ms(seed),
+                common.fmt_ms(ours),
+                common.fmt_ms(our_p99),
+                f"{seed / ours:.1f}x",
+                f"{recall:.3f}",
+            )
+        )
         print(rows[-1])
 
     lines = [
@@ -145,8 +158,12 @@ def main() -> None:
         "",
         *common.table(["N", "seed p50", "ours p50", "ours p99", "speed-up", "recall@10"], rows),
     ]
-    common.write_section(f"seed-comparison-{args.data}", f"Against the seed's approach ({args.data} data)", lines,
-                         write=not args.no_write)
+    common.write_section(
+        f"seed-comparison-{args.data}",
+        f"Against the seed's approach ({args.data} data)",
+        lines,
+        write=not args.no_write,
+    )
     if not args.keep:
         from django.db import connections
 

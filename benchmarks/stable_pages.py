@@ -36,11 +36,24 @@ def load_demo(model_id: str, seeds: dict[str, np.ndarray]) -> int:
 
     if not Sticker.objects.exists():
         w = settings.SEARCH_TEXT_WEIGHT
-        Sticker.objects.bulk_create([
-            Sticker(filename=f"demo-{i:05d}.png", sha256=f"{i:064x}", width=1, height=1, title="t", model_id=model_id,
-                    image_embedding=image, text_embedding=text, blended_embedding=blend(image, text, w),
-                    blend_weight=w)
-            for i, (image, text) in enumerate(zip(seeds["image"], seeds["text"], strict=True))], batch_size=500)
+        Sticker.objects.bulk_create(
+            [
+                Sticker(
+                    filename=f"demo-{i:05d}.png",
+                    sha256=f"{i:064x}",
+                    width=1,
+                    height=1,
+                    title="t",
+                    model_id=model_id,
+                    image_embedding=image,
+                    text_embedding=text,
+                    blended_embedding=blend(image, text, w),
+                    blend_weight=w,
+                )
+                for i, (image, text) in enumerate(zip(seeds["image"], seeds["text"], strict=True))
+            ],
+            batch_size=500,
+        )
     ensure_vector_indexes(model_id, seeds["image"].shape[1])
     return Sticker.objects.count()
 
@@ -50,8 +63,12 @@ def ranking(query: np.ndarray, model_id: str, size: int, total: int, exact: bool
 
     names: list[str] = []
     for offset in range(0, total, size):
-        names += [hit.filename for hit in selectors.search(query, model_id=model_id, limit=min(size, total - offset),
-                                                           offset=offset, exact=exact)]
+        names += [
+            hit.filename
+            for hit in selectors.search(
+                query, model_id=model_id, limit=min(size, total - offset), offset=offset, exact=exact
+            )
+        ]
     return names
 
 
@@ -91,8 +108,10 @@ def main() -> None:
             equal = len(whole) == total and all(other == whole for other in others)
             same += equal
             wholes[exact].append(whole)
-            print(f"  {'exact' if exact else 'HNSW'} query {index + 1}: pages {'equal' if equal else 'DIFFER'}",
-                  flush=True)
+            print(
+                f"  {'exact' if exact else 'HNSW'} query {index + 1}: pages {'equal' if equal else 'DIFFER'}",
+                flush=True,
+            )
         rows.append(["exact" if exact else "HNSW", f"{same}/{len(queries)}", f"{time.perf_counter() - started:.0f}"])
     loads.append(common.loadavg())
     pairs = list(zip(wholes[False], wholes[True], strict=True))
@@ -100,8 +119,10 @@ def main() -> None:
     at100 = np.mean([len(set(h[:100]) & set(e[:100])) / 100 for h, e in pairs])
     rows[0].append(f"{at10:.3f} / {at100:.3f}")
     rows[1].append("1.000 / 1.000")
-    label = {"demo": f"the {count:,} demo stickers (default model's image and title/tags embeddings)",
-             "seeded": f"{count:,} seeded stickers (search_latency.py --data seeded)"}[args.dataset]
+    label = {
+        "demo": f"the {count:,} demo stickers (default model's image and title/tags embeddings)",
+        "seeded": f"{count:,} seeded stickers (search_latency.py --data seeded)",
+    }[args.dataset]
     lines = [
         common.machine_line(loads),
         "",
@@ -112,8 +133,9 @@ def main() -> None:
         "",
         *common.table(["path", "queries with equal pages", "seconds", "recall@10 / @100 vs exact"], rows),
     ]
-    common.write_section(f"stable-pages-{args.dataset}", f"Stable pages ({args.dataset})", lines,
-                         write=not args.no_write)
+    common.write_section(
+        f"stable-pages-{args.dataset}", f"Stable pages ({args.dataset})", lines, write=not args.no_write
+    )
 
 
 if __name__ == "__main__":

@@ -32,10 +32,25 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
-QUERIES = ["cat in a park", "happy birthday", "red heart", "dog", "pizza slice with cheese", "thumbs up",
-           "rocket launch into space", "sad face with tears"]
-CHECK_TEXTS = ["cat in a park", "", "🐱 кошка на траве", "猫", "a " * 90 + "very long query, truncated",
-               "thumbs up", "x"]
+QUERIES = [
+    "cat in a park",
+    "happy birthday",
+    "red heart",
+    "dog",
+    "pizza slice with cheese",
+    "thumbs up",
+    "rocket launch into space",
+    "sad face with tears",
+]
+CHECK_TEXTS = [
+    "cat in a park",
+    "",
+    "🐱 кошка на траве",
+    "猫",
+    "a " * 90 + "very long query, truncated",
+    "thumbs up",
+    "x",
+]
 
 
 def load(kind: str, threads: int):
@@ -70,7 +85,7 @@ def compare(encoder, repeats: int) -> dict:
                     encoder.text_path = path
                     times[path].append(time_call(lambda text=text: encoder.encode_texts([text])))
         differences = []
-        for batch in ([[text] for text in CHECK_TEXTS] + [CHECK_TEXTS, QUERIES]):
+        for batch in [[text] for text in CHECK_TEXTS] + [CHECK_TEXTS, QUERIES]:
             encoder.text_path = "full"
             reference = encoder.encode_texts(batch)
             for path in paths:
@@ -137,16 +152,29 @@ def main() -> None:
         full = common.median(times["full"])
 
         best = times.get("fast") or times.get("trimmed") or times["full"]
-        rows.append((label, result["context"], cell(times, "full"), cell(times, "trimmed"), cell(times, "fast"),
-                     f"{full / common.median(times['trimmed']):.1f}x" if "trimmed" in times else "-",
-                     f"{full / common.median(best):.1f}x", f"{result['max_diff']:.1e}"))
+        rows.append(
+            (
+                label,
+                result["context"],
+                cell(times, "full"),
+                cell(times, "trimmed"),
+                cell(times, "fast"),
+                f"{full / common.median(times['trimmed']):.1f}x" if "trimmed" in times else "-",
+                f"{full / common.median(best):.1f}x",
+                f"{result['max_diff']:.1e}",
+            )
+        )
         print(rows[-1], flush=True)
     cache = cache_latency(encoders["default"], args.redis, args.repeats)
     loads.append(common.loadavg())
-    cache_rows = [(name, common.fmt_ms(common.percentile(values, 50)), common.fmt_ms(common.percentile(values, 99)))
-                  for name, values in (("new text: encode + Redis SET", cache["miss"]),
-                                       ("repeated text: worker's LRU", cache["lru"]),
-                                       ("text another worker encoded: Redis GET", cache["redis"]))]
+    cache_rows = [
+        (name, common.fmt_ms(common.percentile(values, 50)), common.fmt_ms(common.percentile(values, 99)))
+        for name, values in (
+            ("new text: encode + Redis SET", cache["miss"]),
+            ("repeated text: worker's LRU", cache["lru"]),
+            ("text another worker encoded: Redis GET", cache["redis"]),
+        )
+    ]
     print(cache_rows)
 
     lines = [
@@ -160,8 +188,19 @@ def main() -> None:
         "element-wise difference to the full path's unit vectors over short, empty, non-Latin, truncated-long "
         "and batched texts.",
         "",
-        *common.table(["model", "context", "full p50 / p99", "trimmed p50 / p99", "trimmed + packed p50 / p99",
-                       "speed-up trimmed", "speed-up trimmed + packed", "max diff"], rows),
+        *common.table(
+            [
+                "model",
+                "context",
+                "full p50 / p99",
+                "trimmed p50 / p99",
+                "trimmed + packed p50 / p99",
+                "speed-up trimmed",
+                "speed-up trimmed + packed",
+                "max diff",
+            ],
+            rows,
+        ),
         "",
         f"Query-embedding caches (`encoders.loader.embed_query`, default model, Redis at {args.redis}), "
         f"{len(cache['miss'])} texts, milliseconds:",

@@ -14,23 +14,15 @@ from django.test import override_settings
 
 from encoders import loader
 from stickers import vector_index
-from testing.memo_encoder import MemoEncoder
-
-TEST_MODEL = "ViT-B-32"
+from testkit.checkpoints import TEST_MODEL, write_random_checkpoint
+from testkit.memo_encoder import MemoEncoder
 
 
 @pytest.fixture(scope="session")
 def clip_checkpoint(tmp_path_factory, request):
     """ViT-B-32 with pretrained=None (seeded random weights), its state dict saved to a file."""
-    import open_clip
-    import torch
-
     started = time.perf_counter()
-    path = tmp_path_factory.mktemp("model") / "vit-b-32-random.pt"
-    torch.manual_seed(0)
-    model = open_clip.create_model(TEST_MODEL, pretrained=None)
-    torch.save(model.state_dict(), path)
-    del model
+    path = write_random_checkpoint(tmp_path_factory.mktemp("model") / "vit-b-32-random.pt", TEST_MODEL)
     request.config._search_checkpoint_seconds = time.perf_counter() - started
     return path
 
@@ -54,11 +46,15 @@ def tiny_model_dir(tmp_path_factory):
     torch.manual_seed(0)
     model = open_clip.model.CLIP(**model_cfg)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "open_clip_model.safetensors")
-    (folder / "open_clip_config.json").write_text(json.dumps({
-        "model_id": "tiny-test-clip/1",
-        "model_cfg": model_cfg,
-        "preprocess_cfg": {"size": 32, "resize_mode": "longest", "fill_color": 255},
-    }))
+    (folder / "open_clip_config.json").write_text(
+        json.dumps(
+            {
+                "model_id": "tiny-test-clip/1",
+                "model_cfg": model_cfg,
+                "preprocess_cfg": {"size": 32, "resize_mode": "longest", "fill_color": 255},
+            }
+        )
+    )
     return folder
 
 
@@ -66,8 +62,9 @@ def tiny_model_dir(tmp_path_factory):
 def encoder(clip_checkpoint, request):
     """The process's encoder, loaded by the production code from SEARCH_MODEL_NAME/SEARCH_MODEL_PRETRAINED."""
     started = time.perf_counter()
-    override = override_settings(SEARCH_MODEL_NAME=TEST_MODEL, SEARCH_MODEL_PRETRAINED=str(clip_checkpoint),
-                                 SEARCH_SERVICE_TOKEN="")
+    override = override_settings(
+        SEARCH_MODEL_NAME=TEST_MODEL, SEARCH_MODEL_PRETRAINED=str(clip_checkpoint), SEARCH_SERVICE_TOKEN=""
+    )
     override.enable()
     loader.set_encoder(None)
     encoder = loader.get_encoder()
@@ -100,5 +97,6 @@ def pytest_terminal_summary(terminalreporter, config):
     saved = getattr(config, "_search_checkpoint_seconds", None)
     loaded = getattr(config, "_search_model_seconds", None)
     if saved is not None and loaded is not None:
-        terminalreporter.write_line(f"search_service test model: ViT-B-32 checkpoint written in {saved:.1f} s, "
-                                    f"loaded in {loaded:.1f} s")
+        terminalreporter.write_line(
+            f"search_service test model: ViT-B-32 checkpoint written in {saved:.1f} s, loaded in {loaded:.1f} s"
+        )

@@ -18,7 +18,7 @@ class SchemaView(SpectacularAPIView):
         operation_id="openapi_schema",
         summary="This API's OpenAPI 3 schema",
         description="YAML (`application/vnd.oai.openapi`) by default; JSON with `Accept: application/json` or "
-                    "`Accept: application/vnd.oai.openapi+json`. Swagger UI renders it at `/api/docs/`.",
+        "`Accept: application/vnd.oai.openapi+json`. Swagger UI renders it at `/api/docs/`.",
         responses={
             (200, "application/vnd.oai.openapi"): OpenApiResponse(OpenApiTypes.OBJECT, description=_SCHEMA),
             (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description=_SCHEMA),

@@ -1,6 +1,11 @@
 """The one JSON error format of both services, and the one place that makes it.
 
-Every error body is ``{"error": {"code": str, "message": str, "details": dict}}``.
+Every error body is ``{"error": {"code": str, "message": str, "details": dict}}``, built by :func:`error_body`.
+
+Services and selectors raise :class:`DomainError` subclasses: plain exceptions that say what happened
+(``UnknownSticker``, ``ModelMismatch``, ...). Each subclass names the answer it becomes at the API edge
+(``code``, ``status_code``); :func:`exception_handler`, DRF's ``EXCEPTION_HANDLER`` in both services, is the
+one place that turns them (and DRF's, Django's and database errors) into that format.
 """
 
 from __future__ import annotations
@@ -19,15 +24,38 @@ from rest_framework.response import Response
 logger = logging.getLogger("servicekit.errors")
 
 
-class ApiError(exceptions.APIException):
-    """An error a view raises on purpose, with a stable machine-readable ``code``."""
+class DomainError(Exception):
+    """Base of the services' domain exceptions: something the caller asked for cannot be done.
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    ``message`` says what happened (also ``str(exc)``); ``details`` is extra data for the caller. A subclass
+    sets the machine-readable ``code`` and the HTTP ``status_code`` of its answer.
+    """
+
+    code: str = "bad_request"
+    status_code: int = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ApiError(exceptions.APIException):
+    """An error the API edge itself raises (a parser, the exception handler), with a stable ``code``."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
     default_detail = "Bad request."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, status_code: int | None = None,
-                 details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail=message or self.default_detail, code=code or self.default_code)
         if status_code is not None:
             self.status_code = status_code
@@ -37,17 +65,23 @@ class ApiError(exceptions.APIException):
         self.headers = headers or {}
 
 
+SERVICE_UNAVAILABLE_MESSAGE = "A service this request needs is unavailable; try again shortly."
+
+
 class ServiceUnavailable(ApiError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
-    default_detail = "A service this request needs is unavailable; try again shortly."
+    default_detail = SERVICE_UNAVAILABLE_MESSAGE
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def error_response(code: str, message: str, status_code: int, details: dict[str, Any] | None = None) -> JsonResponse:
+def json_error_response(
+    code: str, message: str, status_code: int, details: dict[str, Any] | None = None
+) -> JsonResponse:
+    """A plain Django response with the error body (for code outside DRF views: middleware, handlers)."""
     return JsonResponse(error_body(code, message, details), status=status_code)
 
 
@@ -73,7 +107,13 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     """True for errors that mean the database cannot be reached right now (down, restarting, connection
     lost): callers get a 503 they may retry, not a 500. Django wraps psycopg's errors in these classes."""
     return isinstance(exc, (OperationalError, InterfaceError)) or (
-        isinstance(exc, DatabaseError) and "connection" in str(exc).lower())
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    )
+
+
+def _throttle_wait(exc: exceptions.Throttled) -> float | None:
+    # Throttled.__init__ sets ``wait``; djangorestframework-stubs does not declare it.
+    return getattr(exc, "wait", None)
 
 
 def _drf_error(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
@@ -85,13 +125,16 @@ def _drf_error(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
                 detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
                 return code, message, {"fields": detail}
             if isinstance(exc, exceptions.Throttled):
-                return code, str(exc.detail), {"retry_after_seconds": exc.wait and int(exc.wait + 0.999)}
+                wait = _throttle_wait(exc)
+                return code, str(exc.detail), {"retry_after_seconds": wait and int(wait + 0.999)}
             return code, str(exc.detail) if exc.detail else message, {}
     return "error", str(exc.detail), {}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF ``EXCEPTION_HANDLER``: every API error leaves in the one format; a database outage is a 503."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if is_database_unavailable(exc):
         logger.warning("database unavailable: %s", exc)
         exc = ServiceUnavailable(DATABASE_UNAVAILABLE_MESSAGE, code="database_unavailable")
@@ -105,37 +148,38 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = ApiError("The request was refused as suspicious.", code="bad_request")
     if not isinstance(exc, exceptions.APIException):
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
-        return Response(error_body("internal_error", "An internal error occurred."),
-                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return Response(
+            error_body("internal_error", "An internal error occurred."), status=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
     code, message, details = _drf_error(exc)
     headers = dict(getattr(exc, "headers", {}) or {})
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait + 0.999))
+    if auth_header := getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = auth_header
+    if isinstance(exc, exceptions.Throttled) and (wait := _throttle_wait(exc)) is not None:
+        headers["Retry-After"] = str(int(wait + 0.999))
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 
 # Django's own handlers (outside DRF views): wired in each service's root urls.py.
 def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response("bad_request", "Bad request.", 400)
+    return json_error_response("bad_request", "Bad request.", 400)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response("permission_denied", "Forbidden.", 403)
+    return json_error_response("permission_denied", "Forbidden.", 403)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response("not_found", f"No endpoint at {request.path}.", 404)
+    return json_error_response("not_found", f"No endpoint at {request.path}.", 404)
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
     """Uncaught errors outside DRF views (middleware, admin, plain Django views). Django calls this while
     handling the exception, so ``sys.exc_info()`` names it: a database outage is a 503 there too."""
     if is_database_unavailable(sys.exc_info()[1]):
-        return error_response("database_unavailable", DATABASE_UNAVAILABLE_MESSAGE, 503)
-    return error_response("internal_error", "An internal error occurred.", 500)
+        return json_error_response("database_unavailable", DATABASE_UNAVAILABLE_MESSAGE, 503)
+    return json_error_response("internal_error", "An internal error occurred.", 500)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
-    return error_response("csrf_failed", f"CSRF verification failed: {reason}", 403)
+    return json_error_response("csrf_failed", f"CSRF verification failed: {reason}", 403)

@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import json
 
-CODES = {400: "bad_request", 403: "permission_denied", 414: "uri_too_long", 417: "expectation_failed",
-         431: "headers_too_large", 500: "internal_error", 501: "not_implemented"}
+CODES = {
+    400: "bad_request",
+    403: "permission_denied",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "headers_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+}
 
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     from gunicorn.util import write_nonblock
 
-    body = json.dumps({"error": {"code": CODES.get(status_int, "bad_request"),
-                                 "message": f"{reason}: {mesg}" if mesg else reason, "details": {}}}).encode()
-    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1", "replace")
+    from servicekit.errors import error_body  # imported here: a worker has Django loaded, the master need not
+
+    message = f"{reason}: {mesg}" if mesg else reason
+    body = json.dumps(error_body(CODES.get(status_int, "bad_request"), message)).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1", "replace")
     write_nonblock(sock, head + body)
 
 

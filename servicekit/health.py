@@ -50,8 +50,9 @@ class CheckResultSerializer(serializers.Serializer):
 
 class ReadinessSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unavailable"])
-    checks = serializers.DictField(child=CheckResultSerializer(),
-                                   help_text="One result per dependency (database, ...); may carry more fields.")
+    checks = serializers.DictField(
+        child=CheckResultSerializer(), help_text="One result per dependency (database, ...); may carry more fields."
+    )
 
     class Meta:
         ref_name = "Readiness"
@@ -64,8 +65,12 @@ class _Probe(APIView):
 
 
 class HealthView(_Probe):
-    @extend_schema(operation_id="healthz", summary="Liveness: the process answers",
-                   responses={200: HealthSerializer}, tags=["health"])
+    @extend_schema(
+        operation_id="healthz",
+        summary="Liveness: the process answers",
+        responses={200: HealthSerializer},
+        tags=["health"],
+    )
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})
 
@@ -74,17 +79,20 @@ class ReadinessView(_Probe):
     checks: dict[str, Check] = {}
 
     @extend_schema(
-        operation_id="readyz", summary="Readiness: every dependency reachable",
+        operation_id="readyz",
+        summary="Readiness: every dependency reachable",
         description="Runs each check (the database, and the service's own: search_service or the model); "
-                    "503 when any fails.",
-        responses={200: ReadinessSerializer,
-                   503: OpenApiResponse(ReadinessSerializer, description="A check failed (`ok: false`).")},
-        tags=["health"])
+        "503 when any fails.",
+        responses={
+            200: ReadinessSerializer,
+            503: OpenApiResponse(ReadinessSerializer, description="A check failed (`ok: false`)."),
+        },
+        tags=["health"],
+    )
     def get(self, request: Request) -> Response:
         results = {name: check() for name, check in self.checks.items()}
         ready = all(result["ok"] for result in results.values())
-        return Response({"status": "ok" if ready else "unavailable", "checks": results},
-                        status=200 if ready else 503)
+        return Response({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
 
 
 def health_urls(extra_checks: dict[str, Check] | None = None) -> list:

@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.core.handlers.wsgi import get_bytes_from_wsgi
 
-from servicekit.errors import error_response
+from servicekit.errors import json_error_response
 
 
 class RequestSanityMiddleware:
@@ -24,8 +24,11 @@ class RequestSanityMiddleware:
             raw_query = get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
             unquote_to_bytes(raw_query.replace(b"+", b" ")).decode("utf-8")
         except UnicodeError:  # bad bytes, or (from a non-conforming server) characters past Latin-1
-            return error_response("malformed_request", "The query string is not valid UTF-8.", 400)
+            return json_error_response("malformed_request", "The query string is not valid UTF-8.", 400)
         if request.META.get("HTTP_TRANSFER_ENCODING") and not request.META.get("CONTENT_LENGTH"):
-            return error_response("length_required", "Send the body with a Content-Length header (chunked "
-                                  "transfer encoding is not supported).", 411)
+            return json_error_response(
+                "length_required",
+                "Send the body with a Content-Length header (chunked transfer encoding is not supported).",
+                411,
+            )
         return self.get_response(request)

@@ -2,8 +2,8 @@
 
 Use in ``extend_schema(responses=...)``::
 
-    from servicekit.openapi import error_response
-    responses={200: MySerializer, 400: error_response("invalid_request: ...")}
+    from servicekit.openapi import error_schema
+    responses={200: MySerializer, 400: error_schema("invalid_request: ...")}
 
 Every error response then points at the ``Error`` component, which describes
 ``{"error": {"code", "message", "details"}}`` exactly as :mod:`servicekit.errors` writes it.
@@ -21,7 +21,8 @@ class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. invalid_request, not_found, throttled.")
     message = serializers.CharField(help_text="Human-readable explanation.")
     details = serializers.DictField(
-        help_text="Extra data (may be empty); for invalid_request `fields` maps each bad field to its errors.")
+        help_text="Extra data (may be empty); for invalid_request `fields` maps each bad field to its errors."
+    )
 
     class Meta:
         ref_name = "ErrorBody"
@@ -36,7 +37,6 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
-def error_response(description: str) -> OpenApiResponse:
-    """An error response in the one format, with a description of when it happens."""
+def error_schema(description: str) -> OpenApiResponse:
+    """The OpenAPI entry of an error response in the one format, with a description of when it happens."""
     return OpenApiResponse(ErrorSerializer, description=description)
-

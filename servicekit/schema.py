@@ -1,5 +1,5 @@
 """drf-spectacular extensions both services use, so that the OpenAPI schema says exactly what the code accepts
-(schemathesis checks one against the other; see sticker_service/reliability/tests/test_schemathesis.py).
+(schemathesis checks one against the other; see tests/system/test_schemathesis.py).
 
 - :class:`AutoSchema`: a list of nested serializers that refuses an empty list (``allow_empty=False``) or takes
   ``min_length``/``max_length`` items is documented with ``minItems``/``maxItems`` (drf-spectacular leaves
@@ -35,8 +35,8 @@ class AutoSchema(openapi.AutoSchema):
                 minimum = 1
             if minimum is not None:
                 schema["minItems"] = minimum
-            if getattr(serializer, "max_length", None) is not None:
-                schema["maxItems"] = serializer.max_length
+            if (maximum := getattr(serializer, "max_length", None)) is not None:
+                schema["maxItems"] = maximum
         return schema
 
 

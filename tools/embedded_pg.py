@@ -89,8 +89,27 @@ def url(database: str) -> str:
 
 
 def _psql(database: str, sql: str) -> str:
-    proc = _run([_bin("psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", str(PORT),
-                 "-U", SUPERUSER, "-d", database, "-c", sql])
+    proc = _run(
+        [
+            _bin("psql"),
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            HOST,
+            "-p",
+            str(PORT),
+            "-U",
+            SUPERUSER,
+            "-d",
+            database,
+            "-c",
+            sql,
+        ]
+    )
     return proc.stdout.strip()
 
 
@@ -102,8 +121,9 @@ def start() -> None:
         print(f"embedded_pg: initialising cluster in {PGDATA}")
         if PGDATA.exists():
             shutil.rmtree(PGDATA)
-        _run([_bin("initdb"), "-D", str(PGDATA), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
-              "-U", SUPERUSER])
+        _run(
+            [_bin("initdb"), "-D", str(PGDATA), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", SUPERUSER]
+        )
     if not is_running():
         print(f"embedded_pg: starting PostgreSQL on {HOST}:{PORT}")
         options = f"-h {HOST} -p {PORT} -k {SOCKET_DIR} -c max_connections=200 -c fsync=on"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The test command's body (make test): pytest for both services against the real database,
-# then sticker_service once more against the machine's stock PostgreSQL 15 (no extensions).
+# The test command's body (make test): pytest for both services against the real database, the
+# default model's training (model_training: smoke training on generated shapes, no database), the system
+# tests (tests/system: both services together), then sticker_service once more against the machine's stock
+# PostgreSQL 15 (no extensions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-$PWD/.venv/bin/python}
@@ -16,9 +18,9 @@ export SECURE_COOKIES=false
 export LOG_LEVEL=WARNING
 export PY
 
-# Headless Chromium for the demo page's browser test (sticker_service/demo/tests). A fresh CI machine has
+# Headless Chromium for the demo page's browser test (tests/system). A fresh CI machine has
 # none: install Debian's chromium when missing and running as root. Otherwise that one test skips with the
-# reason, except with CI=true, where it fails (see sticker_service/testing/browser.py).
+# reason, except with CI=true, where it fails (see testkit/browser.py).
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "=== installing chromium (apt-get) for the demo page's browser test ==="
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
@@ -27,7 +29,10 @@ fi
 
 status=0
 (cd search_service && "$PY" -m pytest "$@") || status=1
+(cd model_training && "$PY" -m pytest "$@") || status=1
 (cd sticker_service && "$PY" -m pytest "$@") || status=1
+# Once, on the embedded database: they bring their own gunicorn processes and a private PostgreSQL cluster.
+(cd tests/system && "$PY" -m pytest "$@") || status=1
 
 # Stock PostgreSQL 15 leg: proves sticker_service needs no extension. Required on CI.
 STOCK_URL=${STOCK_PG_URL:-postgres://postgres@127.0.0.1:5432/sticker_stock}
@@ -41,9 +46,8 @@ except Exception as exc:
 PYEOF
 then
   echo "=== sticker_service against stock PostgreSQL at ${STOCK_URL%/*} ==="
-  # The system tests (sticker_service/reliability, marker "system") ran in the first leg: they bring their own
-  # PostgreSQL and gunicorn processes, so running them again here would only repeat them.
-  (cd sticker_service && STICKER_DATABASE_URL=$STOCK_URL "$PY" -m pytest -m "not system" "$@") || status=1
+  # sticker_service's own tests only: the system tests (tests/system) ran above, once.
+  (cd sticker_service && STICKER_DATABASE_URL=$STOCK_URL "$PY" -m pytest "$@") || status=1
 elif [ "${CI:-}" = "true" ]; then
   echo "CI: the stock PostgreSQL leg is required but the server is unreachable"; status=1
 else

@@ -83,13 +83,19 @@ if SEARCH_RESULT_CACHE_TTL < 0 or SEARCH_RESULT_CACHE_SIZE < 1:
     raise ImproperlyConfigured("SEARCH_RESULT_CACHE_TTL must be >= 0 and SEARCH_RESULT_CACHE_SIZE >= 1.")
 if SEARCH_REDIS_TIMEOUT <= 0 or SEARCH_REDIS_TTL < 1:
     raise ImproperlyConfigured("SEARCH_REDIS_TIMEOUT must be > 0 and SEARCH_REDIS_TTL >= 1 (seconds).")
-if not (2 <= SEARCH_HNSW_M <= 100 and 4 <= SEARCH_HNSW_EF_CONSTRUCTION <= 1000
-        and SEARCH_HNSW_EF_CONSTRUCTION >= 2 * SEARCH_HNSW_M):
-    raise ImproperlyConfigured("SEARCH_HNSW_M must be 2..100 and SEARCH_HNSW_EF_CONSTRUCTION 4..1000 and at least "
-                               "2 * SEARCH_HNSW_M (pgvector's ranges).")
+if not (
+    2 <= SEARCH_HNSW_M <= 100
+    and 4 <= SEARCH_HNSW_EF_CONSTRUCTION <= 1000
+    and SEARCH_HNSW_EF_CONSTRUCTION >= 2 * SEARCH_HNSW_M
+):
+    raise ImproperlyConfigured(
+        "SEARCH_HNSW_M must be 2..100 and SEARCH_HNSW_EF_CONSTRUCTION 4..1000 and at least "
+        "2 * SEARCH_HNSW_M (pgvector's ranges)."
+    )
 if SEARCH_EXACT_MAX_STICKERS < 0 or SEARCH_STATEMENT_TIMEOUT_MS < 0 or not 0 <= SEARCH_BOOST_MAX <= 10:
-    raise ImproperlyConfigured("SEARCH_EXACT_MAX_STICKERS and SEARCH_STATEMENT_TIMEOUT_MS must be >= 0, "
-                               "SEARCH_BOOST_MAX 0..10.")
+    raise ImproperlyConfigured(
+        "SEARCH_EXACT_MAX_STICKERS and SEARCH_STATEMENT_TIMEOUT_MS must be >= 0, SEARCH_BOOST_MAX 0..10."
+    )
 if SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
     raise ImproperlyConfigured("SEARCH_TEXT_CACHE_SIZE and SEARCH_TORCH_THREADS must be >= 0.")
 if not SEARCH_MEDIA_URL.endswith("/"):

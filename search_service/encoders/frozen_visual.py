@@ -2,9 +2,8 @@
 
 EfficientNet-style towers (the default model's EfficientNet-Lite0) spend much of their CPU time in batch
 norms, each a full pass over the activations. ``torch.jit.freeze`` folds them into the preceding convolutions'
-weights and inlines the constants; on this project's 2-core benchmark machine that makes the default model's
-image tower ~1.4x faster than eager channels-last (``benchmarks/indexing.py``), with the same embeddings up to
-float rounding (~1e-7).
+weights and inlines the constants, so those passes disappear; the embeddings stay the same up to float
+rounding.
 
 The traced graph is checked against the eager tower on a random batch of another size before it is used; any
 failure (a tower that does not trace, a mismatch) leaves the eager tower in place. Built on the first image
@@ -33,8 +32,10 @@ def freeze_image_tower(visual: torch.nn.Module, input_shape: tuple[int, ...]) ->
             expected = torch.nn.functional.normalize(visual(check).float(), dim=-1)
             got = torch.nn.functional.normalize(frozen(check).float(), dim=-1)
         if not torch.allclose(got, expected, atol=1e-4):
-            logger.warning("Frozen image tower differs from the eager one (max %.2e); keeping the eager one",
-                           float((got - expected).abs().max()))
+            logger.warning(
+                "Frozen image tower differs from the eager one (max %.2e); keeping the eager one",
+                float((got - expected).abs().max()),
+            )
             return None
         return frozen
     except (RuntimeError, TypeError, ValueError, AttributeError, NotImplementedError, AssertionError) as exc:

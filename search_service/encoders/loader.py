@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from servicekit.errors import DomainError
 
 from . import text_cache
 from .base import Encoder
@@ -21,12 +24,15 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _encoder: Encoder | None = None
-_query_cache = None
+_query_cache: Callable[[str], np.ndarray] | None = None
 _shared_cache: text_cache.RedisTextCache | None = None
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(DomainError):
     """The configured model could not be loaded (message says why)."""
+
+    code = "model_unavailable"
+    status_code = 503
 
 
 def load_encoder() -> Encoder:
@@ -54,10 +60,6 @@ def get_encoder() -> Encoder:
                 _query_cache = _make_query_cache(encoder, settings.SEARCH_TEXT_CACHE_SIZE)
                 _encoder = encoder
     return _encoder
-
-
-def is_loaded() -> bool:
-    return _encoder is not None
 
 
 def set_encoder(encoder: Encoder | None) -> None:
@@ -94,6 +96,7 @@ def _make_query_cache(encoder: Encoder, size: int):
 def embed_query(text: str) -> np.ndarray:
     """The query's text embedding, from the process's LRU cache or Redis when it was asked before."""
     get_encoder()
+    assert _query_cache is not None  # made by get_encoder()
     return _query_cache(text)
 
 
@@ -103,7 +106,8 @@ def shared_text_cache() -> text_cache.RedisTextCache | None:
 
 
 def query_cache_info():
-    return _query_cache.cache_info() if hasattr(_query_cache, "cache_info") else None
+    cache_info = getattr(_query_cache, "cache_info", None)  # an lru_cache has it
+    return cache_info() if cache_info else None
 
 
 def readiness_check() -> dict:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from .base import composite_on_white, l2_normalize
+from .base import l2_normalize, model_input
 from .frozen_visual import freeze_image_tower
 from .spec import ModelSpec
 from .text_trim import padding_free_encoder
@@ -51,7 +51,7 @@ class OpenClipEncoder:
         # On CPU they are also traced and frozen (batch norms folded) on the first image batch: frozen_visual.py.
         # image_path: "frozen" (when that worked) or "eager".
         self.image_path = "frozen" if self._channels_last and self.device == "cpu" else "eager"
-        self._frozen_visual = None
+        self._frozen_visual: torch.jit.ScriptModule | None = None
         self._model = model
         self._preprocess = preprocess
         self._tokenizer = open_clip.get_tokenizer(spec.name)
@@ -61,15 +61,22 @@ class OpenClipEncoder:
         self._text_paths = {"full": model.encode_text}
         if (trimmed := padding_free_encoder(model)) is not None:
             self._text_paths["trimmed"] = trimmed
-            if self.device == "cpu" and (fast := padding_free_encoder(model, packed=True)).packed:
+            if self.device == "cpu" and (fast := padding_free_encoder(model, packed=True)) and fast.packed:
                 self._text_paths["fast"] = fast
         self.text_path = next(path for path in ("fast", "trimmed", "full") if path in self._text_paths)
         self._torch = torch
         # One forward pass at a time: gunicorn threads share the process's torch thread pool.
         self._lock = threading.Lock()
         self.dim = int(self.encode_texts(["a sticker"]).shape[1])
-        logger.info("Loaded model %s (dim %d, device %s, %d torch threads, text path %s) in %.1f s", self.model_id,
-                    self.dim, self.device, torch.get_num_threads(), self.text_path, time.perf_counter() - started)
+        logger.info(
+            "Loaded model %s (dim %d, device %s, %d torch threads, text path %s) in %.1f s",
+            self.model_id,
+            self.dim,
+            self.device,
+            torch.get_num_threads(),
+            self.text_path,
+            time.perf_counter() - started,
+        )
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -81,7 +88,7 @@ class OpenClipEncoder:
 
     def preprocess(self, image: Image.Image):
         """The model's input tensor for one image (transparent pixels composited on white first)."""
-        return self._preprocess(composite_on_white(image))
+        return model_input(self._preprocess, image)
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
@@ -95,7 +102,7 @@ class OpenClipEncoder:
                 self._frozen_visual = freeze_image_tower(self._model.visual, tuple(batch.shape[1:]))
                 if self._frozen_visual is None:
                     self.image_path = "eager"
-            if self.image_path == "frozen":
+            if self.image_path == "frozen" and self._frozen_visual is not None:
                 features = self._frozen_visual(batch.contiguous())
             else:
                 if self._channels_last:

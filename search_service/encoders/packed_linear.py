@@ -1,11 +1,10 @@
 """Linear layers with their weights pre-packed for oneDNN, for the text towers on CPU.
 
 A short query is a handful of tokens, so each linear layer multiplies a few rows by a large weight matrix;
-PyTorch's default CPU path re-lays the weights out on every call, which then dominates (about half of a
-trimmed ViT-B-32 text encoding). oneDNN can take them packed once at load (``mkldnn._reorder_linear_weight``,
-what torch.compile's freezing uses) and runs those products 2-3x faster, same float32 arithmetic up to
-rounding (~1e-6). Used only where :func:`available` and a self-check at packing time agree; otherwise the
-plain layers run.
+PyTorch's default CPU path re-lays the weights out on every call, which then dominates the cost. oneDNN can
+take them packed once at load (``mkldnn._reorder_linear_weight``, what torch.compile's freezing uses) and
+skips that work on every call, same float32 arithmetic up to rounding. Used only where :func:`available`
+and a self-check at packing time agree; otherwise the plain layers run.
 """
 
 from __future__ import annotations
@@ -22,8 +21,11 @@ _BATCH_HINT = 8  # rows the packing is tuned for (a query's tokens); any row cou
 
 def available() -> bool:
     ops = torch.ops.mkldnn
-    return (torch.backends.mkldnn.is_available() and hasattr(ops, "_reorder_linear_weight")
-            and hasattr(ops, "_linear_pointwise"))
+    return (
+        torch.backends.mkldnn.is_available()
+        and hasattr(ops, "_reorder_linear_weight")
+        and hasattr(ops, "_linear_pointwise")
+    )
 
 
 def pack(weight: torch.Tensor) -> torch.Tensor:
@@ -46,8 +48,9 @@ def self_check() -> bool:
         x, weight = torch.randn(5, 64, generator=generator), torch.randn(48, 64, generator=generator)
         bias = torch.randn(48, generator=generator)
         with torch.inference_mode():
-            return bool(torch.allclose(linear(x, pack(weight), bias), torch.nn.functional.linear(x, weight, bias),
-                                       atol=1e-4))
+            return bool(
+                torch.allclose(linear(x, pack(weight), bias), torch.nn.functional.linear(x, weight, bias), atol=1e-4)
+            )
     except (RuntimeError, TypeError) as exc:
         logger.info("oneDNN packed linear layers unavailable: %s", exc)
         return False

@@ -21,9 +21,16 @@ from django.core.exceptions import ImproperlyConfigured
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
 # open_clip's preference order when it looks for weights in a local-dir folder
-_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.safetensors", "open_clip_pytorch_model.bin",
-                 "open_clip_pytorch_model.pth", "model.safetensors", "pytorch_model.bin", "pytorch_model.pth",
-                 "model.pth")
+_WEIGHT_FILES = (
+    "open_clip_model.safetensors",
+    "open_clip_pytorch_model.safetensors",
+    "open_clip_pytorch_model.bin",
+    "open_clip_pytorch_model.pth",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "pytorch_model.pth",
+    "model.pth",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ def resolve_model_spec() -> ModelSpec:
     if not name:
         return _default_spec()
     if name.startswith(LOCAL_DIR):
-        return _local_dir_spec(Path(name[len(LOCAL_DIR):]))
+        return _local_dir_spec(Path(name[len(LOCAL_DIR) :]))
     if name.startswith(HF_HUB):
         return ModelSpec(name=name, pretrained=None, model_id=name)
 

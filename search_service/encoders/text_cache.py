@@ -24,8 +24,9 @@ KEY_PREFIX = "search:text:v1"
 
 
 class RedisTextCache:
-    def __init__(self, url: str, *, model_id: str, dim: int, ttl: int, timeout: float,
-                 retry_after: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, model_id: str, dim: int, ttl: int, timeout: float, retry_after: float = 5.0
+    ) -> None:
         import redis
 
         self._errors = (redis.RedisError, OSError)
@@ -50,8 +51,13 @@ class RedisTextCache:
             was_up = self._available()
             self._down_until = time.monotonic() + self.retry_after
         if was_up:
-            logger.warning("Redis text cache %s failed (%s: %s); encoding without it for %.0f s",
-                           action, type(exc).__name__, exc, self.retry_after)
+            logger.warning(
+                "Redis text cache %s failed (%s: %s); encoding without it for %.0f s",
+                action,
+                type(exc).__name__,
+                exc,
+                self.retry_after,
+            )
 
     def get(self, text: str) -> np.ndarray | None:
         """The cached vector (read-only), or None: not cached, unusable or Redis unavailable."""
@@ -62,7 +68,7 @@ class RedisTextCache:
         except self._errors as exc:
             self._failed("GET", exc)
             return None
-        if raw is None or len(raw) != self.dim * 4:
+        if not isinstance(raw, bytes) or len(raw) != self.dim * 4:  # None: not cached
             self.misses += 1
             return None
         self.hits += 1
@@ -86,5 +92,6 @@ def from_settings(model_id: str, dim: int) -> RedisTextCache | None:
     url = settings.SEARCH_REDIS_URL
     if not url:
         return None
-    return RedisTextCache(url, model_id=model_id, dim=dim, ttl=settings.SEARCH_REDIS_TTL,
-                          timeout=settings.SEARCH_REDIS_TIMEOUT)
+    return RedisTextCache(
+        url, model_id=model_id, dim=dim, ttl=settings.SEARCH_REDIS_TTL, timeout=settings.SEARCH_REDIS_TIMEOUT
+    )

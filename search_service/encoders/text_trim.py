@@ -21,7 +21,7 @@ with its ``nn.MultiheadAttention``), a Hugging Face tower by swapping its ``nn.L
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,15 @@ from open_clip.transformer import ResidualAttentionBlock, TextTransformer, text_
 
 from . import packed_linear
 
-TextEncodeFn = Callable[[torch.Tensor], torch.Tensor]
+
+class TextEncodeFn(Protocol):
+    """tokens -> text features; ``packed``: whether its linear layers run on packed weights."""
+
+    packed: bool
+
+    def __call__(self, tokens: torch.Tensor, /) -> torch.Tensor: ...
+
+
 _POOLED_AT_EOT = ("argmax", "eos")
 # (open_clip 3.3's MaxPooler fails on its own integer mask: left out.)
 _MASKED_POOLERS = (MeanPooler, ClsPooler, ClsLastHiddenStatePooler)
@@ -41,6 +49,7 @@ def pooled_positions(tokens: torch.Tensor, pool_type: str, eos_id: int | None) -
     """Per row, the position the causal tower pools at (as ``open_clip.transformer.text_global_pool``)."""
     if pool_type == "argmax":
         return tokens.argmax(dim=-1)
+    assert eos_id is not None  # pool_type "eos": pools at the end-of-text token
     return (tokens == eos_id).int().argmax(dim=-1)
 
 
@@ -62,18 +71,30 @@ class _PackedBlocks:
 
     def __init__(self, transformer) -> None:
         self.blocks = list(transformer.resblocks)
-        self.weights = [(packed_linear.pack(b.attn.in_proj_weight), packed_linear.pack(b.attn.out_proj.weight),
-                         packed_linear.pack(b.mlp.c_fc.weight), packed_linear.pack(b.mlp.c_proj.weight))
-                        for b in self.blocks]
+        self.weights = [
+            (
+                packed_linear.pack(b.attn.in_proj_weight),
+                packed_linear.pack(b.attn.out_proj.weight),
+                packed_linear.pack(b.mlp.c_fc.weight),
+                packed_linear.pack(b.mlp.c_proj.weight),
+            )
+            for b in self.blocks
+        ]
 
     @classmethod
     def build(cls, transformer) -> _PackedBlocks | None:
         def eligible(block) -> bool:
             attn = getattr(block, "attn", None)
-            return (type(block) is ResidualAttentionBlock and not hasattr(block, "ln_1_kv")
-                    and isinstance(attn, torch.nn.MultiheadAttention) and attn.batch_first
-                    and attn._qkv_same_embed_dim and attn.in_proj_bias is not None and attn.dropout == 0.0
-                    and block.attn.in_proj_weight.dtype == torch.float32)
+            return (
+                type(block) is ResidualAttentionBlock
+                and not hasattr(block, "ln_1_kv")
+                and isinstance(attn, torch.nn.MultiheadAttention)
+                and attn.batch_first
+                and attn._qkv_same_embed_dim
+                and attn.in_proj_bias is not None
+                and attn.dropout == 0.0
+                and block.attn.in_proj_weight.dtype == torch.float32
+            )
 
         if not getattr(transformer, "batch_first", False) or getattr(transformer, "grad_checkpointing", False):
             return None
@@ -118,8 +139,9 @@ def _causal_trimmed(tower, *, pool_type: str, eos_id: int | None, projection, pa
         x = text_global_pool(x, tokens, pool_type, eos_token_id=eos_id)
         return _project(x, projection)
 
-    encode.packed = blocks is not None
-    return encode
+    fn = cast(TextEncodeFn, encode)  # a function attribute: mypy cannot add one to a def
+    fn.packed = blocks is not None
+    return fn
 
 
 def _hf_trimmed(model, text: HFTextEncoder, *, packed: bool) -> TextEncodeFn:
@@ -142,8 +164,9 @@ def _hf_trimmed(model, text: HFTextEncoder, *, packed: bool) -> TextEncodeFn:
             for layer in layers:
                 layer.enabled = False
 
-    encode.packed = bool(layers)
-    return encode
+    fn = cast(TextEncodeFn, encode)  # a function attribute: mypy cannot add one to a def
+    fn.packed = bool(layers)
+    return fn
 
 
 def padding_free_encoder(model, *, packed: bool = False) -> TextEncodeFn | None:
@@ -152,15 +175,21 @@ def padding_free_encoder(model, *, packed: bool = False) -> TextEncodeFn | None:
     does), or None when this model's text tower is not one where that is provably the same."""
     if isinstance(model, CLIP):
         if model.attn_mask is not None and model.text_pool_type in _POOLED_AT_EOT:
-            return _causal_trimmed(model, pool_type=model.text_pool_type, eos_id=getattr(model, "text_eos_id", None),
-                                   projection=model.text_projection, packed=packed)
+            return _causal_trimmed(
+                model,
+                pool_type=model.text_pool_type,
+                eos_id=getattr(model, "text_eos_id", None),
+                projection=model.text_projection,
+                packed=packed,
+            )
         return None
     text = getattr(model, "text", None)
     if isinstance(text, TextTransformer):
         causal = text.attn_mask is not None and not text.use_pad_mask
         if causal and text.cls_emb is None and text.pool_type in _POOLED_AT_EOT and not text.output_tokens:
-            return _causal_trimmed(text, pool_type=text.pool_type, eos_id=text.eos_id,
-                                   projection=text.text_projection, packed=packed)
+            return _causal_trimmed(
+                text, pool_type=text.pool_type, eos_id=text.eos_id, projection=text.text_projection, packed=packed
+            )
         return None
     if isinstance(text, HFTextEncoder) and isinstance(text.pooler, _MASKED_POOLERS) and not text.output_tokens:
         if text.config.pad_token_id is not None:

@@ -61,8 +61,13 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
     ttl = settings.SEARCH_RESULT_CACHE_TTL
     if ttl <= 0:
         return compute()
-    key = (*key, settings.SEARCH_TEXT_WEIGHT, settings.SEARCH_HNSW_EF_SEARCH, settings.SEARCH_EXACT_MAX_STICKERS,
-           settings.SEARCH_BOOST_MAX)
+    key = (
+        *key,
+        settings.SEARCH_TEXT_WEIGHT,
+        settings.SEARCH_HNSW_EF_SEARCH,
+        settings.SEARCH_EXACT_MAX_STICKERS,
+        settings.SEARCH_BOOST_MAX,
+    )
     generation = results.generation
     value = results.get(key)
     if value is None:

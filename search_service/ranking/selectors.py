@@ -95,16 +95,22 @@ def _settings_prelude(*, exact: bool, ef_search: int) -> tuple[str, dict]:
     (the HNSW index cannot serve the ordering, a sequential scan and a top-N sort do). HNSW: no sequential scans
     or sorts, so the planner takes the index whatever the LIMIT (its stream is what makes pages stable).
     """
-    knobs = {"ef_search": str(ef_search), "iterative": "strict_order",
-             "timeout": str(settings.SEARCH_STATEMENT_TIMEOUT_MS),
-             "indexscan": "off" if exact else "on", "seqscan": "on" if exact else "off",
-             "sort": "on" if exact else "off"}
-    statement = ("SELECT set_config('hnsw.ef_search', %(ef_search)s, true), "
-                 "set_config('hnsw.iterative_scan', %(iterative)s, true), "
-                 "set_config('statement_timeout', %(timeout)s, true), "
-                 "set_config('enable_indexscan', %(indexscan)s, true), "
-                 "set_config('enable_seqscan', %(seqscan)s, true), "
-                 "set_config('enable_sort', %(sort)s, true);")
+    knobs = {
+        "ef_search": str(ef_search),
+        "iterative": "strict_order",
+        "timeout": str(settings.SEARCH_STATEMENT_TIMEOUT_MS),
+        "indexscan": "off" if exact else "on",
+        "seqscan": "on" if exact else "off",
+        "sort": "on" if exact else "off",
+    }
+    statement = (
+        "SELECT set_config('hnsw.ef_search', %(ef_search)s, true), "
+        "set_config('hnsw.iterative_scan', %(iterative)s, true), "
+        "set_config('statement_timeout', %(timeout)s, true), "
+        "set_config('enable_indexscan', %(indexscan)s, true), "
+        "set_config('enable_seqscan', %(seqscan)s, true), "
+        "set_config('enable_sort', %(sort)s, true);"
+    )
     return statement, knobs
 
 
@@ -131,8 +137,15 @@ def clamp_boosts(boosts: Sequence[tuple[str, float]]) -> list[tuple[str, float]]
     return sorted(merged.items())
 
 
-def search(query_vector: np.ndarray, *, model_id: str, limit: int, offset: int = 0,
-           boosts: Sequence[tuple[str, float]] = (), exact: bool | None = None) -> list[Hit]:
+def search(
+    query_vector: np.ndarray,
+    *,
+    model_id: str,
+    limit: int,
+    offset: int = 0,
+    boosts: Sequence[tuple[str, float]] = (),
+    exact: bool | None = None,
+) -> list[Hit]:
     """The best stickers for a query embedding (see the module docstring for the score and the pages).
 
     ``exact``: force the exact scan (True) or the HNSW scan (False); default by catalogue size.
@@ -175,9 +188,17 @@ def search(query_vector: np.ndarray, *, model_id: str, limit: int, offset: int =
         ORDER BY r.position
     """  # noqa: S608
     prelude, knobs = _settings_prelude(exact=exact, ef_search=settings.SEARCH_HNSW_EF_SEARCH)
-    params = {"q": Vector._to_db(query_vector), "model": model_id, "w": w, "limit": limit, "offset": offset,
-              "depth": offset + limit + len(boosts), "names": [name for name, _ in boosts],
-              "boosts": [boost for _, boost in boosts], **knobs}
+    params = {
+        "q": Vector._to_db(query_vector),
+        "model": model_id,
+        "w": w,
+        "limit": limit,
+        "offset": offset,
+        "depth": offset + limit + len(boosts),
+        "names": [name for name, _ in boosts],
+        "boosts": [boost for _, boost in boosts],
+        **knobs,
+    }
     rows = _run(prelude + sql, params)
     if rows and rows[0][0]:
         raise ModelMismatch(model_id, [m for m in index_model_ids() if m != model_id])
@@ -200,7 +221,8 @@ def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
         ORDER BY {image} <=> {query}{", s.id" if exact else ""}
         LIMIT %(k)s
     """  # noqa: S608
-    prelude, knobs = _settings_prelude(exact=exact, ef_search=min(max(settings.SEARCH_HNSW_EF_SEARCH, k),
-                                                                  MAX_EF_SEARCH))
+    prelude, knobs = _settings_prelude(
+        exact=exact, ef_search=min(max(settings.SEARCH_HNSW_EF_SEARCH, k), MAX_EF_SEARCH)
+    )
     rows = _run(prelude + sql, {"q": Vector._to_db(reference), "model": model_id, "k": k, **knobs})
     return [Hit(filename, float(score), title) for id_, filename, title, score in rows if id_ != sticker.id][:limit]

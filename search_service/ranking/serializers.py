@@ -18,18 +18,27 @@ query_characters = NoControlCharacters(TRIMMED_TEXT_PATTERN, message="The text m
 
 
 class SearchParamsSerializer(serializers.Serializer):
-    query = serializers.CharField(min_length=1, max_length=MAX_QUERY, trim_whitespace=True,
-                                  validators=[query_characters],
-                                  help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.")
+    query = serializers.CharField(
+        min_length=1,
+        max_length=MAX_QUERY,
+        trim_whitespace=True,
+        validators=[query_characters],
+        help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
+    )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class BoostSerializer(serializers.Serializer):
-    filename = serializers.CharField(max_length=255, trim_whitespace=False, validators=[no_control_characters],
-                                     help_text="A sticker of the catalogue (unknown filenames are ignored).")
-    boost = serializers.FloatField(help_text="Added to the sticker's score; clamped to [-SEARCH_BOOST_MAX, "
-                                             "SEARCH_BOOST_MAX] (default 0.2).")
+    filename = serializers.CharField(
+        max_length=255,
+        trim_whitespace=False,
+        validators=[no_control_characters],
+        help_text="A sticker of the catalogue (unknown filenames are ignored).",
+    )
+    boost = serializers.FloatField(
+        help_text="Added to the sticker's score; clamped to [-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX] (default 0.2)."
+    )
 
     def validate_boost(self, value: float) -> float:
         if not math.isfinite(value):
@@ -38,15 +47,24 @@ class BoostSerializer(serializers.Serializer):
 
 
 class SearchBodySerializer(SearchParamsSerializer):
-    boosts = BoostSerializer(many=True, required=False, default=list, max_length=MAX_BOOSTS,
-                             help_text=f"Per-request score boosts of listed stickers (at most {MAX_BOOSTS}; "
-                                       "a filename given twice: the last one counts). Boosted stickers are ranked "
-                                       "by score + boost wherever they are in the ranking.")
+    boosts = serializers.ListField(
+        child=BoostSerializer(),
+        required=False,
+        default=list,
+        max_length=MAX_BOOSTS,
+        help_text=f"Per-request score boosts of listed stickers (at most {MAX_BOOSTS}; "
+        "a filename given twice: the last one counts). Boosted stickers are ranked "
+        "by score + boost wherever they are in the ranking.",
+    )
 
 
 class SimilarParamsSerializer(serializers.Serializer):
-    filename = serializers.CharField(max_length=255, trim_whitespace=False, validators=[no_control_characters],
-                                     help_text="The sticker to find neighbours of.")
+    filename = serializers.CharField(
+        max_length=255,
+        trim_whitespace=False,
+        validators=[no_control_characters],
+        help_text="The sticker to find neighbours of.",
+    )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
 
 

@@ -6,53 +6,45 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from encoders.loader import ModelUnavailable, embed_query, get_encoder
-from servicekit.errors import ApiError
-from servicekit.openapi import error_response
-from stickers.errors import BlendOutdated, ModelMismatch
-from stickers.models import Sticker
+from config.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
+from encoders.loader import embed_query, get_encoder
+from servicekit.openapi import error_schema
 from stickers.selectors import check_model, get_sticker
-from stickers.views import INVALID, MISMATCH, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED, model_error
 
 from . import result_cache, selectors
-from .errors import ResultWindowExceeded, SearchTimeout
 from .serializers import RankingSerializer, SearchBodySerializer, SearchParamsSerializer, SimilarParamsSerializer
 
-BAD_SEARCH = error_response("invalid_request: a parameter is missing or out of range (see details.fields); "
-                            f"result_window_exceeded: offset + limit > {selectors.MAX_RESULT_WINDOW}.")
-SEARCH_DOWN = error_response("model_unavailable: the model could not be loaded; blend_outdated: SEARCH_TEXT_WEIGHT "
-                             "changed and 'manage.py reblend' has not run yet; search_timeout: the ranking query "
-                             "ran past SEARCH_STATEMENT_TIMEOUT_MS.")
+BAD_SEARCH = error_schema(
+    "invalid_request: a parameter is missing or out of range (see details.fields); "
+    f"result_window_exceeded: offset + limit > {selectors.MAX_RESULT_WINDOW}."
+)
+SEARCH_DOWN = error_schema(
+    "model_unavailable: the model could not be loaded; blend_outdated: SEARCH_TEXT_WEIGHT changed and "
+    "'manage.py reblend' has not run yet; search_timeout: the ranking query ran past SEARCH_STATEMENT_TIMEOUT_MS."
+)
+SIMILAR_DOWN = error_schema(
+    "model_unavailable: the model could not be loaded; search_timeout: the query ran past SEARCH_STATEMENT_TIMEOUT_MS."
+)
 SEARCH_RESPONSES = {200: RankingSerializer, 400: BAD_SEARCH, 401: UNAUTHORIZED, 409: MISMATCH, 503: SEARCH_DOWN}
 
 
 def _response(model_id: str, hits: list[selectors.Hit]) -> Response:
-    return Response({"model": model_id, "results": [
-        {"filename": hit.filename, "score": round(hit.score, 6), "title": hit.title} for hit in hits]})
-
-
-def ranking_error(exc: Exception) -> ApiError:
-    if isinstance(exc, ResultWindowExceeded):
-        return ApiError(str(exc), code="result_window_exceeded", status_code=400,
-                        details={"offset": exc.offset, "limit": exc.limit, "max_result_window": exc.window})
-    if isinstance(exc, BlendOutdated):
-        return ApiError(str(exc), code="blend_outdated", status_code=503, details={"text_weight": exc.weight})
-    if isinstance(exc, SearchTimeout):
-        return ApiError(str(exc), code="search_timeout", status_code=503, details={"timeout_ms": exc.timeout_ms})
-    return model_error(exc)
+    return Response(
+        {
+            "model": model_id,
+            "results": [{"filename": hit.filename, "score": round(hit.score, 6), "title": hit.title} for hit in hits],
+        }
+    )
 
 
 def _search(query: str, limit: int, offset: int, boosts: list[tuple[str, float]]) -> Response:
-    try:
-        selectors.check_result_window(offset, limit)
-        model_id = get_encoder().model_id
-        # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
-        hits = result_cache.cached(
-            ("search", model_id, query, limit, offset, tuple(boosts)),
-            lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset,
-                                     boosts=boosts))
-    except (ResultWindowExceeded, BlendOutdated, SearchTimeout, ModelMismatch, ModelUnavailable) as exc:
-        raise ranking_error(exc) from exc
+    selectors.check_result_window(offset, limit)  # before the text is encoded
+    model_id = get_encoder().model_id
+    # selectors.search also refuses (ModelMismatch, BlendOutdated) while the index is not searchable as it is.
+    hits = result_cache.cached(
+        ("search", model_id, query, limit, offset, tuple(boosts)),
+        lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset, boosts=boosts),
+    )
     return _response(model_id, hits)
 
 
@@ -65,8 +57,8 @@ class SearchView(APIView):
         responses=SEARCH_RESPONSES,
         summary="Stickers ranked by how well they match the text, best first.",
         description="Pages of any size concatenate to one ranking up to offset + limit <= "
-                    f"{selectors.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded). 409 model_mismatch while "
-                    "the index holds another model's embeddings.",
+        f"{selectors.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded). 409 model_mismatch while the index "
+        "holds another model's embeddings.",
     )
     def get(self, request: Request) -> Response:
         params = SearchParamsSerializer(data=request.query_params)
@@ -80,10 +72,19 @@ class SearchView(APIView):
         responses=SEARCH_RESPONSES,
         summary="The same search with per-request score boosts of listed stickers (JSON body).",
         description="Each listed sticker's score gets its boost (clamped to +-SEARCH_BOOST_MAX) and it enters the "
-                    "ranking wherever it was; pages stay stable for the same boosts. Unknown filenames are ignored.",
-        examples=[OpenApiExample("boosts", request_only=True, value={
-            "query": "birthday", "limit": 20, "offset": 0,
-            "boosts": [{"filename": "cake.png", "boost": 0.15}, {"filename": "skull.png", "boost": -0.1}]})],
+        "ranking wherever it was; pages stay stable for the same boosts. Unknown filenames are ignored.",
+        examples=[
+            OpenApiExample(
+                "boosts",
+                request_only=True,
+                value={
+                    "query": "birthday",
+                    "limit": 20,
+                    "offset": 0,
+                    "boosts": [{"filename": "cake.png", "boost": 0.15}, {"filename": "skull.png", "boost": -0.1}],
+                },
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         params = SearchBodySerializer(data=request.data)
@@ -97,25 +98,21 @@ class SimilarView(APIView):
     @extend_schema(
         operation_id="similar",
         parameters=[SimilarParamsSerializer],
-        responses={200: RankingSerializer, 400: INVALID, 401: UNAUTHORIZED, 404: NOT_FOUND, 409: MISMATCH,
-                   503: MODEL_DOWN},
+        responses={
+            200: RankingSerializer,
+            400: INVALID,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+            409: MISMATCH,
+            503: SIMILAR_DOWN,
+        },
         summary="Stickers whose images are nearest to that sticker's image (itself excluded).",
     )
     def get(self, request: Request) -> Response:
         params = SimilarParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         filename = params.validated_data["filename"]
-        try:
-            model_id = get_encoder().model_id
-            check_model(model_id)
-        except (ModelMismatch, ModelUnavailable) as exc:
-            raise model_error(exc) from exc
-        try:
-            sticker = get_sticker(filename)
-        except Sticker.DoesNotExist as exc:
-            raise ApiError(f"No sticker named {filename!r}.", code="not_found", status_code=404) from exc
-        try:
-            hits = selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"])
-        except SearchTimeout as exc:
-            raise ranking_error(exc) from exc
-        return _response(model_id, hits)
+        model_id = get_encoder().model_id
+        check_model(model_id)
+        sticker = get_sticker(filename)
+        return _response(model_id, selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"]))

@@ -37,8 +37,10 @@ def blend_sql(weight_param: str = "w") -> str:
     w = f"%({weight_param})s"
     ones = "array_fill(({w})::real, ARRAY[vector_dims(image_embedding)])::vector"
     rest = "array_fill((1 - {w})::real, ARRAY[vector_dims(image_embedding)])::vector"
-    return (f"CASE WHEN text_embedding IS NULL THEN image_embedding "
-            f"ELSE image_embedding * {rest.format(w=w)} + text_embedding * {ones.format(w=w)} END")
+    return (
+        f"CASE WHEN text_embedding IS NULL THEN image_embedding "
+        f"ELSE image_embedding * {rest.format(w=w)} + text_embedding * {ones.format(w=w)} END"
+    )
 
 
 def outdated_count(weight: float | None = None) -> int:
@@ -62,8 +64,11 @@ def reblend(weight: float | None = None) -> int:
     started = time.perf_counter()
     drop_vector_indexes("blended_embedding")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {TABLE} SET blended_embedding = {blend_sql()}, blend_weight = %(w)s "  # noqa: S608
-                       "WHERE blend_weight IS NULL OR blend_weight <> %(w)s", {"w": weight})
+        cursor.execute(
+            f"UPDATE {TABLE} SET blended_embedding = {blend_sql()}, blend_weight = %(w)s "  # noqa: S608
+            "WHERE blend_weight IS NULL OR blend_weight <> %(w)s",
+            {"w": weight},
+        )
         rows = cursor.rowcount
     rebuild_vector_indexes("blended_embedding")
     index_changed.send(sender=Sticker)

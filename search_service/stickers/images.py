@@ -9,8 +9,11 @@ import struct
 import unicodedata
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image, UnidentifiedImageError
+
+from servicekit.errors import DomainError
 
 # Pillow decoders we accept; Image.open never tries any other (no EPS/PDF/... plugins on user data).
 FORMAT_EXTENSIONS = {
@@ -24,8 +27,14 @@ IMAGE_EXTENSIONS = frozenset(ext for exts in FORMAT_EXTENSIONS.values() for ext 
 _UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
-class InvalidImage(ValueError):
-    """The bytes are not an image we accept (message says why)."""
+class InvalidImage(DomainError, ValueError):
+    """The bytes are not an image we accept, or the upload's name does not fit it (message says why)."""
+
+    code = "invalid_image"
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, details={"fields": {"image": [message]}})
 
 
 @dataclass
@@ -59,7 +68,7 @@ def decode_image(data: bytes, *, max_pixels: int, max_side: int | None = None) -
                 raise InvalidImage(f"The image is {width}x{height} pixels; at most {max_pixels} pixels are accepted.")
             probe.verify()  # structure and checksums, without decoding
             image = Image.open(io.BytesIO(data), formats=formats)
-            image_format = image.format
+            image_format = cast(str, image.format)  # set by Image.open: the format whose plugin read the file
             image.seek(0)
             if max_side and max(width, height) > max_side:
                 image.draft(None, (max_side, max_side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale

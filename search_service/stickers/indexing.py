@@ -107,8 +107,9 @@ def _read(file: _File) -> _File:
     return file
 
 
-def _chunks(files: Iterator[tuple[str, Path]], size: int,
-            on_unsupported: Callable[[str], None]) -> Iterator[list[_File]]:
+def _chunks(
+    files: Iterator[tuple[str, Path]], size: int, on_unsupported: Callable[[str], None]
+) -> Iterator[list[_File]]:
     chunk: list[_File] = []
     for relative, path in files:
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
@@ -123,8 +124,15 @@ def _chunks(files: Iterator[tuple[str, Path]], size: int,
 
 
 class FolderIndexer:
-    def __init__(self, encoder: Encoder, *, batch_size: int, metadata: dict[str, Metadata] | None = None,
-                 reindex: bool = False, progress: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        batch_size: int,
+        metadata: dict[str, Metadata] | None = None,
+        reindex: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.encoder = encoder
         self.batch_size = batch_size
         self.metadata = metadata or {}
@@ -178,10 +186,15 @@ class FolderIndexer:
                 self.progress(1)
                 continue
             valid.append(file)
-        existing = {s.filename: s for s in Sticker.objects.filter(filename__in=names.values()).defer(
-            "image_embedding", "text_embedding")}
-        other_names = set(Sticker.objects.filter(sha256__in=[f.sha256 for f in valid])
-                          .exclude(filename__in=names.values()).values_list("sha256", flat=True))
+        existing = {
+            s.filename: s
+            for s in Sticker.objects.filter(filename__in=names.values()).defer("image_embedding", "text_embedding")
+        }
+        other_names = set(
+            Sticker.objects.filter(sha256__in=[f.sha256 for f in valid])
+            .exclude(filename__in=names.values())
+            .values_list("sha256", flat=True)
+        )
         # Contents not in the database yet: waiting in the batch, or met earlier in this chunk (bounded).
         self._seen_sha = {item.image.sha256 for item in self._pending}
         metadata_changes = []
@@ -201,9 +214,11 @@ class FolderIndexer:
                 logger.info("Skipped %s: same content as a sticker already indexed", file.relative)
                 self.progress(1)
                 continue
+            assert file.data is not None  # valid: read by _read()
             try:
-                decoded = decode_image(file.data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS,
-                                       max_side=MAX_DECODED_SIDE)
+                decoded = decode_image(
+                    file.data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS, max_side=MAX_DECODED_SIDE
+                )
             except InvalidImage as exc:
                 self.stats.fail(file.relative, str(exc))
                 self.progress(1)
@@ -224,8 +239,9 @@ class FolderIndexer:
     def _flush(self) -> None:
         if not self._pending:
             return
-        store_stickers(self._pending, encoder=self.encoder, replace=True, reindex=self.reindex,
-                       ensure_index=not self._defer_index)
+        store_stickers(
+            self._pending, encoder=self.encoder, replace=True, reindex=self.reindex, ensure_index=not self._defer_index
+        )
         new = sum(self._pending_new)
         self.stats.indexed += new
         self.stats.replaced += len(self._pending) - new
@@ -242,8 +258,11 @@ class FolderIndexer:
         last_id = 0
         model_id = self.encoder.model_id
         while True:
-            batch = list(Sticker.objects.filter(~Q(model_id=model_id), id__gt=last_id).order_by("id")
-                         .defer("image_embedding", "text_embedding")[: self.batch_size])
+            batch = list(
+                Sticker.objects.filter(~Q(model_id=model_id), id__gt=last_id)
+                .order_by("id")
+                .defer("image_embedding", "text_embedding")[: self.batch_size]
+            )
             if not batch:
                 break
             last_id = batch[-1].id
@@ -251,15 +270,17 @@ class FolderIndexer:
             for sticker in batch:
                 self.stats.seen += 1
                 try:
-                    decoded = decode_image(read_image(sticker.filename), max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS,
-                                           max_side=MAX_DECODED_SIDE)
+                    decoded = decode_image(
+                        read_image(sticker.filename),
+                        max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS,
+                        max_side=MAX_DECODED_SIDE,
+                    )
                 except (OSError, InvalidImage) as exc:
                     self.stats.fail(sticker.filename, f"stored file unusable ({exc})")
                     self.progress(1)
                     continue
                 items.append(StickerInput(sticker.filename, decoded, None, sticker.title, list(sticker.tags)))
-            store_stickers(items, encoder=self.encoder, replace=True, reindex=True,
-                           ensure_index=not self._defer_index)
+            store_stickers(items, encoder=self.encoder, replace=True, reindex=True, ensure_index=not self._defer_index)
             self.stats.replaced += len(items)
             self.progress(len(items))
         self.stats.seconds += time.perf_counter() - started

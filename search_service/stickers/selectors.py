@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db.models import Q, QuerySet
 
-from .errors import ModelMismatch
+from .errors import ModelMismatch, UnknownSticker
 from .models import Sticker
 
 
@@ -13,9 +15,19 @@ def catalogue() -> QuerySet[Sticker]:
     return Sticker.objects.order_by("id").only("id", "filename", "title", "tags", "width", "height")
 
 
+def check_sticker_name(filename: str) -> None:
+    """Raise :class:`UnknownSticker` when no sticker can have that name (control characters, too long)."""
+    if len(filename) > 255 or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in filename):
+        raise UnknownSticker(filename[:100])
+
+
 def get_sticker(filename: str) -> Sticker:
-    """Raises ``Sticker.DoesNotExist``."""
-    return Sticker.objects.get(filename=filename)
+    """The sticker of that filename; raises :class:`UnknownSticker`."""
+    check_sticker_name(filename)
+    try:
+        return Sticker.objects.get(filename=filename)
+    except Sticker.DoesNotExist as exc:
+        raise UnknownSticker(filename) from exc
 
 
 def other_models_present(model_id: str) -> bool:

@@ -28,11 +28,16 @@ class CatalogueParamsSerializer(serializers.Serializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    image = serializers.FileField(help_text="The image file (PNG, JPEG, WebP, GIF or BMP); its name becomes the "
-                                            "sticker filename.")
+    image = serializers.FileField(
+        help_text="The image file (PNG, JPEG, WebP, GIF or BMP); its name becomes the sticker filename."
+    )
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TITLE)
-    tags = serializers.CharField(required=False, allow_blank=True, default="",
-                                 help_text=f"Comma-separated, at most {MAX_TAGS} tags of {MAX_TAG} characters.")
+    tags = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=f"Comma-separated, at most {MAX_TAGS} tags of {MAX_TAG} characters.",
+    )
 
     def validate_title(self, value: str) -> str:
         try:

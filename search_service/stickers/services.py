@@ -1,4 +1,5 @@
-"""Writes of the sticker index, shared by the API and ``index_images``."""
+"""Writes of the sticker index: the API's upload and delete, and ``index_images`` (both store through
+:func:`store_stickers`)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from encoders.base import Encoder
 from encoders.loader import get_encoder
 
 from .blending import blend, blend_sql
-from .errors import StickerExists
-from .images import DecodedImage, decode_image
+from .errors import StickerExists, UnknownSticker, UploadTooLarge
+from .images import DecodedImage, check_upload_filename, decode_image
 from .metadata import metadata_text
 from .models import Sticker
-from .selectors import check_model
+from .selectors import check_model, check_sticker_name
 from .signals import index_changed
 from .storage import delete_image, save_image
 from .vector_index import ensure_vector_indexes
@@ -55,8 +56,14 @@ def embed_metadata(encoder: Encoder, entries: Sequence[tuple[str, list[str]]]) -
     return vectors
 
 
-def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = None, replace: bool = True,
-                   reindex: bool = False, ensure_index: bool = True) -> list[Sticker]:
+def store_stickers(
+    items: Sequence[StickerInput],
+    *,
+    encoder: Encoder | None = None,
+    replace: bool = True,
+    reindex: bool = False,
+    ensure_index: bool = True,
+) -> list[Sticker]:
     """Embed the images (and their title/tags) in one batch, store files and rows in one transaction.
 
     ``replace``: an existing sticker of the same filename is overwritten, else :class:`StickerExists`.
@@ -75,18 +82,40 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
         ensure_vector_indexes(encoder.model_id, encoder.dim)
     weight = settings.SEARCH_TEXT_WEIGHT
     rows = [
-        Sticker(filename=item.filename, sha256=item.image.sha256, width=item.image.width, height=item.image.height,
-                title=item.title, tags=list(item.tags), model_id=encoder.model_id,
-                image_embedding=image_vector, text_embedding=text_vector,
-                blended_embedding=blend(image_vector, text_vector, weight), blend_weight=weight)
+        Sticker(
+            filename=item.filename,
+            sha256=item.image.sha256,
+            width=item.image.width,
+            height=item.image.height,
+            title=item.title,
+            tags=list(item.tags),
+            model_id=encoder.model_id,
+            image_embedding=image_vector,
+            text_embedding=text_vector,
+            blended_embedding=blend(image_vector, text_vector, weight),
+            blend_weight=weight,
+        )
         for item, image_vector, text_vector in zip(items, image_vectors, text_vectors, strict=True)
     ]
     with transaction.atomic():
         if replace:
             Sticker.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["filename"],
-                update_fields=["sha256", "width", "height", "title", "tags", "model_id", "image_embedding",
-                               "text_embedding", "blended_embedding", "blend_weight", "updated"],
+                rows,
+                update_conflicts=True,
+                unique_fields=["filename"],
+                update_fields=[
+                    "sha256",
+                    "width",
+                    "height",
+                    "title",
+                    "tags",
+                    "model_id",
+                    "image_embedding",
+                    "text_embedding",
+                    "blended_embedding",
+                    "blend_weight",
+                    "updated",
+                ],
             )
         else:
             try:
@@ -103,12 +132,20 @@ def store_stickers(items: Sequence[StickerInput], *, encoder: Encoder | None = N
     return rows
 
 
-def index_image(filename: str, data: bytes, *, title: str = "", tags: Sequence[str] = (),
-                encoder: Encoder | None = None, replace: bool = False) -> Sticker:
-    """Decode, check, embed and store one image (``InvalidImage``, ``StickerExists``, ``ModelMismatch``)."""
+def add_sticker(name: str, data: bytes, *, title: str = "", tags: Sequence[str] = ()) -> Sticker:
+    """Add one uploaded image as a new sticker named after its file: check its size, decode it, check the
+    name against the format, embed and store it.
+
+    Raises :class:`UploadTooLarge`, ``InvalidImage``, :class:`StickerExists`, ``ModelMismatch``,
+    ``ModelUnavailable``; nothing is stored then.
+    """
+    limit = settings.SEARCH_UPLOAD_MAX_BYTES
+    if len(data) > limit:
+        raise UploadTooLarge(len(data), limit)
     decoded = decode_image(data, max_pixels=settings.SEARCH_MAX_IMAGE_PIXELS)
+    filename = check_upload_filename(name, decoded.format)
     item = StickerInput(filename=filename, image=decoded, data=data, title=title, tags=list(tags))
-    return store_stickers([item], encoder=encoder, replace=replace)[0]
+    return store_stickers([item], replace=False)[0]
 
 
 def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encoder: Encoder | None = None) -> int:
@@ -125,18 +162,21 @@ def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encode
         Sticker.objects.bulk_update(stickers, ["title", "tags", "text_embedding", "updated"])
         # The blend from the stored image embedding (often deferred by the caller), in the same transaction.
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {Sticker._meta.db_table} SET blended_embedding = {blend_sql()}, "  # noqa: S608
-                           "blend_weight = %(w)s WHERE id = ANY(%(ids)s)",
-                           {"w": settings.SEARCH_TEXT_WEIGHT, "ids": [sticker.id for sticker in stickers]})
+            cursor.execute(
+                f"UPDATE {Sticker._meta.db_table} SET blended_embedding = {blend_sql()}, "  # noqa: S608
+                "blend_weight = %(w)s WHERE id = ANY(%(ids)s)",
+                {"w": settings.SEARCH_TEXT_WEIGHT, "ids": [sticker.id for sticker in stickers]},
+            )
         _index_changed()
     return len(stickers)
 
 
 def delete_sticker(filename: str) -> None:
-    """Remove the sticker's row, then its file. Raises ``Sticker.DoesNotExist``."""
+    """Remove the sticker's row, then its file. Raises :class:`UnknownSticker`."""
+    check_sticker_name(filename)
     deleted, _ = Sticker.objects.filter(filename=filename).delete()
     if not deleted:
-        raise Sticker.DoesNotExist(filename)
+        raise UnknownSticker(filename)
     _index_changed()
     try:
         delete_image(filename)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import threading
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
@@ -30,6 +31,9 @@ from django.db.models.functions import Cast
 from pgvector.django import HnswIndex, VectorField
 
 from .models import Sticker
+
+if TYPE_CHECKING:
+    from django.db.backends.postgresql.schema import DatabaseSchemaEditor as PostgresSchemaEditor
 
 logger = logging.getLogger(__name__)
 
@@ -113,12 +117,19 @@ def ensure_vector_indexes(model_id: str, dim: int) -> list[str]:
             if state and state[0]:
                 continue
             with connection.schema_editor(atomic=not concurrently) as editor:
+                editor = cast("PostgresSchemaEditor", editor)  # pgvector: always PostgreSQL's
                 if state:  # an invalid leftover of an interrupted concurrent build
                     editor.remove_index(Sticker, index, concurrently=concurrently)
                 editor.add_index(Sticker, index, concurrently=concurrently)
-                comment = json.dumps({"model_id": model_id, "dim": int(dim), "column": column,
-                                      "m": settings.SEARCH_HNSW_M,
-                                      "ef_construction": settings.SEARCH_HNSW_EF_CONSTRUCTION})
+                comment = json.dumps(
+                    {
+                        "model_id": model_id,
+                        "dim": int(dim),
+                        "column": column,
+                        "m": settings.SEARCH_HNSW_M,
+                        "ef_construction": settings.SEARCH_HNSW_EF_CONSTRUCTION,
+                    }
+                )
                 editor.execute(f"COMMENT ON INDEX {editor.quote_name(index.name)} IS %s", [comment])
             created.append(index.name)
             logger.info("Created HNSW index %s on %s for %s (dim %d)", index.name, column, model_id, dim)
@@ -136,7 +147,8 @@ def drop_stale_vector_indexes() -> list[str]:
             if model_id is not None and Sticker.objects.filter(model_id=model_id).exists():
                 continue
             with connection.schema_editor(atomic=not concurrently) as editor:
-                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))
+                # Django's private helper (PostgreSQL's schema editor); not in django-stubs.
+                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))  # type: ignore[attr-defined]
             dropped.append(name)
             logger.info("Dropped HNSW index %s (model %s has no stickers left)", name, model_id)
         _ensured.clear()
@@ -152,7 +164,8 @@ def drop_vector_indexes(column: str | None = None) -> list[str]:
             if column is not None and not name.startswith(_PREFIX[column]):
                 continue
             with connection.schema_editor(atomic=not concurrently) as editor:
-                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))
+                # Django's private helper (PostgreSQL's schema editor); not in django-stubs.
+                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))  # type: ignore[attr-defined]
             dropped.append(name)
             logger.info("Dropped HNSW index %s (%s)", name, meta.get("column", column))
         _ensured.clear()

@@ -1,6 +1,6 @@
 from rest_framework import exceptions
 
-from servicekit.errors import ApiError, exception_handler
+from servicekit.errors import ApiError, DomainError, exception_handler
 
 
 def body(response):
@@ -10,8 +10,11 @@ def body(response):
 def test_validation_error_has_fields_in_details():
     response = exception_handler(exceptions.ValidationError({"limit": ["too big"]}), {})
     assert response.status_code == 400
-    assert body(response) == {"code": "invalid_request", "message": "The request is invalid; see details.",
-                              "details": {"fields": {"limit": ["too big"]}}}
+    assert body(response) == {
+        "code": "invalid_request",
+        "message": "The request is invalid; see details.",
+        "details": {"fields": {"limit": ["too big"]}},
+    }
 
 
 def test_throttled_sets_retry_after():
@@ -27,6 +30,17 @@ def test_api_error_keeps_code_status_and_details():
     assert body(response) == {"code": "model_mismatch", "message": "nope", "details": {"a": 1}}
 
 
+class UnknownThing(DomainError):
+    code = "not_found"
+    status_code = 404
+
+
+def test_domain_error_answers_with_its_code_status_message_and_details():
+    response = exception_handler(UnknownThing("No thing named 'x'.", details={"name": "x"}), {"view": object()})
+    assert response.status_code == 404
+    assert body(response) == {"code": "not_found", "message": "No thing named 'x'.", "details": {"name": "x"}}
+
+
 def test_unexpected_exception_is_a_json_500():
     response = exception_handler(RuntimeError("boom"), {"view": object()})
     assert response.status_code == 500
@@ -37,8 +51,10 @@ def test_unexpected_exception_is_a_json_500():
 def test_database_outage_is_a_json_503_not_a_500():
     from django.db import InterfaceError, OperationalError
 
-    for exc in (OperationalError("could not connect to server: Connection refused"),
-                InterfaceError("connection already closed")):
+    for exc in (
+        OperationalError("could not connect to server: Connection refused"),
+        InterfaceError("connection already closed"),
+    ):
         response = exception_handler(exc, {"view": object()})
         assert response.status_code == 503
         assert body(response)["code"] == "database_unavailable"

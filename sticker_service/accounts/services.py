@@ -33,7 +33,8 @@ def ensure_admin(*, username: str, email: str, password: str, token: str = "") -
     user_model = get_user_model()
     with transaction.atomic():
         user, created = user_model.objects.select_for_update().get_or_create(
-            username=username, defaults={"email": email})
+            username=username, defaults={"email": email}
+        )
         user.email = email
         user.is_staff = True
         user.is_superuser = True

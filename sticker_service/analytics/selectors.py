@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from analytics.errors import UnknownQuery
 from catalog.selectors import sticker_url
 from feedback.models import FeedbackCounter, FeedbackEvent, Vote
 from searches.models import Query
@@ -17,8 +18,12 @@ CHUNK = 2000
 VOTE_NAMES = {int(Vote.POSITIVE): "positive", int(Vote.NEGATIVE): "negative"}
 
 
-def get_query(text: str) -> Query | None:
-    return Query.objects.filter(text=text).first()
+def get_query(text: str) -> Query:
+    """The query of that text; raises :class:`UnknownQuery` when it was never searched."""
+    query = Query.objects.filter(text=text).first()
+    if query is None:
+        raise UnknownQuery(text)
+    return query
 
 
 def queries_overview() -> QuerySet[Query]:
@@ -31,11 +36,20 @@ def queries_overview() -> QuerySet[Query]:
 
 def sticker_feedback(query: Query) -> list[dict]:
     """Per-sticker positives/negatives of one query, most liked first."""
-    rows = (FeedbackCounter.objects.filter(query=query)
-            .values("positive", "negative", filename=F("sticker__filename"))
-            .order_by("-positive", "negative", "sticker__filename"))
-    return [{"filename": row["filename"], "url": sticker_url(row["filename"]), "positive": row["positive"],
-             "negative": row["negative"]} for row in rows]
+    rows = (
+        FeedbackCounter.objects.filter(query=query)
+        .values("positive", "negative", filename=F("sticker__filename"))
+        .order_by("-positive", "negative", "sticker__filename")
+    )
+    return [
+        {
+            "filename": row["filename"],
+            "url": sticker_url(row["filename"]),
+            "positive": row["positive"],
+            "negative": row["negative"],
+        }
+        for row in rows
+    ]
 
 
 def query_report(query: Query) -> dict:
@@ -59,15 +73,19 @@ def feedback_csv_rows(query: Query | None = None) -> Iterator[tuple]:
     feedback gives one row with an empty filename. Streamed from a server-side cursor."""
     queryset = Query.objects.all() if query is None else Query.objects.filter(pk=query.pk)
     rows = queryset.values_list(
-        "text", "usage_count", "feedback_counters__sticker__filename", "feedback_counters__positive",
+        "text",
+        "usage_count",
+        "feedback_counters__sticker__filename",
+        "feedback_counters__positive",
         "feedback_counters__negative",
     ).order_by("id", "feedback_counters__sticker__filename")
     for text, usage, filename, positive, negative in rows.iterator(chunk_size=CHUNK):
         yield (text, usage, filename or "", positive or 0, negative or 0)
 
 
-def events(*, query: Query | None = None, since: datetime | None = None,
-           until: datetime | None = None) -> QuerySet[FeedbackEvent]:
+def events(
+    *, query: Query | None = None, since: datetime | None = None, until: datetime | None = None
+) -> QuerySet[FeedbackEvent]:
     queryset = FeedbackEvent.objects.all()
     if query is not None:
         queryset = queryset.filter(query=query)
@@ -79,8 +97,16 @@ def events(*, query: Query | None = None, since: datetime | None = None,
 
 
 def event_dicts(queryset: Iterable[FeedbackEvent]) -> list[dict]:
-    return [{"id": event.id, "created_at": event.created_at, "query": event.query.text,
-             "filename": event.sticker.filename, "vote": VOTE_NAMES[event.vote]} for event in queryset]
+    return [
+        {
+            "id": event.id,
+            "created_at": event.created_at,
+            "query": event.query.text,
+            "filename": event.sticker.filename,
+            "vote": VOTE_NAMES[event.vote],
+        }
+        for event in queryset
+    ]
 
 
 EVENTS_CSV_HEADER = ["id", "created_at", "query", "filename", "vote"]

@@ -9,8 +9,9 @@ class AnalyticsParamsSerializer(serializers.Serializer):
     query = QueryField(required=False, help_text="One query (trimmed as when searched); omit for every query.")
     format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
     page = serializers.IntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
-    page_size = serializers.IntegerField(min_value=1, max_value=1000, required=False,
-                                         help_text="Queries per page (default 50, at most 1000).")
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=1000, required=False, help_text="Queries per page (default 50, at most 1000)."
+    )
 
 
 class EventsParamsSerializer(serializers.Serializer):
@@ -19,8 +20,9 @@ class EventsParamsSerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
     format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
     cursor = serializers.CharField(required=False, help_text="Opaque cursor from `next`/`previous` (JSON).")
-    page_size = serializers.IntegerField(min_value=1, max_value=5000, required=False,
-                                         help_text="Events per page (default 500, at most 5000).")
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=5000, required=False, help_text="Events per page (default 500, at most 5000)."
+    )
 
 
 class StickerFeedbackSerializer(serializers.Serializer):

@@ -19,14 +19,14 @@ from analytics.serializers import (
     QueryReportSerializer,
     QuerySummarySerializer,
 )
-from config.api import INVALID, THROTTLED, ScopedThrottle, error
-from servicekit.errors import ApiError
+from config.api import INVALID, THROTTLED, ScopedThrottle
+from servicekit.openapi import error_schema
 
 AUTH_ERRORS = {
-    401: error("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),
-    403: error("permission_denied: the token's user is not an admin (staff)."),
+    401: error_schema("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),
+    403: error_schema("permission_denied: the token's user is not an admin (staff)."),
 }
-DATABASE_DOWN = error("database_unavailable: the database cannot be reached; try again shortly.")
+DATABASE_DOWN = error_schema("database_unavailable: the database cannot be reached; try again shortly.")
 CSV = OpenApiResponse(OpenApiTypes.STR, description="CSV attachment (format=csv), streamed.")
 
 
@@ -51,19 +51,11 @@ class EventPagination(CursorPagination):
     ordering = "id"
 
 
-class AdminOnly:
+class AdminOnly(APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAdminUser]
     throttle_classes = [ScopedThrottle]
     throttle_scope = "analytics"
-
-
-def _known_query(text: str):
-    query = selectors.get_query(text)
-    if query is None:
-        raise ApiError(f"No searches recorded for query {text!r}.", code="not_found", status_code=404,
-                       details={"query": text})
-    return query
 
 
 class AnalyticsView(AdminOnly, APIView):
@@ -71,21 +63,26 @@ class AnalyticsView(AdminOnly, APIView):
         operation_id="analytics",
         summary="Query usage and feedback (admins)",
         description="With `query`: that query's usage and per-sticker positives/negatives. Without: every query "
-                    "with its totals, paginated (JSON) or all of them as one streamed CSV (`format=csv`: columns "
-                    "query, usage_count, filename, positive, negative; one row per query and sticker, a query "
-                    "without feedback has one row with an empty filename). Needs `Authorization: Token <key>` of "
-                    "a staff user.",
+        "with its totals, paginated (JSON) or all of them as one streamed CSV (`format=csv`: columns "
+        "query, usage_count, filename, positive, negative; one row per query and sticker, a query "
+        "without feedback has one row with an empty filename). Needs `Authorization: Token <key>` of "
+        "a staff user.",
         parameters=[AnalyticsParamsSerializer],
         responses={
             (200, "application/json"): OpenApiResponse(
-                PolymorphicProxySerializer(component_name="AnalyticsResponse",
-                                           serializers=[QueryReportSerializer, QueryPageSerializer],
-                                           resource_type_field_name=None),
-                description="One query's report (with `query`) or, without `query`, a page of query summaries."),
+                PolymorphicProxySerializer(
+                    component_name="AnalyticsResponse",
+                    serializers=[QueryReportSerializer, QueryPageSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="One query's report (with `query`) or, without `query`, a page of query summaries.",
+            ),
             (200, "text/csv"): CSV,
-            400: INVALID, **AUTH_ERRORS,
-            404: error("not_found: the query was never searched, or the page does not exist."),
-            429: THROTTLED, 503: DATABASE_DOWN,
+            400: INVALID,
+            **AUTH_ERRORS,
+            404: error_schema("not_found: the query was never searched, or the page does not exist."),
+            429: THROTTLED,
+            503: DATABASE_DOWN,
         },
         tags=["analytics"],
     )
@@ -95,10 +92,11 @@ class AnalyticsView(AdminOnly, APIView):
         data = params.validated_data
         as_csv = data["format"] == "csv"
         if "query" in data:
-            query = _known_query(data["query"])
+            query = selectors.get_query(data["query"])
             if as_csv:
-                return csv_response("analytics-query", selectors.FEEDBACK_CSV_HEADER,
-                                    selectors.feedback_csv_rows(query))
+                return csv_response(
+                    "analytics-query", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows(query)
+                )
             return Response(QueryReportSerializer(selectors.query_report(query)).data)
         if as_csv:
             return csv_response("analytics", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows())
@@ -112,25 +110,30 @@ class EventsView(AdminOnly, APIView):
         operation_id="analytics_events",
         summary="Raw feedback events (admins)",
         description="Every vote as recorded (id, created_at, query, filename, vote), oldest first; filter by "
-                    "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
-                    "as one CSV attachment.",
+        "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
+        "as one CSV attachment.",
         parameters=[EventsParamsSerializer],
-        responses={(200, "application/json"): OpenApiResponse(EventPageSerializer,
-                                                               description="A page of events (JSON) or all as CSV."),
-                   (200, "text/csv"): CSV,
-                   400: INVALID, **AUTH_ERRORS, 404: error("not_found: the query was never searched."),
-                   429: THROTTLED, 503: DATABASE_DOWN},
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                EventPageSerializer, description="A page of events (JSON) or all as CSV."
+            ),
+            (200, "text/csv"): CSV,
+            400: INVALID,
+            **AUTH_ERRORS,
+            404: error_schema("not_found: the query was never searched."),
+            429: THROTTLED,
+            503: DATABASE_DOWN,
+        },
         tags=["analytics"],
     )
     def get(self, request: Request):
         params = EventsParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        query = _known_query(data["query"]) if "query" in data else None
+        query = selectors.get_query(data["query"]) if "query" in data else None
         events = selectors.events(query=query, since=data.get("since"), until=data.get("until"))
         if data["format"] == "csv":
             return csv_response("feedback-events", selectors.EVENTS_CSV_HEADER, selectors.event_csv_rows(events))
         paginator = EventPagination()
         page = paginator.paginate_queryset(events.select_related("query", "sticker"), request, view=self)
-        return paginator.get_paginated_response(EventSerializer(selectors.event_dicts(page), many=True).data)
-
+        return paginator.get_paginated_response(EventSerializer(selectors.event_dicts(page or []), many=True).data)

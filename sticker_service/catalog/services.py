@@ -83,21 +83,34 @@ def _sticker_from(item: Any) -> Sticker | None:
     def dimension(value: Any) -> int | None:
         return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
-    return Sticker(filename=filename, title=str(item.get("title") or "")[:255], tags=tags,
-                   width=dimension(item.get("width")), height=dimension(item.get("height")), active=True)
+    return Sticker(
+        filename=filename,
+        title=str(item.get("title") or "")[:255],
+        tags=tags,
+        width=dimension(item.get("width")),
+        height=dimension(item.get("height")),
+        active=True,
+    )
 
 
 def upsert_stickers(stickers: list[Sticker], synced_at) -> None:
     for sticker in stickers:
         sticker.synced_at = synced_at
     Sticker.objects.bulk_create(
-        stickers, update_conflicts=True, unique_fields=["filename"],
+        stickers,
+        update_conflicts=True,
+        unique_fields=["filename"],
         update_fields=["title", "tags", "width", "height", "active", "synced_at"],
     )
 
 
-def sync_catalog(*, page_size: int = 200, start_page: int = 1, prune: bool = False,
-                 on_page: Callable[[int, int, int], None] | None = None) -> SyncResult:
+def sync_catalog(
+    *,
+    page_size: int = 200,
+    start_page: int = 1,
+    prune: bool = False,
+    on_page: Callable[[int, int, int], None] | None = None,
+) -> SyncResult:
     """Copy search_service's catalogue (``GET /api/images/``) page by page; each page is one transaction.
 
     Resumable: ``start_page`` continues an interrupted run. ``prune`` (only sensible for a full run from

@@ -6,14 +6,13 @@ import json
 import logging
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.throttling import ScopedRateThrottle
 
 from servicekit import errors
-from servicekit.openapi import error_response
+from servicekit.openapi import error_schema
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
 
 logger = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ class ScopedThrottle(ScopedRateThrottle):
     """
 
     def get_rate(self) -> str | None:
-        return settings.THROTTLE_RATES.get(self.scope)
+        return settings.THROTTLE_RATES.get(self.scope) if self.scope else None
 
     def allow_request(self, request, view) -> bool:
         try:
@@ -68,14 +67,10 @@ class FilenameField(StrictCharField):
         super().__init__(**kwargs)
 
 
-def error(description: str) -> OpenApiResponse:
-    """An error response in servicekit's one format (the shared ``Error`` schema component)."""
-    return error_response(description)
-
-
-INVALID = error("invalid_request: a parameter or the body is invalid (details.fields says which).")
-THROTTLED = error("throttled: too many requests from this client; see the Retry-After header.")
-UNAVAILABLE = error("service_unavailable (search_service down, slow or failing) or database_unavailable.")
+# Error responses several views document (servicekit's one format, the shared ``Error`` schema component).
+INVALID = error_schema("invalid_request: a parameter or the body is invalid (details.fields says which).")
+THROTTLED = error_schema("throttled: too many requests from this client; see the Retry-After header.")
+UNAVAILABLE = error_schema("service_unavailable (search_service down, slow or failing) or database_unavailable.")
 
 
 class LimitedJSONParser(JSONParser):
@@ -85,8 +80,12 @@ class LimitedJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None = no limit (Django's convention)
         raw = (stream.read() if limit is None else stream.read(limit + 1)) if stream is not None else b""
         if limit is not None and len(raw) > limit:
-            raise errors.ApiError(f"The request body is larger than {limit} bytes.", code="payload_too_large",
-                                  status_code=413, details={"max_bytes": limit})
+            raise errors.ApiError(
+                f"The request body is larger than {limit} bytes.",
+                code="payload_too_large",
+                status_code=413,
+                details={"max_bytes": limit},
+            )
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(raw.decode(encoding), parse_constant=_reject_constant)

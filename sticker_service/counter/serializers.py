@@ -9,11 +9,13 @@ N_MESSAGE = f"n must be a non-negative whole number of at most {MAX_DIGITS} digi
 class CounterParamsSerializer(serializers.Serializer):
     digit = serializers.IntegerField(min_value=0, max_value=9, default=7, help_text="The digit to count (0-9).")
     n = serializers.CharField(
-        max_length=MAX_DIGITS + 100, trim_whitespace=True,
+        max_length=MAX_DIGITS + 100,
+        trim_whitespace=True,
         # The rule parse_n applies (digits only, at most MAX_DIGITS once leading zeros are dropped), as a pattern
         # so that the OpenAPI schema states it (unambiguous: no backtracking blow-up on long inputs).
         validators=[RegexValidator(rf"^\s*(?:0*[1-9][0-9]{{0,{MAX_DIGITS - 1}}}|0+)\s*$", message=N_MESSAGE)],
-        help_text=f"Count in 1..n; a non-negative whole number of at most {MAX_DIGITS} digits.")
+        help_text=f"Count in 1..n; a non-negative whole number of at most {MAX_DIGITS} digits.",
+    )
 
     def validate_n(self, value: str) -> int:
         try:
@@ -27,4 +29,5 @@ class CounterResponseSerializer(serializers.Serializer):
     n = serializers.CharField(help_text="n, as a decimal string (exact for any size).")
     answer = serializers.CharField(help_text="How many times the digit is written in 1..n (decimal string).")
     numbers_with_digit = serializers.CharField(
-        help_text="How many numbers in 1..n contain the digit at least once (decimal string).")
+        help_text="How many numbers in 1..n contain the digit at least once (decimal string)."
+    )

@@ -16,21 +16,28 @@ class CounterView(APIView):
         operation_id="count_digit",
         summary="Count a digit in 1..n",
         description="`answer`: how many times `digit` is written in 1, 2, ..., n; `numbers_with_digit`: how many "
-                    "of those numbers contain it. Exact for n up to 1000 digits. n, answer and numbers_with_digit "
-                    "are decimal strings (JSON numbers lose precision past 2**53 in most clients).",
+        "of those numbers contain it. Exact for n up to 1000 digits. n, answer and numbers_with_digit "
+        "are decimal strings (JSON numbers lose precision past 2**53 in most clients).",
         parameters=[CounterParamsSerializer],
         responses={200: CounterResponseSerializer, 400: INVALID, 429: THROTTLED},
-        examples=[OpenApiExample("digit 7 up to 100", response_only=True,
-                                 value={"digit": 7, "n": "100", "answer": "20", "numbers_with_digit": "19"})],
+        examples=[
+            OpenApiExample(
+                "digit 7 up to 100",
+                response_only=True,
+                value={"digit": 7, "n": "100", "answer": "20", "numbers_with_digit": "19"},
+            )
+        ],
         tags=["counter"],
     )
     def get(self, request: Request) -> Response:
         params = CounterParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         digit, n = params.validated_data["digit"], params.validated_data["n"]
-        return Response({
-            "digit": digit,
-            "n": str(n),
-            "answer": str(count_digit_occurrences(digit, n)),
-            "numbers_with_digit": str(count_numbers_with_digit(digit, n)),
-        })
+        return Response(
+            {
+                "digit": digit,
+                "n": str(n),
+                "answer": str(count_digit_occurrences(digit, n)),
+                "numbers_with_digit": str(count_numbers_with_digit(digit, n)),
+            }
+        )

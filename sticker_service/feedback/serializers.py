@@ -11,15 +11,21 @@ class FilenameListField(serializers.ListField):
     unique_items = True
 
     def __init__(self, **kwargs):
-        super().__init__(child=FilenameField(), default=list, max_length=settings.FEEDBACK_MAX_FILENAMES,
-                         error_messages={"max_length": "At most {max_length} filenames per list."}, **kwargs)
+        super().__init__(
+            child=FilenameField(),
+            default=list,
+            max_length=settings.FEEDBACK_MAX_FILENAMES,
+            error_messages={"max_length": "At most {max_length} filenames per list."},
+            **kwargs,
+        )
 
 
 class FeedbackEntrySerializer(serializers.Serializer):
     query = QueryField(help_text="A query as it was searched (trimmed the same way).")
     positive = FilenameListField(help_text="Filenames the person liked for this query.")
-    negative = FilenameListField(help_text="Filenames the person disliked for this query; none of them also in "
-                                           "positive.")
+    negative = FilenameListField(
+        help_text="Filenames the person disliked for this query; none of them also in positive."
+    )
 
     def validate_positive(self, value: list[str]) -> list[str]:
         return self._check_list(value)
@@ -39,13 +45,19 @@ class FeedbackEntrySerializer(serializers.Serializer):
         both = set(attrs["positive"]) & set(attrs["negative"])
         if both:
             raise serializers.ValidationError(
-                {"negative": [f"Also listed as positive: {', '.join(sorted(both)[:5])}."]})
+                {"negative": [f"Also listed as positive: {', '.join(sorted(both)[:5])}."]}
+            )
         return attrs
 
 
 class FeedbackRequestSerializer(serializers.Serializer):
-    feedback = FeedbackEntrySerializer(many=True, allow_empty=False, max_length=settings.FEEDBACK_MAX_ITEMS,
-                                       help_text="One entry per query; FEEDBACK_MAX_ITEMS entries at most.")
+    # max_length goes to the ListSerializer that many=True builds; djangorestframework-stubs omits it.
+    feedback = FeedbackEntrySerializer(
+        many=True,
+        allow_empty=False,
+        max_length=settings.FEEDBACK_MAX_ITEMS,  # type: ignore[call-arg]
+        help_text="One entry per query; FEEDBACK_MAX_ITEMS entries at most.",
+    )
 
     def to_internal_value(self, data):
         # Refuse an oversized batch before validating its entries one by one.
@@ -59,8 +71,10 @@ class FeedbackRequestSerializer(serializers.Serializer):
 class FeedbackFailureSerializer(serializers.Serializer):
     query = serializers.CharField()
     filename = serializers.CharField()
-    reason = serializers.ChoiceField(choices=["unknown_query", "unknown_sticker"],
-                                     help_text="unknown_query: never searched; unknown_sticker: not in the catalogue.")
+    reason = serializers.ChoiceField(
+        choices=["unknown_query", "unknown_sticker"],
+        help_text="unknown_query: never searched; unknown_sticker: not in the catalogue.",
+    )
 
 
 class FeedbackResponseSerializer(serializers.Serializer):

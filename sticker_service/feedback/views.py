@@ -5,9 +5,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle, error
+from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
 from feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
 from feedback.services import FeedbackEntry, record_feedback
+from servicekit.openapi import error_schema
 
 
 class FeedbackView(APIView):
@@ -18,20 +19,31 @@ class FeedbackView(APIView):
         operation_id="post_feedback",
         summary="Record thumbs up/down on search results",
         description="The whole body is validated first: a malformed body is a 400 that records nothing. Votes for "
-                    "queries never searched or stickers not in the catalogue are listed in `failed`; the rest are "
-                    "recorded in one transaction (counters and one event per vote).",
+        "queries never searched or stickers not in the catalogue are listed in `failed`; the rest are "
+        "recorded in one transaction (counters and one event per vote).",
         request=FeedbackRequestSerializer,
-        responses={200: FeedbackResponseSerializer, 400: INVALID,
-                   413: error("payload_too_large: the body is over the size limit."),
-                   429: THROTTLED, 503: UNAVAILABLE},
-        examples=[OpenApiExample("votes", request_only=True, value={
-            "feedback": [{"query": "cat in a park", "positive": ["cat.png"], "negative": ["dog.png"]}]})],
+        responses={
+            200: FeedbackResponseSerializer,
+            400: INVALID,
+            413: error_schema("payload_too_large: the body is over the size limit."),
+            429: THROTTLED,
+            503: UNAVAILABLE,
+        },
+        examples=[
+            OpenApiExample(
+                "votes",
+                request_only=True,
+                value={"feedback": [{"query": "cat in a park", "positive": ["cat.png"], "negative": ["dog.png"]}]},
+            )
+        ],
         tags=["feedback"],
     )
     def post(self, request: Request) -> Response:
         body = FeedbackRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        entries = [FeedbackEntry(query=item["query"], positive=item["positive"], negative=item["negative"])
-                   for item in body.validated_data["feedback"]]
+        entries = [
+            FeedbackEntry(query=item["query"], positive=item["positive"], negative=item["negative"])
+            for item in body.validated_data["feedback"]
+        ]
         result = record_feedback(entries)
         return Response(asdict(result))

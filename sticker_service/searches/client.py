@@ -93,8 +93,9 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
         try:
             chunk = raw.read1(64 * 1024, decode_content=True)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise SearchServiceUnavailable(f"reading the answer failed ({type(exc).__name__})",
-                                           status=response.status_code) from exc
+            raise SearchServiceUnavailable(
+                f"reading the answer failed ({type(exc).__name__})", status=response.status_code
+            ) from exc
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
@@ -109,8 +110,15 @@ def _send(path: str, params: dict[str, Any]) -> requests.Response:
     url = f"{settings.SEARCH_SERVICE_URL}{path}"
     for attempt in (1, 2):
         try:
-            response = _session.get(url, params=params, headers=_headers(), timeout=_timeout(deadline),
-                                    stream=True, allow_redirects=False)
+            # requests hands a urllib3 Timeout on to urllib3 as it is (HTTPAdapter.send); its annotations omit it.
+            response = _session.get(
+                url,
+                params=params,
+                headers=_headers(),
+                timeout=_timeout(deadline),  # type: ignore[arg-type]
+                stream=True,
+                allow_redirects=False,
+            )
         except requests.Timeout as exc:
             raise SearchServiceUnavailable(f"timed out ({type(exc).__name__})") from exc
         except requests.ConnectionError as exc:
@@ -175,8 +183,10 @@ class Ranking:
 
 def _ranking(data: dict[str, Any]) -> Ranking:
     try:
-        hits = [Hit(filename=str(item["filename"]), score=float(item["score"]), title=str(item.get("title") or ""))
-                for item in data["results"]]
+        hits = [
+            Hit(filename=str(item["filename"]), score=float(item["score"]), title=str(item.get("title") or ""))
+            for item in data["results"]
+        ]
         return Ranking(model=str(data.get("model", "")), hits=hits)
     except (KeyError, TypeError, ValueError) as exc:
         raise SearchServiceUnavailable("answer does not have the expected shape", status=200) from exc
@@ -208,7 +218,7 @@ def check_ready() -> dict:
     except SearchServiceUnavailable as exc:
         return {"ok": False, "error": exc.reason, "url": settings.SEARCH_SERVICE_URL}
     ok = response.status_code == 200
-    result = {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    result: dict[str, Any] = {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
     if not ok:
         result["error"] = f"HTTP {response.status_code}"
     return result

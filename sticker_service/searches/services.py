@@ -10,19 +10,21 @@ from django.utils import timezone
 from catalog.selectors import sticker_url
 from catalog.services import record_seen_stickers
 from searches import client
+from searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
 from searches.models import Query
-from servicekit.errors import ApiError, ServiceUnavailable
 
 # offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
 MAX_RESULT_WINDOW = 1000
 
 
 def check_result_window(offset: int, limit: int) -> None:
-    """400 ``result_window_exceeded`` past the window (search_service refuses the same with the same code)."""
+    """:class:`ResultWindowExceeded` past the window (search_service refuses the same with the same code)."""
     if offset + limit > MAX_RESULT_WINDOW:
-        raise ApiError(f"offset + limit = {offset + limit} is past the result window of {MAX_RESULT_WINDOW} "
-                       "stickers; refine the query instead of paging deeper.", code="result_window_exceeded",
-                       details={"offset": offset, "limit": limit, "max_result_window": MAX_RESULT_WINDOW})
+        raise ResultWindowExceeded(
+            f"offset + limit = {offset + limit} is past the result window of {MAX_RESULT_WINDOW} stickers; "
+            "refine the query instead of paging deeper.",
+            details={"offset": offset, "limit": limit, "max_result_window": MAX_RESULT_WINDOW},
+        )
 
 
 @dataclass(frozen=True)
@@ -54,34 +56,45 @@ def record_query_use(text: str) -> int:
         return cursor.fetchone()[0]
 
 
-def _unavailable(exc: client.SearchServiceUnavailable) -> ServiceUnavailable:
-    return ServiceUnavailable(details={"dependency": "search_service", "reason": exc.reason})
+def _unavailable(exc: client.SearchServiceUnavailable) -> SearchUnavailable:
+    return SearchUnavailable(details={"dependency": "search_service", "reason": exc.reason})
 
 
-def _upstream_error(exc: client.SearchServiceError) -> ApiError:
+def _upstream_error(exc: client.SearchServiceError) -> ResultWindowExceeded | SearchRefused | SearchUnavailable:
     """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
-    upstream = {"dependency": "search_service", "upstream_status": exc.status, "upstream_code": exc.code,
-                "upstream_message": exc.message}
+    upstream = {
+        "dependency": "search_service",
+        "upstream_status": exc.status,
+        "upstream_code": exc.code,
+        "upstream_message": exc.message,
+    }
     if exc.status == 400 and exc.code == "result_window_exceeded":
-        return ApiError(exc.message, code=exc.code, details={**exc.details, **upstream})
+        return ResultWindowExceeded(exc.message, details={**exc.details, **upstream})
     if exc.status == 400:
-        return ApiError(exc.message or "search_service refused the request.", code="invalid_request",
-                        details={**upstream, "fields": exc.details.get("fields", {})})
+        return SearchRefused(
+            exc.message or "search_service refused the request.",
+            details={**upstream, "fields": exc.details.get("fields", {})},
+        )
     if exc.code == "model_mismatch":
-        return ServiceUnavailable("The search index was built with another model; search is unavailable until "
-                                  "it is reindexed.", details=upstream)
-    return ServiceUnavailable(details=upstream)
+        return SearchUnavailable(
+            "The search index was built with another model; search is unavailable until it is reindexed.",
+            details=upstream,
+        )
+    return SearchUnavailable(details=upstream)
 
 
 def _hits(ranking: client.Ranking) -> list[StickerHit]:
-    return [StickerHit(filename=hit.filename, url=sticker_url(hit.filename), score=hit.score, title=hit.title)
-            for hit in ranking.hits]
+    return [
+        StickerHit(filename=hit.filename, url=sticker_url(hit.filename), score=hit.score, title=hit.title)
+        for hit in ranking.hits
+    ]
 
 
 def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
     """Stickers matching ``query`` (already validated and trimmed); counts one use of the query.
 
-    Only searches that answered count as a use. Raises ApiError/ServiceUnavailable for the view.
+    Only searches that answered count as a use. Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or
+    :class:`SearchUnavailable`.
     """
     check_result_window(offset, limit)
     try:
@@ -96,15 +109,14 @@ def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
 
 
 def similar_stickers(*, filename: str, limit: int) -> SearchResult:
-    """Stickers that look like ``filename``; 404 ApiError when search_service does not know it."""
+    """Stickers that look like ``filename``; :class:`UnknownSticker` when search_service does not know it."""
     try:
         ranking = client.similar(filename, limit=limit)
     except client.SearchServiceUnavailable as exc:
         raise _unavailable(exc) from exc
     except client.SearchServiceError as exc:
         if exc.status == 404:
-            raise ApiError(f"Unknown sticker: {filename}", code="not_found", status_code=404,
-                           details={"filename": filename}) from exc
+            raise UnknownSticker(filename) from exc
         raise _upstream_error(exc) from exc
     record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
     return SearchResult(model=ranking.model, stickers=_hits(ranking))

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle, error
+from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
 from searches import services
 from searches.serializers import (
     SearchParamsSerializer,
@@ -13,9 +13,12 @@ from searches.serializers import (
     SimilarParamsSerializer,
     SimilarResponseSerializer,
 )
+from servicekit.openapi import error_schema
 
-SEARCH_INVALID = error("invalid_request: a parameter is missing or out of range (see details.fields); "
-                       f"result_window_exceeded: offset + limit > {services.MAX_RESULT_WINDOW}.")
+SEARCH_INVALID = error_schema(
+    "invalid_request: a parameter is missing or out of range (see details.fields); "
+    f"result_window_exceeded: offset + limit > {services.MAX_RESULT_WINDOW}."
+)
 
 
 class SearchView(APIView):
@@ -26,9 +29,9 @@ class SearchView(APIView):
         operation_id="search_stickers",
         summary="Search stickers by text",
         description="Ranks the stickers by how well they match `query` (through search_service) and counts one "
-                    "use of the trimmed query. Pages of any size concatenate to one ranking up to offset + limit "
-                    f"<= {services.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded). search_service down, "
-                    "slow or failing: 503 within 3 seconds.",
+        "use of the trimmed query. Pages of any size concatenate to one ranking up to offset + limit <= "
+        f"{services.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded). search_service down, slow or failing: "
+        "503 within 3 seconds.",
         parameters=[SearchParamsSerializer],
         responses={200: SearchResponseSerializer, 400: SEARCH_INVALID, 429: THROTTLED, 503: UNAVAILABLE},
         tags=["search"],
@@ -38,8 +41,15 @@ class SearchView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = services.search_stickers(query=data["query"], limit=data["limit"], offset=data["offset"])
-        return Response({"query": data["query"], "limit": data["limit"], "offset": data["offset"],
-                         "model": result.model, "stickers": [asdict(hit) for hit in result.stickers]})
+        return Response(
+            {
+                "query": data["query"],
+                "limit": data["limit"],
+                "offset": data["offset"],
+                "model": result.model,
+                "stickers": [asdict(hit) for hit in result.stickers],
+            }
+        )
 
 
 class SimilarView(APIView):
@@ -50,11 +60,15 @@ class SimilarView(APIView):
         operation_id="similar_stickers",
         summary="Stickers that look like a given sticker",
         description="Nearest stickers to `filename`'s image, best first (search_service leaves the sticker "
-                    "itself out).",
+        "itself out).",
         parameters=[SimilarParamsSerializer],
-        responses={200: SimilarResponseSerializer, 400: INVALID,
-                   404: error("not_found: search_service knows no sticker with that filename."),
-                   429: THROTTLED, 503: UNAVAILABLE},
+        responses={
+            200: SimilarResponseSerializer,
+            400: INVALID,
+            404: error_schema("not_found: search_service knows no sticker with that filename."),
+            429: THROTTLED,
+            503: UNAVAILABLE,
+        },
         tags=["search"],
     )
     def get(self, request: Request) -> Response:
@@ -62,7 +76,11 @@ class SimilarView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = services.similar_stickers(filename=data["filename"], limit=data["limit"])
-        return Response({"filename": data["filename"], "limit": data["limit"], "model": result.model,
-                         "stickers": [asdict(hit) for hit in result.stickers]})
-
-
+        return Response(
+            {
+                "filename": data["filename"],
+                "limit": data["limit"],
+                "model": result.model,
+                "stickers": [asdict(hit) for hit in result.stickers],
+            }
+        )

@@ -14,7 +14,8 @@ def test_efficientnet_weights_map_onto_timm_with_identical_logits():
     timm = pytest.importorskip("timm")
     reference_pkg = pytest.importorskip("efficientnet_lite_pytorch")
     reference = reference_pkg.EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=str(build.efficientnet_checkpoint_path())).eval()
+        "efficientnet-lite0", weights_path=str(build.efficientnet_checkpoint_path())
+    ).eval()
     model = timm.create_model(build.IMAGE_TOWER, pretrained=False).eval()
     model.load_state_dict(build.efficientnet_trunk_state_dict(include_classifier=True))
     x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)) * 2 - 1

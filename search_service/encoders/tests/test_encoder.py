@@ -12,7 +12,7 @@ from PIL import Image
 from encoders import loader
 from encoders.base import Encoder, composite_on_white
 from encoders.spec import file_sha256, resolve_model_spec
-from testing.images import make_image
+from testkit.images import make_image
 
 
 def test_checkpoint_file_loads_through_the_production_path(encoder, clip_checkpoint):
@@ -60,12 +60,15 @@ def test_pretrained_tags_give_readable_ids_without_loading(settings):
     assert (spec.model_id, spec.pretrained) == ("ViT-B-32/laion2b_s34b_b79k", "laion2b_s34b_b79k")
 
 
-@pytest.mark.parametrize(("name", "pretrained", "message"), [
-    ("ViT-B-32", "", "random weights"),
-    ("ViT-B-32", "/no/such/checkpoint.pt", "neither a pretrained tag"),
-    ("No-Such-Model", "x", "not an open_clip model"),
-    ("local-dir:/no/such/folder", "", "open_clip_config.json"),
-])
+@pytest.mark.parametrize(
+    ("name", "pretrained", "message"),
+    [
+        ("ViT-B-32", "", "random weights"),
+        ("ViT-B-32", "/no/such/checkpoint.pt", "neither a pretrained tag"),
+        ("No-Such-Model", "x", "not an open_clip model"),
+        ("local-dir:/no/such/folder", "", "open_clip_config.json"),
+    ],
+)
 def test_bad_model_settings_are_clear_errors(settings, name, pretrained, message):
     settings.SEARCH_MODEL_NAME, settings.SEARCH_MODEL_PRETRAINED = name, pretrained
     with pytest.raises(ImproperlyConfigured, match=message):

@@ -13,8 +13,9 @@ from encoders.frozen_visual import freeze_image_tower
 def efficientnet_tower():
     """The default model's kind of tower: timm EfficientNet-Lite0 with a linear head (random weights, offline)."""
     torch.manual_seed(0)
-    tower = TimmModel("tf_efficientnet_lite0", embed_dim=32, image_size=96, pool="avg", proj="linear",
-                      pretrained=False).eval()
+    tower = TimmModel(
+        "tf_efficientnet_lite0", embed_dim=32, image_size=96, pool="avg", proj="linear", pretrained=False
+    ).eval()
     with torch.no_grad():  # non-trivial batch-norm statistics, so that folding them matters
         for module in tower.modules():
             if isinstance(module, torch.nn.BatchNorm2d):

@@ -111,8 +111,15 @@ class _HFTextModel(torch.nn.Module):
     def __init__(self, pooler_type: str) -> None:
         super().__init__()
         torch.manual_seed(3)
-        config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                            intermediate_size=64, max_position_embeddings=16, pad_token_id=0)
+        config = BertConfig(
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=16,
+            pad_token_id=0,
+        )
         self.text = HFTextEncoder("tiny-bert", output_dim=32, config=config, pooler_type=pooler_type).eval()
 
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:

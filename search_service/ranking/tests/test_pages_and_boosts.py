@@ -33,9 +33,19 @@ def catalogue(settings):
     rows = []
     for i in range(COUNT):
         t = text[i] if i % 2 == 0 else None
-        rows.append(Sticker(filename=f"p{i:05d}.png", sha256=f"{i:064x}", width=1, height=1, model_id=MODEL,
-                            image_embedding=image[i], text_embedding=t, blended_embedding=blend(image[i], t, w),
-                            blend_weight=w))
+        rows.append(
+            Sticker(
+                filename=f"p{i:05d}.png",
+                sha256=f"{i:064x}",
+                width=1,
+                height=1,
+                model_id=MODEL,
+                image_embedding=image[i],
+                text_embedding=t,
+                blended_embedding=blend(image[i], t, w),
+                blend_weight=w,
+            )
+        )
     Sticker.objects.bulk_create(rows, batch_size=1000)
     ensure_vector_indexes(MODEL, DIM)
     with connection.cursor() as cursor:
@@ -52,8 +62,9 @@ def _names(hits):
 def _paged(query, size, total, **kwargs):
     names = []
     for offset in range(0, total, size):
-        names += _names(selectors.search(query, model_id=MODEL, limit=min(size, total - offset), offset=offset,
-                                         **kwargs))
+        names += _names(
+            selectors.search(query, model_id=MODEL, limit=min(size, total - offset), offset=offset, **kwargs)
+        )
     return names
 
 
@@ -84,8 +95,9 @@ def test_hnsw_finds_the_exact_top_10(catalogue):
     found = 0
     for query in queries:
         top = set(np.argsort(-(blended @ query))[:10].tolist())
-        found += len(top & {int(name[1:6]) for name in _names(selectors.search(query, model_id=MODEL, limit=10,
-                                                                                exact=False))})
+        found += len(
+            top & {int(name[1:6]) for name in _names(selectors.search(query, model_id=MODEL, limit=10, exact=False))}
+        )
     assert found / (10 * len(queries)) >= 0.9
 
 
@@ -108,8 +120,9 @@ def test_a_boost_lifts_a_sticker_from_beyond_the_scan_and_pages_stay_stable(cata
     assert len(set(whole)) == 500 and whole[:20] == _names(hits)
     assert _paged(query, 7, 500, boosts=boosts, exact=exact) == whole
     unboosted = _paged(query, 100, 500, exact=exact)
-    assert [name for name in whole if name not in (worst, second_worst)] == \
-        [name for name in unboosted if name != best][:498]
+    assert [name for name in whole if name not in (worst, second_worst)] == [
+        name for name in unboosted if name != best
+    ][:498]
 
 
 def test_the_window_is_enforced_below_the_view_too(catalogue):
@@ -122,13 +135,15 @@ def test_a_statement_timeout_stops_a_slow_ranking_in_postgresql(client, settings
     """A big exact scan with a 1 ms timeout: PostgreSQL cancels it; the API answers a clean 503 JSON error."""
     dim = encoder.dim
     with connection.cursor() as cursor:
-        cursor.execute(f"""
+        cursor.execute(
+            f"""
             INSERT INTO stickers_sticker (filename, sha256, width, height, title, tags, model_id, image_embedding,
                                           blended_embedding, blend_weight, created, updated)
             SELECT 't' || g || '.png', md5(g::text), 1, 1, '', '{{}}', %s, v, v, %s, now(), now()
             FROM (SELECT g, (SELECT array_agg(random())::vector FROM generate_series(1, {dim}) WHERE g > 0) AS v
                   FROM generate_series(1, 20000) AS g) AS rows""",  # noqa: S608 - dim is an int
-                       [encoder.model_id, settings.SEARCH_TEXT_WEIGHT])
+            [encoder.model_id, settings.SEARCH_TEXT_WEIGHT],
+        )
     settings.SEARCH_STATEMENT_TIMEOUT_MS = 1
     settings.SEARCH_EXACT_MAX_STICKERS = 10**6
     selectors.forget_sizes()

@@ -8,8 +8,8 @@ import pytest
 from ranking import result_cache
 from ranking.result_cache import ResultCache
 from stickers.models import Sticker
-from stickers.services import delete_sticker, index_image, update_metadata
-from testing.images import png
+from stickers.services import add_sticker, delete_sticker, update_metadata
+from testkit.images import png
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def empty_cache():
 @pytest.fixture
 def stickers(encoder):
     for i in range(3):
-        index_image(f"c{i}.png", png(i), title=f"sticker {i}")
+        add_sticker(f"c{i}.png", png(i), title=f"sticker {i}")
 
 
 def names(client, query="sticker", **params):
@@ -33,8 +33,7 @@ def names(client, query="sticker", **params):
     return [hit["filename"] for hit in response.json()["results"]]
 
 
-def test_a_repeated_query_is_answered_without_the_database(client, settings, stickers,
-                                                          django_assert_num_queries):
+def test_a_repeated_query_is_answered_without_the_database(client, settings, stickers, django_assert_num_queries):
     settings.SEARCH_RESULT_CACHE_TTL = 60
     first = names(client)
     with django_assert_num_queries(0):
@@ -54,7 +53,7 @@ def test_off_by_default(client, settings, stickers, django_assert_num_queries):
 def test_this_process_writes_empty_it(client, settings, stickers):
     settings.SEARCH_RESULT_CACHE_TTL = 60
     assert len(names(client)) == 3
-    index_image("c3.png", png(3), title="sticker 3")
+    add_sticker("c3.png", png(3), title="sticker 3")
     assert "c3.png" in names(client)
     delete_sticker("c3.png")
     assert "c3.png" not in names(client)

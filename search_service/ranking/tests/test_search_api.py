@@ -10,8 +10,8 @@ from django.core.management import call_command
 
 from stickers.blending import reblend
 from stickers.models import Sticker
-from stickers.services import index_image
-from testing.images import image_bytes, make_image, png
+from stickers.services import add_sticker
+from testkit.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ TITLES = {0: ("red ball", ["ball", "red"]), 1: ("green box", []), 2: ("", ["blue
 @pytest.fixture
 def stickers(encoder):
     for i, (title, tags) in TITLES.items():
-        index_image(f"s{i}.png", png(i), title=title, tags=tags)
+        add_sticker(f"s{i}.png", png(i), title=title, tags=tags)
     return {s.filename: s for s in Sticker.objects.all()}
 
 
@@ -99,20 +99,23 @@ def test_any_unicode_query_up_to_256_characters(client, stickers):
     assert len(search(client, query="cat & dog #1 %20")["results"]) == 5
 
 
-@pytest.mark.parametrize("params", [
-    {},
-    {"query": ""},
-    {"query": "   "},
-    {"query": "x" * 257},
-    {"query": "a\x00b"},
-    {"query": "line\nbreak"},
-    {"query": "cat", "limit": 0},
-    {"query": "cat", "limit": 101},
-    {"query": "cat", "limit": "ten"},
-    {"query": "cat", "offset": -1},
-    {"query": "cat", "offset": "1.5"},
-    {"query": "cat", "offset": 10**30},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"query": ""},
+        {"query": "   "},
+        {"query": "x" * 257},
+        {"query": "a\x00b"},
+        {"query": "line\nbreak"},
+        {"query": "cat", "limit": 0},
+        {"query": "cat", "limit": 101},
+        {"query": "cat", "limit": "ten"},
+        {"query": "cat", "offset": -1},
+        {"query": "cat", "offset": "1.5"},
+        {"query": "cat", "offset": 10**30},
+    ],
+)
 def test_bad_search_parameters_are_400(client, params):
     response = client.get("/api/search/", params)
     assert response.status_code == 400
@@ -133,10 +136,41 @@ def test_the_last_page_of_the_window_is_fine(client, stickers):
     assert search(client, query="cat", limit=100, offset=900)["results"] == []
 
 
+def test_post_with_boosts_lifts_the_listed_stickers(client, stickers, settings):
+    settings.SEARCH_BOOST_MAX = 2.0
+    plain = search(client, query="a red ball", limit=5)["results"]
+    last = plain[-1]
+    body = {"query": "a red ball", "limit": 5, "boosts": [{"filename": last["filename"], "boost": 50}]}
+    response = client.post("/api/search/", body, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    boosted = response.json()["results"]
+    assert boosted[0]["filename"] == last["filename"]
+    assert boosted[0]["score"] == pytest.approx(last["score"] + settings.SEARCH_BOOST_MAX, abs=1e-5)
+    same = client.post("/api/search/", {"query": "a red ball", "limit": 5}, content_type="application/json")
+    assert same.json()["results"] == plain
+
+
+@pytest.mark.parametrize(
+    "boosts",
+    [
+        [{"filename": "s0.png", "boost": "nan"}],
+        [{"filename": "s0.png", "boost": "Infinity"}],
+        [{"filename": "s0.png"}],
+        [{"filename": "a\x00b", "boost": 0.1}],
+        [{"filename": "s0.png", "boost": 0.1}] * 201,
+        {"s0.png": 0.1},
+    ],
+)
+def test_bad_boosts_are_400(client, boosts):
+    response = client.post("/api/search/", {"query": "cat", "boosts": boosts}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
 def test_similar_excludes_itself_and_finds_the_near_duplicate(client, stickers, encoder):
     near = make_image(0)
     near.putpixel((0, 0), (0, 0, 0))  # one pixel differs from s0
-    index_image("s0-copy.png", image_bytes(near))
+    add_sticker("s0-copy.png", image_bytes(near))
     body = client.get("/api/similar/", {"filename": "s0.png", "limit": 3}).json()
     assert body["model"] == encoder.model_id
     names = [hit["filename"] for hit in body["results"]]
@@ -170,11 +204,20 @@ def test_an_index_of_another_model_is_refused_with_409(client, stickers, encoder
 
 def test_the_service_token_guards_every_api_call(client, settings, stickers):
     settings.SEARCH_SERVICE_TOKEN = "s3cret-token"
-    calls = [("get", "/api/search/", {"query": "cat"}), ("get", "/api/similar/", {"filename": "s0.png"}),
-             ("get", "/api/images/", {}), ("delete", "/api/images/s0.png/", {}), ("get", "/api/schema/", {})]
+    calls = [
+        ("get", "/api/search/", {"query": "cat"}),
+        ("get", "/api/similar/", {"filename": "s0.png"}),
+        ("get", "/api/images/", {}),
+        ("delete", "/api/images/s0.png/", {}),
+        ("get", "/api/schema/", {}),
+    ]
     for method, path, params in calls:
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Token s3cret-token"},
-                        {"Authorization": "Bearer"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Token s3cret-token"},
+            {"Authorization": "Bearer"},
+        ):
             response = getattr(client, method)(path, params, headers=headers)
             assert response.status_code == 401, (path, headers)
             assert response["WWW-Authenticate"] == "Bearer"

@@ -23,10 +23,21 @@ def _unit(rng, n):
 @pytest.fixture
 def stickers(settings):
     rng = np.random.default_rng(0)
-    Sticker.objects.bulk_create([
-        Sticker(filename=f"k{i:02d}.png", sha256=f"{i:064x}", width=1, height=1, model_id=MODEL, image_embedding=v,
-                blended_embedding=v, blend_weight=settings.SEARCH_TEXT_WEIGHT)
-        for i, v in enumerate(_unit(rng, COUNT))])
+    Sticker.objects.bulk_create(
+        [
+            Sticker(
+                filename=f"k{i:02d}.png",
+                sha256=f"{i:064x}",
+                width=1,
+                height=1,
+                model_id=MODEL,
+                image_embedding=v,
+                blended_embedding=v,
+                blend_weight=settings.SEARCH_TEXT_WEIGHT,
+            )
+            for i, v in enumerate(_unit(rng, COUNT))
+        ]
+    )
     ensure_vector_indexes(MODEL, DIM)
     return _unit(rng, 1)[0]
 
@@ -49,8 +60,10 @@ def test_the_knobs_do_not_outlive_the_statement(settings, stickers):
         before = cursor.fetchone()[0]
     assert selectors.search(stickers, model_id=MODEL, limit=5, exact=False)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('statement_timeout'), current_setting('hnsw.iterative_scan'), "
-                       "current_setting('enable_seqscan')")
+        cursor.execute(
+            "SELECT current_setting('statement_timeout'), current_setting('hnsw.iterative_scan'), "
+            "current_setting('enable_seqscan')"
+        )
         assert cursor.fetchone() == (before, "off", "on")
 
 
@@ -60,8 +73,14 @@ def test_an_empty_page_still_carries_the_index_checks(stickers, settings):
     with pytest.raises(BlendOutdated):
         selectors.search(stickers, model_id=MODEL, limit=10, offset=COUNT)
     Sticker.objects.filter(filename="k00.png").update(blend_weight=settings.SEARCH_TEXT_WEIGHT)
-    Sticker.objects.create(filename="other.png", sha256="f" * 64, width=1, height=1, model_id="another-model",
-                           image_embedding=np.ones(DIM, dtype=np.float32))
+    Sticker.objects.create(
+        filename="other.png",
+        sha256="f" * 64,
+        width=1,
+        height=1,
+        model_id="another-model",
+        image_embedding=np.ones(DIM, dtype=np.float32),
+    )
     with pytest.raises(ModelMismatch) as caught:
         selectors.search(stickers, model_id=MODEL, limit=10, offset=COUNT)
     assert caught.value.index_models == ["another-model"]

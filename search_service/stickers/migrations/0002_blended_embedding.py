@@ -16,8 +16,7 @@ def fill_blended(apps, schema_editor):
 
     table = apps.get_model("stickers", "Sticker")._meta.db_table
     weight = float(settings.SEARCH_TEXT_WEIGHT)
-    schema_editor.execute(f"UPDATE {table} SET blended_embedding = {blend_sql()}, blend_weight = %(w)s",
-                          {"w": weight})
+    schema_editor.execute(f"UPDATE {table} SET blended_embedding = {blend_sql()}, blend_weight = %(w)s", {"w": weight})
 
 
 DROP_TEXT_INDEXES = """
@@ -32,29 +31,28 @@ END $$;
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stickers', '0001_initial'),
+        ("stickers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sticker',
-            name='blend_weight',
+            model_name="sticker",
+            name="blend_weight",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='sticker',
-            name='blended_embedding',
+            model_name="sticker",
+            name="blended_embedding",
             field=pgvector.django.vector.VectorField(blank=True, null=True),
         ),
         migrations.RemoveIndex(
-            model_name='sticker',
-            name='stickers_model_id_idx',
+            model_name="sticker",
+            name="stickers_model_id_idx",
         ),
         migrations.AddIndex(
-            model_name='sticker',
-            index=models.Index(fields=['model_id', 'blend_weight'], name='stickers_model_blend_idx'),
+            model_name="sticker",
+            index=models.Index(fields=["model_id", "blend_weight"], name="stickers_model_blend_idx"),
         ),
         migrations.RunSQL(DROP_TEXT_INDEXES, migrations.RunSQL.noop),
         migrations.RunPython(fill_blended, migrations.RunPython.noop),

@@ -7,7 +7,7 @@ from PIL import Image
 
 from stickers.images import InvalidImage, check_upload_filename, decode_image
 from stickers.metadata import InvalidMetadata, clean_tags, metadata_text, parse_tags
-from testing.images import image_bytes, make_image
+from testkit.images import image_bytes, make_image
 
 
 def test_decoding_keeps_the_original_size_and_can_shrink():
@@ -36,11 +36,22 @@ def test_animated_images_use_their_first_frame():
     assert decode_image(data, max_pixels=10_000).format == "PNG"
 
 
-@pytest.mark.parametrize(("name", "ok"), [
-    ("cat.png", True), ("Cat_2-final.v2.PNG", True), ("a.png", True),
-    ("cat.jpeg.exe", False), ("../cat.png", False), ("cat..png", False), ("ca t.png", False),
-    ("кот.png", False), ("_cat.png", False), ("cat.gif", False), ("x" * 197 + ".png", False),
-])
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("cat.png", True),
+        ("Cat_2-final.v2.PNG", True),
+        ("a.png", True),
+        ("cat.jpeg.exe", False),
+        ("../cat.png", False),
+        ("cat..png", False),
+        ("ca t.png", False),
+        ("кот.png", False),
+        ("_cat.png", False),
+        ("cat.gif", False),
+        ("x" * 197 + ".png", False),
+    ],
+)
 def test_upload_file_names(name, ok):
     if ok:
         assert check_upload_filename(name, "PNG") == name

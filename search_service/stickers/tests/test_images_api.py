@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from stickers.models import Sticker
-from stickers.services import index_image
-from testing.images import image_bytes, make_image, png
+from stickers.services import add_sticker
+from testkit.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +20,17 @@ def upload(client, name="cat.png", data=None, **fields):
 
 def test_catalogue_pages(client, encoder):
     for i in range(5):
-        index_image(f"s{i}.png", png(i), title=f"title {i}", tags=["a", f"t{i}"])
+        add_sticker(f"s{i}.png", png(i), title=f"title {i}", tags=["a", f"t{i}"])
     first = client.get("/api/images/", {"page_size": 2}).json()
     assert first["count"] == 5 and first["previous"] is None and "page=2" in first["next"]
-    assert first["results"][0] == {"filename": "s0.png", "title": "title 0", "tags": ["a", "t0"],
-                                   "url": "http://testserver/media/stickers/s0.png", "width": 96, "height": 96}
+    assert first["results"][0] == {
+        "filename": "s0.png",
+        "title": "title 0",
+        "tags": ["a", "t0"],
+        "url": "http://testserver/media/stickers/s0.png",
+        "width": 96,
+        "height": 96,
+    }
     last = client.get("/api/images/", {"page_size": 2, "page": 3}).json()
     assert [item["filename"] for item in last["results"]] == ["s4.png"] and last["next"] is None
     assert client.get("/api/images/", {"page_size": 2, "page": 4}).status_code == 404
@@ -37,8 +43,14 @@ def test_upload_then_delete_a_sticker(client, sticker_media, settings):
     settings.SEARCH_TEXT_WEIGHT = 1.0  # rank by title alone so the new sticker must come first
     response = upload(client, title="Grumpy cat", tags="cat, grumpy ,, cat")
     assert response.status_code == 201, response.json()
-    assert response.json() == {"filename": "cat.png", "title": "Grumpy cat", "tags": ["cat", "grumpy"],
-                               "url": "http://testserver/media/stickers/cat.png", "width": 96, "height": 96}
+    assert response.json() == {
+        "filename": "cat.png",
+        "title": "Grumpy cat",
+        "tags": ["cat", "grumpy"],
+        "url": "http://testserver/media/stickers/cat.png",
+        "width": 96,
+        "height": 96,
+    }
     assert (sticker_media / "cat.png").read_bytes() == png(7)
     media = client.get("/media/stickers/cat.png")
     assert media.status_code == 200 and b"".join(media.streaming_content) == png(7)
@@ -71,19 +83,22 @@ def big_blank_png(pixels_side: int) -> bytes:
     return image_bytes(Image.new("1", (pixels_side, pixels_side)))
 
 
-@pytest.mark.parametrize(("name", "data", "code"), [
-    ("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "invalid_image"),
-    ("truncated.png", png(1)[:200], "invalid_image"),
-    ("empty.png", b"", "invalid_request"),
-    ("notes.txt", b"hello", "invalid_image"),
-    ("script.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "invalid_image"),
-    ("photo.png", image_bytes(make_image(1), "JPEG"), "invalid_image"),  # extension does not match content
-    ("bad name!.png", png(1), "invalid_image"),
-    ("-rf.png", png(1), "invalid_image"),
-    (".hidden.png", png(1), "invalid_image"),
-    ("noextension", png(1), "invalid_image"),
-    ("bomb.png", big_blank_png(6000), "invalid_image"),  # 36 Mpx in a few kB
-])
+@pytest.mark.parametrize(
+    ("name", "data", "code"),
+    [
+        ("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "invalid_image"),
+        ("truncated.png", png(1)[:200], "invalid_image"),
+        ("empty.png", b"", "invalid_request"),
+        ("notes.txt", b"hello", "invalid_image"),
+        ("script.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "invalid_image"),
+        ("photo.png", image_bytes(make_image(1), "JPEG"), "invalid_image"),  # extension does not match content
+        ("bad name!.png", png(1), "invalid_image"),
+        ("-rf.png", png(1), "invalid_image"),
+        (".hidden.png", png(1), "invalid_image"),
+        ("noextension", png(1), "invalid_image"),
+        ("bomb.png", big_blank_png(6000), "invalid_image"),  # 36 Mpx in a few kB
+    ],
+)
 def test_bad_uploads_are_refused_and_change_nothing(client, sticker_media, name, data, code):
     response = upload(client, name, data)
     assert response.status_code == 400, response.json()

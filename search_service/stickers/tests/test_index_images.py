@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from stickers import services
 from stickers.models import Sticker
-from testing.images import image_bytes, make_image, write_folder
+from testkit.images import image_bytes, make_image, write_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +61,15 @@ def test_a_second_run_changes_nothing(folder):
 
 def test_metadata_gives_titles_tags_and_a_text_embedding(folder, tmp_path, encoder):
     metadata = tmp_path / "meta.json"
-    metadata.write_text(json.dumps({
-        "sticker_000.png": {"title": "  red   ball ", "tags": ["ball", "Red", "ball", " "]},
-        "sticker_001.png": {"tags": ["square"]},
-        "missing.png": {"title": "not in the folder"},
-    }))
+    metadata.write_text(
+        json.dumps(
+            {
+                "sticker_000.png": {"title": "  red   ball ", "tags": ["ball", "Red", "ball", " "]},
+                "sticker_001.png": {"tags": ["square"]},
+                "missing.png": {"title": "not in the folder"},
+            }
+        )
+    )
     run(folder, "--metadata", metadata)
     first = Sticker.objects.get(filename="sticker_000.png")
     assert (first.title, first.tags) == ("red ball", ["ball", "Red"])
@@ -93,8 +97,10 @@ def test_recursive_names_stickers_by_relative_path(tmp_path):
     run(root)
     assert list(Sticker.objects.values_list("filename", flat=True)) == ["sticker_001.png"]
     run(root, "--recursive")
-    assert set(Sticker.objects.values_list("filename", flat=True)) == {"sticker_001.png",
-                                                                       "animals/cats/sticker_002.png"}
+    assert set(Sticker.objects.values_list("filename", flat=True)) == {
+        "sticker_001.png",
+        "animals/cats/sticker_002.png",
+    }
 
 
 def test_same_content_is_indexed_once_and_changed_content_is_replaced(tmp_path, sticker_media):
@@ -142,12 +148,15 @@ def test_another_models_index_is_refused_until_reindexed(folder, encoder):
     np.testing.assert_allclose(Sticker.objects.get(filename="sticker_003.png").image_embedding, expected, atol=1e-4)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("[1, 2]", "JSON object"),
-    ('{"a.png": {"title": 3}}', "'title' must be a string"),
-    ('{"a.png": {"tag": ["x"]}}', "unknown keys"),
-    ("{not json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2]", "JSON object"),
+        ('{"a.png": {"title": 3}}', "'title' must be a string"),
+        ('{"a.png": {"tag": ["x"]}}', "unknown keys"),
+        ("{not json", "not valid JSON"),
+    ],
+)
 def test_a_bad_metadata_file_stops_before_indexing(folder, tmp_path, content, message):
     metadata = tmp_path / "meta.json"
     metadata.write_text(content)

@@ -8,9 +8,9 @@ from django.db import connection
 
 from ranking import selectors
 from stickers.models import Sticker
-from stickers.services import index_image
+from stickers.services import add_sticker
 from stickers.vector_index import _existing, drop_stale_vector_indexes, ensure_vector_indexes, index_name
-from testing.images import png
+from testkit.images import png
 
 pytestmark = pytest.mark.django_db
 
@@ -53,38 +53,57 @@ def explain(sql_runner) -> str:
 
 def test_search_and_similar_use_the_hnsw_indexes_past_the_exact_scan_size(encoder, settings):
     for i in range(3):
-        index_image(f"s{i}.png", png(i), title=f"t{i}")
+        add_sticker(f"s{i}.png", png(i), title=f"t{i}")
     model, dim = encoder.model_id, encoder.dim
     query = encoder.encode_texts(["a red ball"])[0]
     sticker = Sticker.objects.get(filename="s0.png")
     settings.SEARCH_EXACT_MAX_STICKERS = 2
     selectors.forget_sizes()
     for limit, offset in [(5, 0), (100, 900), (1, 999)]:  # the index's stream whatever the page
-        plan = explain(lambda limit=limit, offset=offset: selectors.search(query, model_id=model, limit=limit,
-                                                                           offset=offset))
+        plan = explain(
+            lambda limit=limit, offset=offset: selectors.search(query, model_id=model, limit=limit, offset=offset)
+        )
         assert index_name("blended_embedding", model, dim) in plan, plan
-    assert explain(lambda: selectors.search(query, model_id=model, limit=5, boosts=[("s1.png", 0.1)])).count(
-        index_name("blended_embedding", model, dim)) == 1
+    assert (
+        explain(lambda: selectors.search(query, model_id=model, limit=5, boosts=[("s1.png", 0.1)])).count(
+            index_name("blended_embedding", model, dim)
+        )
+        == 1
+    )
     plan = explain(lambda: selectors.similar(sticker, model_id=model, limit=5))
     assert index_name("image_embedding", model, dim) in plan, plan
     settings.SEARCH_EXACT_MAX_STICKERS = 3  # small catalogue: an exact scan
     selectors.forget_sizes()
-    for plan in (explain(lambda: selectors.search(query, model_id=model, limit=5)),
-                 explain(lambda: selectors.similar(sticker, model_id=model, limit=5))):
+    for plan in (
+        explain(lambda: selectors.search(query, model_id=model, limit=5)),
+        explain(lambda: selectors.similar(sticker, model_id=model, limit=5)),
+    ):
         assert "_hnsw_" not in plan and "Sort Key" in plan, plan
 
 
 def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
-    assert set(ensure_vector_indexes("model-a", 8)) == {index_name("image_embedding", "model-a", 8),
-                                                         index_name("blended_embedding", "model-a", 8)}
+    assert set(ensure_vector_indexes("model-a", 8)) == {
+        index_name("image_embedding", "model-a", 8),
+        index_name("blended_embedding", "model-a", 8),
+    }
     assert ensure_vector_indexes("model-a", 8) == []
     existing = _existing()
     assert existing[index_name("image_embedding", "model-a", 8)] == (
-        True, {"model_id": "model-a", "dim": 8, "column": "image_embedding", "m": 16, "ef_construction": 200})
-    Sticker.objects.create(filename="x.png", sha256="0" * 64, width=1, height=1, model_id="model-a",
-                           image_embedding=np.ones(8, dtype=np.float32))
+        True,
+        {"model_id": "model-a", "dim": 8, "column": "image_embedding", "m": 16, "ef_construction": 200},
+    )
+    Sticker.objects.create(
+        filename="x.png",
+        sha256="0" * 64,
+        width=1,
+        height=1,
+        model_id="model-a",
+        image_embedding=np.ones(8, dtype=np.float32),
+    )
     assert drop_stale_vector_indexes() == []  # model-a still has a sticker
     Sticker.objects.all().delete()
-    assert set(drop_stale_vector_indexes()) == {index_name("image_embedding", "model-a", 8),
-                                                index_name("blended_embedding", "model-a", 8)}
+    assert set(drop_stale_vector_indexes()) == {
+        index_name("image_embedding", "model-a", 8),
+        index_name("blended_embedding", "model-a", 8),
+    }
     assert not _existing()

@@ -24,12 +24,18 @@ def admin_token():
 @pytest.fixture
 def data(settings):
     settings.STICKER_MEDIA_URL = "https://cdn.example.com/s/"
-    for text, uses in (("cat", 3), ("dog", 1), ("a,b \"quoted\"\nline", 2)):
+    for text, uses in (("cat", 3), ("dog", 1), ('a,b "quoted"\nline', 2)):
         for _ in range(uses):
             record_query_use(text)
     Sticker.objects.bulk_create([Sticker(filename=name) for name in ("c1.png", "c2.png", "d1.png")])
-    record_feedback([FeedbackEntry("cat", positive=["c1.png", "c2.png"]), FeedbackEntry("cat", positive=["c1.png"]),
-                     FeedbackEntry("cat", negative=["c2.png"]), FeedbackEntry("dog", negative=["d1.png"])])
+    record_feedback(
+        [
+            FeedbackEntry("cat", positive=["c1.png", "c2.png"]),
+            FeedbackEntry("cat", positive=["c1.png"]),
+            FeedbackEntry("cat", negative=["c2.png"]),
+            FeedbackEntry("dog", negative=["d1.png"]),
+        ]
+    )
 
 
 def get(client, token=None, path="/api/analytics/", **params):
@@ -87,14 +93,20 @@ def test_unknown_query_is_404_and_bad_params_400(client, data, admin_token):
 def test_all_queries_paginated(client, data, admin_token):
     first = get(client, admin_token, page_size=2).json()
     assert first["count"] == 3
-    assert [row["query"] for row in first["results"]] == ["cat", "a,b \"quoted\"\nline"]
+    assert [row["query"] for row in first["results"]] == ["cat", 'a,b "quoted"\nline']
     assert first["results"][0] | {"first_searched_at": None, "last_searched_at": None} == {
-        "query": "cat", "usage_count": 3, "positive": 3, "negative": 1,
-        "first_searched_at": None, "last_searched_at": None}
+        "query": "cat",
+        "usage_count": 3,
+        "positive": 3,
+        "negative": 1,
+        "first_searched_at": None,
+        "last_searched_at": None,
+    }
     assert first["previous"] is None
     second = get(client, admin_token, page_size=2, page=2).json()
     assert [(row["query"], row["usage_count"], row["positive"], row["negative"]) for row in second["results"]] == [
-        ("dog", 1, 0, 1)]
+        ("dog", 1, 0, 1)
+    ]
     assert second["next"] is None
 
 
@@ -110,12 +122,14 @@ def read_csv(response):
 def test_csv_export_of_every_query(client, data, admin_token):
     rows = read_csv(get(client, admin_token, format="csv"))
     assert rows[0] == ["query", "usage_count", "filename", "positive", "negative"]
-    assert sorted(rows[1:]) == sorted([
-        ["cat", "3", "c1.png", "2", "0"],
-        ["cat", "3", "c2.png", "1", "1"],
-        ["dog", "1", "d1.png", "0", "1"],
-        ['a,b "quoted"\nline', "2", "", "0", "0"],
-    ])
+    assert sorted(rows[1:]) == sorted(
+        [
+            ["cat", "3", "c1.png", "2", "0"],
+            ["cat", "3", "c2.png", "1", "1"],
+            ["dog", "1", "d1.png", "0", "1"],
+            ['a,b "quoted"\nline', "2", "", "0", "0"],
+        ]
+    )
 
 
 def test_csv_export_of_one_query(client, data, admin_token):
@@ -127,10 +141,15 @@ def test_raw_events_json_cursor_pages_and_filters(client, data, admin_token):
     path = "/api/analytics/events/"
     first = get(client, admin_token, path=path, page_size=3).json()
     assert [(e["query"], e["filename"], e["vote"]) for e in first["results"]] == [
-        ("cat", "c1.png", "positive"), ("cat", "c2.png", "positive"), ("cat", "c1.png", "positive")]
+        ("cat", "c1.png", "positive"),
+        ("cat", "c2.png", "positive"),
+        ("cat", "c1.png", "positive"),
+    ]
     rest = client.get(first["next"], HTTP_AUTHORIZATION=f"Token {admin_token}").json()
     assert [(e["query"], e["filename"], e["vote"]) for e in rest["results"]] == [
-        ("cat", "c2.png", "negative"), ("dog", "d1.png", "negative")]
+        ("cat", "c2.png", "negative"),
+        ("dog", "d1.png", "negative"),
+    ]
     assert rest["next"] is None
     only_dog = get(client, admin_token, path=path, query="dog").json()["results"]
     assert [e["filename"] for e in only_dog] == ["d1.png"]
@@ -143,9 +162,13 @@ def test_raw_events_json_cursor_pages_and_filters(client, data, admin_token):
 def test_raw_events_csv(client, data, admin_token):
     rows = read_csv(get(client, admin_token, path="/api/analytics/events/", format="csv"))
     assert rows[0] == ["id", "created_at", "query", "filename", "vote"]
-    assert [row[2:] for row in rows[1:]] == [["cat", "c1.png", "positive"], ["cat", "c2.png", "positive"],
-                                             ["cat", "c1.png", "positive"], ["cat", "c2.png", "negative"],
-                                             ["dog", "d1.png", "negative"]]
+    assert [row[2:] for row in rows[1:]] == [
+        ["cat", "c1.png", "positive"],
+        ["cat", "c2.png", "positive"],
+        ["cat", "c1.png", "positive"],
+        ["cat", "c2.png", "negative"],
+        ["dog", "d1.png", "negative"],
+    ]
     assert all(row[1].endswith("+00:00") for row in rows[1:])
 
 

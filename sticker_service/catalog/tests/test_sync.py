@@ -8,45 +8,54 @@ from catalog.services import sync_catalog
 pytestmark = pytest.mark.django_db
 
 
-def test_sync_copies_every_page_and_is_idempotent(stand_in):
+def test_sync_copies_every_page_and_is_idempotent(fake_search_service):
     result = sync_catalog(page_size=10)
     assert (result.pages, result.upserted, result.skipped) == (3, 25, 0)
     assert Sticker.objects.count() == 25
     sticker = Sticker.objects.get(filename="sticker-007.png")
     assert (sticker.title, sticker.tags, sticker.width, sticker.height, sticker.active) == (
-        "Sticker 7", ["demo"], 64, 64, True)
-    assert [r.params["page"] for r in stand_in.requests] == [["1"], ["2"], ["3"]]
-    assert stand_in.requests[0].headers["Authorization"] == "Bearer stand-in-token"
-    stand_in.stickers[7]["title"] = "Renamed"
+        "Sticker 7",
+        ["demo"],
+        64,
+        64,
+        True,
+    )
+    assert [r.params["page"] for r in fake_search_service.requests] == [["1"], ["2"], ["3"]]
+    assert fake_search_service.requests[0].headers["Authorization"] == "Bearer fake-search-token"
+    fake_search_service.stickers[7]["title"] = "Renamed"
     sync_catalog(page_size=10)
     assert Sticker.objects.count() == 25
     assert Sticker.objects.get(filename="sticker-007.png").title == "Renamed"
 
 
-def test_prune_deactivates_removed_stickers_and_keeps_them(stand_in):
+def test_prune_deactivates_removed_stickers_and_keeps_them(fake_search_service):
     sync_catalog(page_size=100)
-    removed = stand_in.stickers.pop(3)
+    removed = fake_search_service.stickers.pop(3)
     assert sync_catalog(page_size=100, prune=True).deactivated == 1
     assert Sticker.objects.get(filename=removed["filename"]).active is False
     assert Sticker.objects.filter(active=True).count() == 24
 
 
-def test_malformed_entries_are_skipped(stand_in):
-    stand_in.stickers = [{"filename": "ok.png", "title": "ok"}, {"title": "no filename"},
-                         {"filename": "x" * 300}, {"filename": "dims.png", "width": "wide", "height": -1}]
+def test_malformed_entries_are_skipped(fake_search_service):
+    fake_search_service.stickers = [
+        {"filename": "ok.png", "title": "ok"},
+        {"title": "no filename"},
+        {"filename": "x" * 300},
+        {"filename": "dims.png", "width": "wide", "height": -1},
+    ]
     result = sync_catalog()
     assert (result.upserted, result.skipped) == (2, 2)
     assert Sticker.objects.get(filename="dims.png").width is None
 
 
-def test_command_reports_and_resumes(stand_in, capsys):
+def test_command_reports_and_resumes(fake_search_service, capsys):
     call_command("sync_catalog", "--page-size", "10", "--start-page", "2", "--no-progress")
     assert Sticker.objects.count() == 15
     assert "synced 15 stickers from 2 pages" in capsys.readouterr().out
 
 
-def test_command_fails_clearly_when_search_service_is_down(stand_in):
-    stand_in.behaviour = "error"
+def test_command_fails_clearly_when_search_service_is_down(fake_search_service):
+    fake_search_service.behaviour = "error"
     with pytest.raises(CommandError, match=r"unavailable.*--start-page 1"):
         call_command("sync_catalog", "--no-progress")
     with pytest.raises(CommandError, match="page-size"):

@@ -9,7 +9,7 @@ from django.test import override_settings
 from catalog.models import Sticker
 from feedback.services import FeedbackEntry, record_feedback
 from searches.services import record_query_use
-from testing.stand_in import closed_port
+from testkit.gunicorn import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +29,22 @@ def test_public_endpoints_are_throttled_per_client_with_retry_after(client, sett
     assert client.get("/api/counter/", {"n": 10}).status_code == 200
 
 
-def test_throttled_search_does_not_reach_search_service(client, settings, stand_in):
+def test_throttled_search_does_not_reach_search_service(client, settings, fake_search_service):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "search": "1/hour"}
     assert client.get("/api/search/", {"query": "cat"}).status_code == 200
     assert client.get("/api/search/", {"query": "cat"}).status_code == 429
-    assert len(stand_in.requests) == 1
+    assert len(fake_search_service.requests) == 1
 
 
 def test_a_broken_throttle_cache_lets_requests_through(client, settings):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "counter": "1/minute"}
-    broken = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-                          "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
+    broken = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
     with override_settings(CACHES=broken):
         assert client.get("/api/counter/", {"n": 10}).status_code == 200
         assert client.get("/api/counter/", {"n": 10}).status_code == 200
@@ -51,8 +55,14 @@ def test_openapi_schema_documents_every_endpoint(client):
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)
     paths = schema["paths"]
-    for path in ("/api/search/", "/api/similar/", "/api/feedback/", "/api/analytics/", "/api/analytics/events/",
-                 "/api/counter/"):
+    for path in (
+        "/api/search/",
+        "/api/similar/",
+        "/api/feedback/",
+        "/api/analytics/",
+        "/api/analytics/events/",
+        "/api/counter/",
+    ):
         assert path in paths, path
     search = paths["/api/search/"]["get"]
     assert {p["name"] for p in search["parameters"]} == {"query", "limit", "offset"}
@@ -60,7 +70,12 @@ def test_openapi_schema_documents_every_endpoint(client):
     assert {"401", "403", "404"} <= set(paths["/api/analytics/"]["get"]["responses"])
     assert "text/csv" in paths["/api/analytics/"]["get"]["responses"]["200"]["content"]
     assert set(schema["components"]["schemas"]["SearchResponse"]["properties"]) == {
-        "query", "limit", "offset", "model", "stickers"}
+        "query",
+        "limit",
+        "offset",
+        "model",
+        "stickers",
+    }
     assert client.get("/api/docs/").status_code == 200
 
 
@@ -70,8 +85,14 @@ def test_admin_pages_list_everything(client):
     record_query_use("cat")
     Sticker.objects.create(filename="a.png", title="A")
     record_feedback([FeedbackEntry("cat", positive=["a.png"])])
-    for page in ("catalog/sticker", "searches/query", "feedback/feedbackcounter", "feedback/feedbackevent",
-                 "auth/user", "authtoken/tokenproxy"):
+    for page in (
+        "catalog/sticker",
+        "searches/query",
+        "feedback/feedbackcounter",
+        "feedback/feedbackevent",
+        "auth/user",
+        "authtoken/tokenproxy",
+    ):
         response = client.get(f"/admin/{page}/", {"q": "a"})
         assert response.status_code == 200, page
     assert b"a.png" in client.get("/admin/feedback/feedbackevent/").content

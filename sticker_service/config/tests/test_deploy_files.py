@@ -34,12 +34,15 @@ ENV_EXAMPLE = REPO / ".env.example"
 APP_SERVICES = {"sticker_service": "STICKER", "search_service": "SEARCH"}
 DB_SERVICES = {"sticker_db", "search_db"}
 
-_VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
-                  r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
 _ENV_LINE = re.compile(r"^(?P<comment>#\s*)?(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
 
 def env_example() -> dict[str, str]:
     """The variables .env.example sets (active ``NAME=value`` lines)."""
@@ -131,8 +134,14 @@ def container_env(compose: dict, service: str) -> dict[str, str]:
 def gunicorn_bind(service: str, env: dict[str, str]) -> tuple[str, int]:
     """Evaluates the service's gunicorn.conf.py in the container's environment."""
     code = "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"
-    bind = subprocess.run([sys.executable, "-c", code], cwd=REPO / service, env={"PATH": "/usr/bin:/bin", **env},
-                          capture_output=True, text=True, check=True).stdout.strip()
+    bind = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO / service,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     host, _, port = bind.rpartition(":")
     return host, int(port)
 
@@ -163,6 +172,7 @@ def aliases(spec: dict) -> set[str]:
 
 # --- .env.example and compose variables -------------------------------------------------------------
 
+
 def test_every_compose_variable_is_defined_in_env_example(raw_compose):
     used = set()
     for text in walk_strings(raw_compose):
@@ -182,6 +192,7 @@ def test_every_app_service_reads_env_file_and_builds_from_repo_root(compose):
 
 
 # --- services, healthchecks, dependencies, volumes --------------------------------------------------
+
 
 def test_compose_has_the_four_services_each_with_a_healthcheck(compose):
     services = compose["services"]
@@ -239,15 +250,22 @@ def test_database_urls_point_at_the_compose_databases(compose):
         db = as_mapping(services[host]["environment"])
         assert config["ENGINE"] == "django.db.backends.postgresql"
         assert (config["NAME"], config["USER"], config["PASSWORD"], int(config["PORT"] or 5432)) == (
-            db["POSTGRES_DB"], db["POSTGRES_USER"], db["POSTGRES_PASSWORD"], 5432)
+            db["POSTGRES_DB"],
+            db["POSTGRES_USER"],
+            db["POSTGRES_PASSWORD"],
+            5432,
+        )
         assert host in services[service]["depends_on"]
     # one database server per service
-    hosts = {environ.Env.db_url_config(container_env(compose, s)[f"{p}_DATABASE_URL"])["HOST"]
-             for s, p in APP_SERVICES.items()}
+    hosts = {
+        environ.Env.db_url_config(container_env(compose, s)[f"{p}_DATABASE_URL"])["HOST"]
+        for s, p in APP_SERVICES.items()
+    }
     assert len(hosts) == 2
 
 
 # --- ports and host names against gunicorn and the settings -----------------------------------------
+
 
 def test_ports_agree_with_gunicorn_bind_and_healthchecks(compose):
     for service in APP_SERVICES:
@@ -279,6 +297,7 @@ def test_sticker_service_reaches_search_service_by_its_compose_name(compose):
 
 
 # --- Dockerfiles ------------------------------------------------------------------------------------
+
 
 def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
     instructions, current = [], ""
@@ -348,7 +367,8 @@ def test_dockerfile_copies_existing_files_and_runs_existing_commands(service):
         assert source.relative_to(REPO).parts[0] not in ignored, f"{source} is excluded by .dockerignore"
     run_lines = " ".join(args for key, args in image.instructions if key == "RUN")
     assert f"pip install -r requirements/{service.split('_')[0]}.txt" in run_lines or (
-        f"-r requirements/{service.split('_')[0]}.txt" in run_lines)
+        f"-r requirements/{service.split('_')[0]}.txt" in run_lines
+    )
     assert "pip install --no-deps" in run_lines  # servicekit
 
     entrypoint = json.loads(image.last("ENTRYPOINT"))
@@ -360,7 +380,8 @@ def test_dockerfile_copies_existing_files_and_runs_existing_commands(service):
     code = "\n".join(line for line in script.read_text().splitlines() if not line.lstrip().startswith("#"))
     for command in re.findall(r"python manage\.py (\w+)", code):
         assert command in {"migrate", "check"} or list(REPO.glob(f"*/*/management/commands/{command}.py")), (
-            f"the entrypoint runs a management command that does not exist: {command}")
+            f"the entrypoint runs a management command that does not exist: {command}"
+        )
     assert script.read_text().rstrip().endswith('exec "$@"')
 
     command = json.loads(image.last("CMD"))
@@ -383,6 +404,10 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
     assert {".venv", ".data", ".env", ".git"} <= dockerignored()
 
 
+def test_dockerignore_keeps_tests_and_the_test_kit_out_of_the_images():
+    assert {"testkit", "tests", "**/tests", "**/conftest.py"} <= dockerignored()
+
+
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_build_time_collectstatic_loads_the_settings(service, tmp_path):
     """Runs the Dockerfile's collectstatic step (dry run) with only the environment it sets."""
@@ -396,12 +421,19 @@ def test_build_time_collectstatic_loads_the_settings(service, tmp_path):
         env[name] = value
     assert words[:2] == ["python", "manage.py"]
     env[f"{APP_SERVICES[service]}_STATIC_ROOT"] = str(tmp_path / "static")
-    result = subprocess.run([sys.executable, *words[1:], "--dry-run"], cwd=REPO / service, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, *words[1:], "--dry-run"],
+        cwd=REPO / service,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 # --- healthcheck script -----------------------------------------------------------------------------
+
 
 def load_healthcheck():
     namespace: dict = {}
@@ -516,8 +548,9 @@ def names_read_statically(path: Path) -> set[str]:
 def names_read_at_import(service: str) -> set[str]:
     """Every variable the settings module actually asks for when it loads (f-string names included)."""
     env = {"PATH": "/usr/bin:/bin", **env_example(), "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run([sys.executable, "-c", _RECORDER], cwd=REPO / service, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", _RECORDER], cwd=REPO / service, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 

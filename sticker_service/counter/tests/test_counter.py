@@ -110,17 +110,30 @@ def test_counter_api(client):
     assert response.json() == {"digit": 7, "n": "1000", "answer": "300", "numbers_with_digit": "271"}
     assert client.get("/api/counter/", {"n": 100}).json()["digit"] == 7  # default digit
     assert client.get("/api/counter/", {"digit": 0, "n": 0}).json() == {
-        "digit": 0, "n": "0", "answer": "0", "numbers_with_digit": "0"}
+        "digit": 0,
+        "n": "0",
+        "answer": "0",
+        "numbers_with_digit": "0",
+    }
     big = client.get("/api/counter/", {"digit": 3, "n": "9" * MAX_DIGITS}).json()
     assert big["answer"] == str(MAX_DIGITS * 10 ** (MAX_DIGITS - 1))
     assert big["numbers_with_digit"] == str(10**MAX_DIGITS - 9**MAX_DIGITS)
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"digit": 10, "n": 5}, "digit"), ({"digit": -1, "n": 5}, "digit"), ({"digit": "x", "n": 5}, "digit"),
-    ({"digit": 7}, "n"), ({"n": "-5"}, "n"), ({"n": "abc"}, "n"), ({"n": "1" * (MAX_DIGITS + 1)}, "n"),
-    ({"n": "1" * 100_000}, "n"), ({"n": "2.5"}, "n"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"digit": 10, "n": 5}, "digit"),
+        ({"digit": -1, "n": 5}, "digit"),
+        ({"digit": "x", "n": 5}, "digit"),
+        ({"digit": 7}, "n"),
+        ({"n": "-5"}, "n"),
+        ({"n": "abc"}, "n"),
+        ({"n": "1" * (MAX_DIGITS + 1)}, "n"),
+        ({"n": "1" * 100_000}, "n"),
+        ({"n": "2.5"}, "n"),
+    ],
+)
 def test_counter_bad_input_is_400(client, params, field):
     response = client.get("/api/counter/", params)
     assert response.status_code == 400

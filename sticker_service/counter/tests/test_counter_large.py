@@ -35,8 +35,16 @@ def test_random_n_up_to_the_digit_limit(seed):
         assert count_digit_occurrences(digit, n) == positional_reference(digit, n)
 
 
-@pytest.mark.parametrize("n", [10**MAX_DIGITS - 1, 10 ** (MAX_DIGITS - 1), 7 * (10**MAX_DIGITS - 1) // 9,
-                               int("70" * (MAX_DIGITS // 2)), int("1" + "0" * 500 + "7" * 499)])
+@pytest.mark.parametrize(
+    "n",
+    [
+        10**MAX_DIGITS - 1,
+        10 ** (MAX_DIGITS - 1),
+        7 * (10**MAX_DIGITS - 1) // 9,
+        int("70" * (MAX_DIGITS // 2)),
+        int("1" + "0" * 500 + "7" * 499),
+    ],
+)
 def test_runs_of_one_digit_and_zeros(n):
     for digit in range(10):
         assert count_digit_occurrences(digit, n) == positional_reference(digit, n)

@@ -18,29 +18,48 @@ def known(db):
 
 
 def post(client, body, **extra):
-    return client.post("/api/feedback/", json.dumps(body) if not isinstance(body, (str, bytes)) else body,
-                       content_type=extra.pop("content_type", "application/json"), **extra)
+    return client.post(
+        "/api/feedback/",
+        json.dumps(body) if not isinstance(body, (str, bytes)) else body,
+        content_type=extra.pop("content_type", "application/json"),
+        **extra,
+    )
 
 
 def counters():
-    return {(c.query.text, c.sticker.filename): (c.positive, c.negative)
-            for c in FeedbackCounter.objects.select_related("query", "sticker")}
+    return {
+        (c.query.text, c.sticker.filename): (c.positive, c.negative)
+        for c in FeedbackCounter.objects.select_related("query", "sticker")
+    }
 
 
 def test_votes_are_counted_and_kept_as_events(client, known):
-    response = post(client, {"feedback": [
-        {"query": "cat", "positive": ["s0.png", "s1.png"], "negative": ["s2.png"]},
-        {"query": " dog ", "positive": ["s0.png"]},
-        {"query": "cat", "negative": ["s0.png"]},
-    ]})
+    response = post(
+        client,
+        {
+            "feedback": [
+                {"query": "cat", "positive": ["s0.png", "s1.png"], "negative": ["s2.png"]},
+                {"query": " dog ", "positive": ["s0.png"]},
+                {"query": "cat", "negative": ["s0.png"]},
+            ]
+        },
+    )
     assert response.status_code == 200
     assert response.json() == {"recorded": 5, "failed": []}
-    assert counters() == {("cat", "s0.png"): (1, 1), ("cat", "s1.png"): (1, 0), ("cat", "s2.png"): (0, 1),
-                          ("dog", "s0.png"): (1, 0)}
+    assert counters() == {
+        ("cat", "s0.png"): (1, 1),
+        ("cat", "s1.png"): (1, 0),
+        ("cat", "s2.png"): (0, 1),
+        ("dog", "s0.png"): (1, 0),
+    }
     events = list(FeedbackEvent.objects.order_by("id").values_list("query__text", "sticker__filename", "vote"))
-    assert events == [("cat", "s0.png", Vote.POSITIVE), ("cat", "s1.png", Vote.POSITIVE),
-                      ("cat", "s2.png", Vote.NEGATIVE), ("dog", "s0.png", Vote.POSITIVE),
-                      ("cat", "s0.png", Vote.NEGATIVE)]
+    assert events == [
+        ("cat", "s0.png", Vote.POSITIVE),
+        ("cat", "s1.png", Vote.POSITIVE),
+        ("cat", "s2.png", Vote.NEGATIVE),
+        ("dog", "s0.png", Vote.POSITIVE),
+        ("cat", "s0.png", Vote.NEGATIVE),
+    ]
     assert len({event.created_at for event in FeedbackEvent.objects.all()}) == 1
     post(client, {"feedback": [{"query": "cat", "positive": ["s0.png"]}]})
     assert counters()[("cat", "s0.png")] == (2, 1)
@@ -48,16 +67,24 @@ def test_votes_are_counted_and_kept_as_events(client, known):
 
 
 def test_unknown_queries_and_stickers_are_reported_and_the_rest_recorded(client, known):
-    response = post(client, {"feedback": [
-        {"query": "never searched", "positive": ["s0.png"], "negative": ["s1.png"]},
-        {"query": "cat", "positive": ["s0.png", "ghost.png"]},
-    ]})
+    response = post(
+        client,
+        {
+            "feedback": [
+                {"query": "never searched", "positive": ["s0.png"], "negative": ["s1.png"]},
+                {"query": "cat", "positive": ["s0.png", "ghost.png"]},
+            ]
+        },
+    )
     assert response.status_code == 200
-    assert response.json() == {"recorded": 1, "failed": [
-        {"query": "never searched", "filename": "s0.png", "reason": "unknown_query"},
-        {"query": "never searched", "filename": "s1.png", "reason": "unknown_query"},
-        {"query": "cat", "filename": "ghost.png", "reason": "unknown_sticker"},
-    ]}
+    assert response.json() == {
+        "recorded": 1,
+        "failed": [
+            {"query": "never searched", "filename": "s0.png", "reason": "unknown_query"},
+            {"query": "never searched", "filename": "s1.png", "reason": "unknown_query"},
+            {"query": "cat", "filename": "ghost.png", "reason": "unknown_sticker"},
+        ],
+    }
     assert counters() == {("cat", "s0.png"): (1, 0)}
     assert FeedbackEvent.objects.count() == 1
     assert not Sticker.objects.filter(filename="ghost.png").exists()

@@ -25,16 +25,33 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("directory", nargs="?", type=Path, help="folder of images (png, jpg, webp, gif, bmp)")
         parser.add_argument("--recursive", action="store_true", help="include sub-folders (filename = relative path)")
-        parser.add_argument("--batch-size", type=int, default=settings.SEARCH_INDEX_BATCH_SIZE,
-                            help="images per model batch and per committed transaction (default %(default)s)")
-        parser.add_argument("--metadata", type=Path,
-                            help='JSON file {"<filename>": {"title": str, "tags": [str]}} (optional)')
-        parser.add_argument("--reindex", action="store_true",
-                            help="re-embed stickers whose embeddings come from another model than the loaded one")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=settings.SEARCH_INDEX_BATCH_SIZE,
+            help="images per model batch and per committed transaction (default %(default)s)",
+        )
+        parser.add_argument(
+            "--metadata", type=Path, help='JSON file {"<filename>": {"title": str, "tags": [str]}} (optional)'
+        )
+        parser.add_argument(
+            "--reindex",
+            action="store_true",
+            help="re-embed stickers whose embeddings come from another model than the loaded one",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args, directory: Path | None, recursive: bool, batch_size: int, metadata: Path | None,
-               reindex: bool, no_progress: bool, **options):
+    def handle(
+        self,
+        *args,
+        directory: Path | None,
+        recursive: bool,
+        batch_size: int,
+        metadata: Path | None,
+        reindex: bool,
+        no_progress: bool,
+        **options,
+    ):
         if directory is None and not reindex:
             raise CommandError("Give the folder to index (DIR), or --reindex to re-embed the stored stickers.")
         if directory is not None and not directory.is_dir():
@@ -58,8 +75,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Model {encoder.model_id} (dim {encoder.dim}); batch size {batch_size}.")
 
         bar = None
-        indexer = FolderIndexer(encoder, batch_size=batch_size, metadata=meta, reindex=reindex,
-                                progress=lambda n: bar.update(n) if bar is not None else None)
+        indexer = FolderIndexer(
+            encoder,
+            batch_size=batch_size,
+            metadata=meta,
+            reindex=reindex,
+            progress=lambda n: bar.update(n) if bar is not None else None,
+        )
         with logging_redirect_tqdm():
             if directory is not None:
                 total = sum(1 for _ in iter_files(directory, recursive))
@@ -82,18 +104,22 @@ class Command(BaseCommand):
             f"skipped {stats.skipped} already indexed and {stats.duplicates} duplicates, {stats.failed} failed, "
             f"{stats.unsupported} not images ({stats.seen} files)."
         )
-        self.stdout.write(f"{stats.embedded} images embedded in {stats.seconds:.1f} s: "
-                          f"{stats.images_per_second:.1f} images/s.")
+        self.stdout.write(
+            f"{stats.embedded} images embedded in {stats.seconds:.1f} s: {stats.images_per_second:.1f} images/s."
+        )
         for failure in stats.failures:
             self.stdout.write(f"  failed: {failure}")
         if indexer_reblended := getattr(self, "_reblended", 0):
-            self.stdout.write(f"Re-blended {indexer_reblended} stickers with SEARCH_TEXT_WEIGHT="
-                              f"{settings.SEARCH_TEXT_WEIGHT} (it changed since they were indexed).")
+            self.stdout.write(
+                f"Re-blended {indexer_reblended} stickers with SEARCH_TEXT_WEIGHT="
+                f"{settings.SEARCH_TEXT_WEIGHT} (it changed since they were indexed)."
+            )
         if dropped:
             self.stdout.write(f"Dropped {len(dropped)} HNSW indexes of models no longer in the index.")
         if other_models_present(model_id):
-            self.stdout.write(self.style.WARNING(
-                "Some stickers still carry another model's embeddings (their stored files failed above); "
-                "searches are refused until they are re-embedded or deleted."))
-
-
+            self.stdout.write(
+                self.style.WARNING(
+                    "Some stickers still carry another model's embeddings (their stored files failed above); "
+                    "searches are refused until they are re-embedded or deleted."
+                )
+            )

@@ -33,11 +33,15 @@ class Command(BaseCommand):
             return
         started = time.perf_counter()
         rows = reblend(weight)
-        self.stdout.write(f"Re-blended {rows} stickers with SEARCH_TEXT_WEIGHT={weight} "
-                          f"in {time.perf_counter() - started:.1f} s." if rows else
-                          f"All stickers are blended with SEARCH_TEXT_WEIGHT={weight}; nothing to do.")
+        self.stdout.write(
+            f"Re-blended {rows} stickers with SEARCH_TEXT_WEIGHT={weight} in {time.perf_counter() - started:.1f} s."
+            if rows
+            else f"All stickers are blended with SEARCH_TEXT_WEIGHT={weight}; nothing to do."
+        )
         if rebuild_indexes:
             started = time.perf_counter()
             rebuild_vector_indexes()
-            self.stdout.write(f"Rebuilt the HNSW indexes (m={settings.SEARCH_HNSW_M}, ef_construction="
-                              f"{settings.SEARCH_HNSW_EF_CONSTRUCTION}) in {time.perf_counter() - started:.1f} s.")
+            self.stdout.write(
+                f"Rebuilt the HNSW indexes (m={settings.SEARCH_HNSW_M}, ef_construction="
+                f"{settings.SEARCH_HNSW_EF_CONSTRUCTION}) in {time.perf_counter() - started:.1f} s."
+            )

@@ -8,14 +8,19 @@ from searches.client import SearchServiceError, SearchServiceUnavailable
 
 
 class Command(BaseCommand):
-    help = ("Copy the sticker catalogue from search_service (GET /api/images/), page by page. Idempotent; "
-            "resume an interrupted run with --start-page.")
+    help = (
+        "Copy the sticker catalogue from search_service (GET /api/images/), page by page. Idempotent; "
+        "resume an interrupted run with --start-page."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--page-size", type=int, default=200, help="stickers per request (1..1000)")
         parser.add_argument("--start-page", type=int, default=1, help="first page to fetch (to resume a run)")
-        parser.add_argument("--prune", action="store_true",
-                            help="mark stickers search_service no longer lists as inactive (full runs only)")
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="mark stickers search_service no longer lists as inactive (full runs only)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, page_size, start_page, prune, no_progress, **options):
@@ -38,12 +43,16 @@ class Command(BaseCommand):
         try:
             result = sync_catalog(page_size=page_size, start_page=start_page, prune=prune, on_page=on_page)
         except SearchServiceUnavailable as exc:
-            raise CommandError(f"search_service unavailable: {exc.reason}; resume with --start-page {next_page}"
+            raise CommandError(
+                f"search_service unavailable: {exc.reason}; resume with --start-page {next_page}"
             ) from exc
         except SearchServiceError as exc:
             raise CommandError(f"{exc} (at page {next_page})") from exc
         finally:
             bar.close()
-        self.stdout.write(self.style.SUCCESS(
-            f"synced {result.upserted} stickers from {result.pages} pages; skipped {result.skipped} malformed; "
-            f"deactivated {result.deactivated}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"synced {result.upserted} stickers from {result.pages} pages; skipped {result.skipped} malformed; "
+                f"deactivated {result.deactivated}"
+            )
+        )

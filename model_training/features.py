@@ -1,0 +1,173 @@
+"""Frozen-tower features for training, cached on disk so that runs resume and repeat cheaply.
+
+Image features are the 1280-d pooled output of the EfficientNet-Lite0 trunk (the input of the trained
+projection), computed through the same open_clip folder and the same preprocessing function
+(``encoders.base.model_input``) the service uses. Text features are MiniLM sentence vectors
+(L2-normalised). Both caches are folders of ``.npz`` chunks keyed by item uid or text: an interrupted
+run keeps every finished chunk and computes only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from default_model import build
+from encoders.base import model_input
+
+from . import sources
+
+CHUNK = 512
+
+
+class ChunkCache:
+    """A key -> float16 vector store kept as ``chunk-*.npz`` files in one folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.vectors: dict[str, np.ndarray] = {}
+        for path in sorted(self.folder.glob("chunk-*.npz")):
+            with np.load(path, allow_pickle=False) as data:
+                for key, vec in zip(data["keys"].tolist(), data["vectors"], strict=True):
+                    self.vectors[key] = vec
+
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        seen, out = set(), []
+        for key in keys:
+            if key not in self.vectors and key not in seen:
+                seen.add(key)
+                out.append(key)
+        return out
+
+    def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors, dtype=np.float16)
+        index = len(list(self.folder.glob("chunk-*.npz")))
+        tmp = self.folder / f"tmp-{index:05d}.npz"
+        np.savez(tmp, keys=np.array(list(keys)), vectors=vectors)
+        tmp.replace(self.folder / f"chunk-{index:05d}.npz")
+        self.vectors.update(zip(keys, vectors, strict=True))
+
+    def matrix(self, keys: Sequence[str]) -> np.ndarray:
+        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+
+
+class Towers:
+    """The frozen image trunk and text tower, loaded through open_clip's ``local-dir:`` path."""
+
+    def __init__(self, cache_dir: Path, threads: int | None = None):
+        import open_clip
+        import torch
+        from safetensors.torch import save_file
+
+        if threads:
+            torch.set_num_threads(threads)
+        cache_dir = Path(cache_dir)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Any head will do here: only the frozen trunk and text tower are used.
+        zero = cache_dir / "zero-projection.safetensors"
+        if not zero.exists():
+            save_file(
+                {
+                    "visual.head.proj.weight": torch.zeros(build.EMBED_DIM, build.IMAGE_FEATURES),
+                    "visual.head.proj.bias": torch.zeros(build.EMBED_DIM),
+                },
+                str(zero),
+                metadata={"head": "linear", "head_bias": "true"},
+            )
+        folder = build.ensure_model_dir(cache_dir / "towers", projection_path=zero)
+        self.model, _, self.preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))
+        self.model.eval()
+        self.model.visual.trunk.to(memory_format=torch.channels_last)
+        self.tokenizer = open_clip.get_tokenizer("local-dir:" + str(folder))
+        self.torch = torch
+
+    def image_batch(self, images: Sequence[Image.Image]):
+        """The trunk's input: each image through the preprocessing search_service uses when it serves."""
+        return self.torch.stack([model_input(self.preprocess, im) for im in images])
+
+    def image_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        torch = self.torch
+        batch = self.image_batch(images)
+        with torch.inference_mode():
+            feats = self.model.visual.trunk(batch.contiguous(memory_format=torch.channels_last))
+        return feats.float().numpy()
+
+    def text_features(self, texts: Sequence[str]) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            feats = self.model.encode_text(self.tokenizer(list(texts)), normalize=True)
+        return feats.float().numpy()
+
+
+# ----------------------------------------------------------------------------- augmentation
+def augment(image: Image.Image, seed: int) -> Image.Image:
+    """A sticker-like variant: smaller and off-centre on its canvas, sometimes low-res or tilted."""
+    rng = random.Random(seed)
+    image = image.convert("RGBA")
+    side = max(image.size)
+    if rng.random() < 0.3:
+        image = image.rotate(rng.uniform(-12, 12), resample=Image.BICUBIC, expand=True)
+    scale = rng.uniform(0.55, 1.0)
+    fit = scale * side / max(image.size)
+    w, h = max(1, round(image.width * fit)), max(1, round(image.height * fit))
+    small = image.resize((w, h), Image.BICUBIC)
+    canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    canvas.paste(small, (rng.randint(0, side - w), rng.randint(0, side - h)))
+    if rng.random() < 0.5:
+        low = rng.randint(40, 96)
+        canvas = canvas.resize((low, low), Image.BICUBIC).resize((side, side), Image.BICUBIC)
+    return canvas
+
+
+def variant_seed(uid: str, variant: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{uid}#{variant}".encode()).digest()[:8], "little")
+
+
+def image_feature_matrix(
+    towers: Towers,
+    cache_root: Path,
+    items: Sequence[sources.Item],
+    variant: int = 0,
+    batch_size: int = 32,
+    loader: Callable[[sources.Item], Image.Image] = sources.load_image,
+    desc: str = "image features",
+) -> np.ndarray:
+    """(len(items), 1280) pooled trunk features; variant 0 is the clean picture, others augmented."""
+    cache = ChunkCache(Path(cache_root) / f"images-v{variant}")
+    by_uid = {it.uid: it for it in items}
+    todo = cache.missing([it.uid for it in items])
+    if todo:
+        pending_keys, pending_vecs = [], []
+        with tqdm(total=len(todo), desc=f"{desc} (v{variant})", unit="img") as bar:
+            for batch in sources.iter_batches(todo, batch_size):
+                images = [loader(by_uid[uid]) for uid in batch]
+                if variant:
+                    images = [augment(im, variant_seed(uid, variant)) for im, uid in zip(images, batch, strict=True)]
+                pending_keys += batch
+                pending_vecs.append(towers.image_features(images))
+                bar.update(len(batch))
+                if len(pending_keys) >= CHUNK:
+                    cache.add(pending_keys, np.concatenate(pending_vecs))
+                    pending_keys, pending_vecs = [], []
+        if pending_keys:
+            cache.add(pending_keys, np.concatenate(pending_vecs))
+    return cache.matrix([it.uid for it in items])
+
+
+def text_feature_matrix(towers: Towers, cache_root: Path, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+    cache = ChunkCache(Path(cache_root) / "texts")
+    todo = cache.missing(texts)
+    if todo:
+        steps = math.ceil(len(todo) / CHUNK)
+        for chunk in tqdm(list(sources.iter_batches(todo, CHUNK)), total=steps, desc="text features", unit="chunk"):
+            vecs = np.concatenate([towers.text_features(b) for b in sources.iter_batches(chunk, batch_size)])
+            cache.add(chunk, vecs)
+    return cache.matrix(list(texts))

@@ -1,0 +1,219 @@
+"""Training and demo data for the default model: only the three allowed sources.
+
+* Noto Color Emoji (Debian ``fonts-noto-color-emoji``), rendered with Pillow,
+* Unicode CLDR English names and keywords (Debian ``unicode-cldr-core``),
+* icon sets from the npm registry's ``@iconify-json/*`` packages (``npm pack``), except the reserved
+  ones below, which are never read (not even to pick a setting).
+
+Skin-tone variants are left out everywhere: they are five near-copies of one picture whose names
+differ only by the tone, which would bloat the demo set and make text->image ranks meaningless.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+NOTO_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+CLDR_DIR = Path("/usr/share/unicode/cldr/common")
+NOTO_STRIKE = 109  # the font's bitmap strike: glyphs are 136x128 px
+
+# Reserved for independent evaluation: never used for training or tuning, in any packaging. Prefixes:
+# "fluent" covers every Fluent set (fluent, fluent-color, fluent-mdl2, fluent-emoji, fluent-emoji-flat, ...).
+RESERVED_ICON_SETS = ("fluent", "openmoji", "twemoji")
+# Icon sets used for training. noto* is Noto emoji art again (left out of the "no Noto" variant).
+EMOJI_ICON_SETS = ("emojione", "emojione-v1", "fxemoji", "streamline-emojis", "flat-color-icons")
+NOTO_ICON_SETS = ("noto-v1",)
+
+SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
+_PERSON = {chr(c) for c in (0x1F9D1, 0x1F468, 0x1F469, 0x1F466, 0x1F467, 0x1F9D2, 0x1F474, 0x1F475, 0x1F9D3)}
+_DROP_FOR_GROUP = {"\ufe0f", "\u200d", "\u2640", "\u2642"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One picture with its words. ``group`` keeps variants of a concept on one side of a split."""
+
+    source: str  # "noto" or "iconify:<set>"
+    key: str  # unique within the source (emoji string or icon name)
+    name: str
+    keywords: tuple[str, ...] = ()
+    group: str = ""
+    emoji: str = ""  # the emoji this picture shows, when known
+    svg: str = field(default="", repr=False, compare=False)
+
+    @property
+    def uid(self) -> str:
+        return f"{self.source}/{self.key}"
+
+    def prompts(self) -> list[str]:
+        """Texts that describe the picture: its name, each keyword, and name plus keywords."""
+        out = [self.name]
+        out += [k for k in self.keywords if k.lower() != self.name.lower()]
+        if self.keywords:
+            out.append(f"{self.name}: {', '.join(self.keywords)}")
+        return out
+
+
+def normalise_name(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def emoji_group(emoji: str) -> str:
+    """man cook / woman cook / cook, or man running / running, share one group."""
+    chars = ["P" if ch in _PERSON else ch for ch in emoji if ch not in _DROP_FOR_GROUP]
+    return "".join(chars) or emoji
+
+
+# ----------------------------------------------------------------------------- CLDR
+@dataclass(frozen=True)
+class Annotation:
+    name: str
+    keywords: tuple[str, ...]
+
+
+def load_cldr(cldr_dir: Path = CLDR_DIR, lang: str = "en") -> dict[str, Annotation]:
+    """Emoji string (without FE0F) -> CLDR name and keywords, from annotations and annotationsDerived."""
+    names: dict[str, str] = {}
+    keywords: dict[str, tuple[str, ...]] = {}
+    for sub in ("annotations", "annotationsDerived"):
+        path = Path(cldr_dir) / sub / f"{lang}.xml"
+        for node in ET.parse(path).getroot().iter("annotation"):  # noqa: S314 - Debian's CLDR files
+            cp, text = node.get("cp"), (node.text or "").strip()
+            if not cp or not text:
+                continue
+            if node.get("type") == "tts":
+                names[cp] = text
+            else:
+                keywords[cp] = tuple(k.strip() for k in text.split("|") if k.strip())
+    return {cp: Annotation(name, keywords.get(cp, ())) for cp, name in names.items()}
+
+
+# ----------------------------------------------------------------------------- Noto emoji
+@lru_cache(maxsize=2)
+def _noto_font(path: str) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, NOTO_STRIKE, layout_engine=ImageFont.Layout.RAQM)
+
+
+def render_emoji(emoji: str, font_path: Path = NOTO_FONT) -> Image.Image | None:
+    """The emoji as a square transparent RGBA image (136 px), or None when the font lacks it."""
+    font = _noto_font(str(font_path))
+    advance = font.getlength("\U0001f600")
+    if abs(font.getlength(emoji) - advance) > 1:  # not a single glyph (unsupported sequence)
+        return None
+    canvas = Image.new("RGBA", (int(advance) + 8, int(advance) + 8), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).text((4, 4), emoji, font=font, embedded_color=True)
+    box = canvas.getbbox()
+    if box is None:  # no glyph: the font draws nothing for missing characters
+        return None
+    glyph = canvas.crop(box)
+    side = max(glyph.size)
+    square = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    square.paste(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return square
+
+
+def noto_items(cldr: dict[str, Annotation], font_path: Path = NOTO_FONT) -> list[Item]:
+    """Every CLDR-named emoji the Noto font draws as one picture, skin tones left out."""
+    items = []
+    for cp in sorted(cldr):
+        if any(ch in SKIN_TONES for ch in cp):
+            continue
+        emoji = cp
+        if render_emoji(emoji, font_path) is None:
+            emoji = cp + "\ufe0f"  # a few need the emoji presentation selector to draw
+            if render_emoji(emoji, font_path) is None:
+                continue
+        ann = cldr[cp]
+        items.append(Item("noto", emoji, ann.name, ann.keywords, emoji_group(cp), emoji=cp))
+    return items
+
+
+# ----------------------------------------------------------------------------- iconify
+def iconify_icons(package: Path) -> dict:
+    """icons.json of an ``npm pack`` tarball (.tgz) or of its unpacked folder."""
+    package = Path(package)
+    if package.is_dir():
+        candidates = [package / "icons.json", package / "package" / "icons.json"]
+        return json.loads(next(p for p in candidates if p.exists()).read_text())
+    with tarfile.open(package) as tar:
+        return json.load(tar.extractfile("package/icons.json"))
+
+
+def iconify_set_name(package: Path) -> str:
+    name = Path(package).name.removesuffix(".tgz")
+    match = re.match(r"(?:iconify-json-)?(.+?)(?:-\d+\.\d+\.\d+)?$", name)
+    return match.group(1) if match else name
+
+
+def iconify_items(package: Path, cldr: dict[str, Annotation]) -> list[Item]:
+    """One item per icon (aliases skipped); names matched to CLDR emoji names pick up their keywords."""
+    set_name = iconify_set_name(package)
+    if any(set_name.startswith(r) for r in RESERVED_ICON_SETS):
+        raise ValueError(f"@iconify-json/{set_name} is reserved for evaluation and must not be used")
+    data = iconify_icons(package)
+    by_name = {normalise_name(a.name): cp for cp, a in cldr.items() if not any(c in SKIN_TONES for c in cp)}
+    default_w, default_h = data.get("width", 16), data.get("height", 16)
+    items = []
+    for icon_name, icon in sorted(data["icons"].items()):
+        if icon.get("hidden"):
+            continue
+        left, top = icon.get("left", 0), icon.get("top", 0)
+        width, height = icon.get("width", default_w), icon.get("height", default_h)
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            f'viewBox="{left} {top} {width} {height}" width="{width}" height="{height}">{icon["body"]}</svg>'
+        )
+        words = re.sub(r"[-_]+", " ", icon_name).strip()
+        if re.search(r"(skin ?tone|tone ?\d)", words):
+            continue  # skin-tone variants are left out (see module docstring)
+        cp = by_name.get(normalise_name(words))
+        if cp is not None:
+            ann = cldr[cp]
+            item = Item(f"iconify:{set_name}", icon_name, ann.name, ann.keywords, emoji_group(cp), cp, svg)
+        else:
+            item = Item(f"iconify:{set_name}", icon_name, words, (), "name:" + normalise_name(words), "", svg)
+        items.append(item)
+    return items
+
+
+def render_svg(svg: str, size: int = 136) -> Image.Image:
+    import resvg_py  # training-only dependency (requirements/dev.txt)
+
+    data = resvg_py.svg_to_bytes(svg_string=svg, width=size, height=size)
+    return Image.open(io.BytesIO(bytes(data))).convert("RGBA")
+
+
+def load_image(item: Item) -> Image.Image:
+    if item.source == "noto":
+        image = render_emoji(item.key)
+        if image is None:
+            raise ValueError(f"Noto cannot draw {item.key!r}")
+        return image
+    return render_svg(item.svg)
+
+
+# ----------------------------------------------------------------------------- helpers
+def find_iconify_packages(folder: Path, names: Iterable[str]) -> list[Path]:
+    """The newest ``iconify-json-<name>-<version>.tgz`` in ``folder`` for each name."""
+    found = []
+    for name in names:
+        matches = sorted(Path(folder).glob(f"iconify-json-{name}-[0-9]*.tgz"))
+        if not matches:
+            raise FileNotFoundError(f"no iconify-json-{name}-*.tgz in {folder} (run: npm pack @iconify-json/{name})")
+        found.append(matches[-1])
+    return found
+
+
+def iter_batches(seq: list, size: int) -> Iterator[list]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]

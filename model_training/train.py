@@ -1,0 +1,303 @@
+"""Train the default model's image projection (LiT: both towers frozen, only the head learns).
+
+    .venv/bin/python -m model_training.train    # from the repository root; --help lists every option
+
+It writes ``search_service/default_model/weights/projection.safetensors`` (``--out`` elsewhere); the
+service's model id is a hash of that file, so new weights mean a new id and a reindex.
+
+Inputs (see sources.py; none is needed to *run* the service, only to retrain):
+  * Noto Color Emoji + CLDR names/keywords: ``apt-get install fonts-noto-color-emoji unicode-cldr-core``
+  * ``@iconify-json/*`` sets: ``(cd .data/iconify && npm pack @iconify-json/emojione ...)`` for each set in
+    ``sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS`` (the command prints the exact line when one is missing)
+
+The run is seeded; features are cached under ``.data/default_model/cache`` (resumable, tqdm progress),
+so a second run only retrains the head. ``--smoke`` trains a few steps on generated shapes (used by
+``model_training/tests/test_train_smoke.py``); ``--no-noto`` leaves out every Noto picture (the
+generalisation check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from default_model import build
+
+from . import features, sources
+
+DEFAULT_CACHE = build.REPO_ROOT / ".data" / "default_model" / "cache"
+DEFAULT_ICONIFY = build.REPO_ROOT / ".data" / "iconify"
+
+
+@dataclass
+class TrainConfig:
+    head: str = "linear"  # "linear" or "mlp" (timm's Mlp, 1280 -> 768 -> 384)
+    epochs: int = 40
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    feature_dropout: float = 0.2
+    init_temperature: float = 0.05
+    name_prob: float = 0.5  # chance of training on the name rather than a keyword prompt
+    variants: int = 2  # clean picture + 1 augmented copy per item
+    seed: int = 0
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class Dataset:
+    items: list[sources.Item]
+    image_feats: list[np.ndarray]  # one (N, 1280) matrix per variant
+    prompt_ids: list[list[int]]  # per item, indices into texts
+    texts: list[str]
+    text_feats: np.ndarray  # (T, 384), normalised
+    concepts: np.ndarray  # (N,) int: items with the same concept are positives of each other
+
+
+def concept_key(item: sources.Item) -> str:
+    return item.emoji or "name:" + sources.normalise_name(item.name)
+
+
+def make_dataset(
+    towers: features.Towers, cache: Path, items: Sequence[sources.Item], variants: int, loader=sources.load_image
+) -> Dataset:
+    items = list(items)
+    image_feats = [features.image_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
+    texts: list[str] = []
+    index: dict[str, int] = {}
+    prompt_ids = []
+    for it in items:
+        ids = []
+        for prompt in it.prompts():
+            if prompt not in index:
+                index[prompt] = len(texts)
+                texts.append(prompt)
+            ids.append(index[prompt])
+        prompt_ids.append(ids)
+    text_feats = features.text_feature_matrix(towers, cache, texts)
+    keys = {k: i for i, k in enumerate(sorted({concept_key(it) for it in items}))}
+    concepts = np.array([keys[concept_key(it)] for it in items])
+    return Dataset(items, image_feats, prompt_ids, texts, text_feats, concepts)
+
+
+def split_groups(items: Sequence[sources.Item], seed: int = 0) -> tuple[list[sources.Item], list[sources.Item]]:
+    """Two halves by group (man/woman/person variants of one emoji stay together)."""
+    groups = sorted({it.group for it in items})
+    random.Random(seed).shuffle(groups)
+    half = set(groups[: len(groups) // 2])
+    return [it for it in items if it.group in half], [it for it in items if it.group not in half]
+
+
+def without_concepts(train: Sequence[sources.Item], test: Sequence[sources.Item]) -> list[sources.Item]:
+    """Training items that share no emoji group and no name with any test item (no concept leaks)."""
+    groups = {it.group for it in test}
+    names = {sources.normalise_name(it.name) for it in test}
+    return [it for it in train if it.group not in groups and sources.normalise_name(it.name) not in names]
+
+
+# ----------------------------------------------------------------------------- model
+def make_head(kind: str):
+    import torch.nn as nn
+    from timm.layers import Mlp
+
+    if kind == "linear":
+        return nn.ModuleDict({"proj": nn.Linear(build.IMAGE_FEATURES, build.EMBED_DIM, bias=True)})
+    if kind == "mlp":  # exactly open_clip TimmModel's head for timm_proj="mlp", timm_proj_bias=True
+        mlp = Mlp(build.IMAGE_FEATURES, 2 * build.EMBED_DIM, build.EMBED_DIM, bias=(True, True))
+        return nn.ModuleDict({"mlp": mlp})
+    raise ValueError(f"unknown head {kind!r}")
+
+
+def apply_head(head, x):
+    return head["proj"](x) if "proj" in head else head["mlp"](x)
+
+
+def train_head(data: Dataset, cfg: TrainConfig, log=print):
+    """InfoNCE between projected image features and frozen text vectors; returns (head, logit_scale)."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    head = make_head(cfg.head)
+    logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / cfg.init_temperature)))
+    n = len(data.items)
+    batch = min(cfg.batch_size, n)
+    steps_per_epoch = max(1, n // batch)
+    total = steps_per_epoch * cfg.epochs
+    opt = torch.optim.AdamW(
+        [
+            {"params": list(head.parameters()), "weight_decay": cfg.weight_decay},
+            {"params": [logit_scale], "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
+    img = [torch.from_numpy(m) for m in data.image_feats[: cfg.variants]]
+    txt = torch.from_numpy(data.text_feats)
+    concepts = torch.from_numpy(data.concepts)
+    head.train()
+    last = float("nan")
+    for epoch in range(cfg.epochs):
+        order = rng.permutation(n)
+        losses = []
+        for step in range(steps_per_epoch):
+            idx = order[step * batch : (step + 1) * batch]
+            var = rng.integers(0, len(img), size=len(idx))
+            x = torch.stack([img[v][i] for v, i in zip(var, idx, strict=True)])
+            x = F.dropout(x, p=cfg.feature_dropout, training=True)
+            prompts = []
+            for i in idx:
+                ids = data.prompt_ids[i]
+                use_name = len(ids) == 1 or rng.random() < cfg.name_prob
+                prompts.append(ids[0] if use_name else ids[rng.integers(1, len(ids))])
+            t = txt[prompts]
+            v = F.normalize(apply_head(head, x), dim=-1)
+            logits = logit_scale.exp().clamp(max=100) * v @ t.T
+            c = concepts[idx]
+            target = (c[:, None] == c[None, :]).float()
+            loss = 0.5 * (
+                F.cross_entropy(logits, target / target.sum(1, keepdim=True))
+                + F.cross_entropy(logits.T, target / target.sum(0, keepdim=True).T)
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        last = float(np.mean(losses))
+        if log and (epoch % 10 == 0 or epoch == cfg.epochs - 1):
+            log(f"epoch {epoch + 1}/{cfg.epochs} loss {last:.4f} temperature {1 / logit_scale.exp().item():.4f}")
+    head.eval()
+    return head, float(logit_scale.detach()), last
+
+
+def embed_images(head, feats: np.ndarray) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    with torch.inference_mode():
+        return F.normalize(apply_head(head, torch.from_numpy(np.asarray(feats, np.float32))), dim=-1).numpy()
+
+
+def head_state(head) -> dict:
+    return {f"visual.head.{k}": v.detach().contiguous() for k, v in head.state_dict().items()}
+
+
+def save_projection(path: Path, head, logit_scale: float, cfg: TrainConfig, extra: dict | None = None) -> Path:
+    from safetensors.torch import save_file
+
+    meta = {
+        "head": cfg.head,
+        "head_bias": "true",
+        "logit_scale": f"{logit_scale:.6f}",
+        "train_config": json.dumps(asdict(cfg), sort_keys=True),
+    }
+    meta.update({k: str(v) for k, v in (extra or {}).items()})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(head_state(head), str(path), metadata=meta)
+    return path
+
+
+# ----------------------------------------------------------------------------- metrics
+def retrieval_ranks(image_embs: np.ndarray, query_embs: np.ndarray, targets: Sequence[int]) -> np.ndarray:
+    """1-based rank of each query's target image among all images (cosine, best first); ties (identical
+    pictures) count half, as a random tie-break would on average."""
+    sims = query_embs @ image_embs.T
+    target_sims = sims[np.arange(len(targets)), np.asarray(targets)]
+    return (sims > target_sims[:, None]).sum(1) + 1 + ((sims == target_sims[:, None]).sum(1) - 1) / 2
+
+
+def recall_summary(ranks: np.ndarray) -> dict:
+    return {
+        "R@1": float((ranks <= 1).mean()),
+        "R@5": float((ranks <= 5).mean()),
+        "R@10": float((ranks <= 10).mean()),
+        "mean_rank": float(ranks.mean()),
+        "queries": len(ranks),
+    }
+
+
+# ----------------------------------------------------------------------------- items
+def collect_items(
+    noto: bool = True,
+    iconify_dir: Path = DEFAULT_ICONIFY,
+    icon_sets: Sequence[str] = sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS,
+) -> list[sources.Item]:
+    cldr = sources.load_cldr()
+    items = sources.noto_items(cldr) if noto else []
+    for package in sources.find_iconify_packages(iconify_dir, icon_sets):
+        items += sources.iconify_items(package, cldr)
+    return items
+
+
+SMOKE_SHAPES = ("circle", "square", "triangle", "star")
+SMOKE_COLOURS = {"red": (220, 30, 30), "green": (30, 170, 60), "blue": (40, 70, 220)}
+
+
+def smoke_items() -> list[sources.Item]:
+    """Twelve generated pictures (a coloured shape each) for the CI smoke test: no font, no npm."""
+    return [
+        sources.Item("smoke", f"{c}-{s}", f"{c} {s}", (c, s), f"{c}-{s}") for s in SMOKE_SHAPES for c in SMOKE_COLOURS
+    ]
+
+
+def draw_smoke(item: sources.Item):
+    from PIL import Image, ImageDraw
+
+    colour, shape = item.key.split("-")
+    fill = SMOKE_COLOURS[colour] + (255,)
+    im = Image.new("RGBA", (96, 96), (0, 0, 0, 0))
+    d = ImageDraw.Draw(im)
+    if shape == "circle":
+        d.ellipse((10, 10, 86, 86), fill=fill)
+    elif shape == "square":
+        d.rectangle((14, 14, 82, 82), fill=fill)
+    elif shape == "triangle":
+        d.polygon([(48, 8), (88, 86), (8, 86)], fill=fill)
+    else:
+        d.regular_polygon((48, 48, 40), 5, fill=fill)
+        d.regular_polygon((48, 48, 20), 5, rotation=36, fill=fill)
+    return im
+
+
+# ----------------------------------------------------------------------------- CLI
+def main(argv: Sequence[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(prog="python -m model_training.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=build.PROJECTION_PATH)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--iconify-dir", type=Path, default=DEFAULT_ICONIFY)
+    parser.add_argument("--no-noto", action="store_true", help="leave out the Noto font and @iconify-json/noto*")
+    parser.add_argument("--smoke", action="store_true", help="a few steps on generated shapes (CI)")
+    parser.add_argument("--threads", type=int, default=2)
+    for name, value in asdict(TrainConfig()).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    args = parser.parse_args(argv)
+    cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
+
+    started = time.time()
+    towers = features.Towers(args.cache, threads=args.threads)
+    if args.smoke:
+        items, loader = smoke_items(), draw_smoke
+    else:
+        icon_sets = sources.EMOJI_ICON_SETS + (() if args.no_noto else sources.NOTO_ICON_SETS)
+        items, loader = collect_items(not args.no_noto, args.iconify_dir, icon_sets), sources.load_image
+    print(f"{len(items)} training pictures from {sorted({it.source for it in items})}")
+    data = make_dataset(towers, args.cache, items, cfg.variants, loader=loader)
+    head, logit_scale, loss = train_head(data, cfg)
+    out = save_projection(args.out, head, logit_scale, cfg, {"items": len(items), "final_loss": f"{loss:.4f}"})
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - started:.0f} s")
+    return out
+
+
+if __name__ == "__main__":
+    main()

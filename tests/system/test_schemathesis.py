@@ -1,0 +1,94 @@
+"""schemathesis (its CLI, ``st run``) against both services' OpenAPI schemas (``/api/schema/``), every operation,
+through the live gunicorn processes: every check on (no 5xx, status codes, content types, headers and bodies
+as documented, valid requests accepted, invalid ones refused, auth enforced). Settings in
+``CONFIG`` below, hooks in ``schemathesis_hooks.py`` beside this file; a fixed seed keeps runs
+repeatable. Examples per operation and phase: ``SCHEMATHESIS_MAX_EXAMPLES`` (default 30), within the CI budget.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from figures import record
+
+pytestmark = pytest.mark.system
+
+HERE = Path(__file__).resolve().parent
+MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30")
+
+# schemathesis.toml, written for each run (an operation override that matches nothing would be a warning).
+CONFIG = {
+    "common": """
+# A request line over gunicorn's limit_request_line (4094 bytes) is refused with a JSON 414 before Django: a
+# correct rejection of the overlong invalid data schemathesis generates, so 414 counts as rejected too.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "5xx"]
+""",
+    "search_service": """
+# The upload takes only real images (PNG/JPEG/WebP/GIF/BMP that Pillow decodes and verifies, with a plain file
+# name whose extension matches): JSON Schema cannot say that of a binary part, so a schema-valid upload of random
+# bytes is rightly refused (400) and "valid data is accepted" cannot be asked of it. test_upload_safety.py tests
+# the upload rules by hand.
+[[operations]]
+include-path = "/api/images/"
+include-method = "POST"
+checks.positive_data_acceptance.enabled = false
+""",
+}
+
+
+def run_schemathesis(service: str, url: str, auth: str, workdir: Path) -> tuple[int, str]:
+    config = workdir / "schemathesis.toml"
+    config.write_text(CONFIG["common"] + CONFIG.get(service, ""))
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        "NO_COLOR": "1",
+    }
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{url}/api/schema/",
+        "-H",
+        f"Authorization: {auth}",
+        "-H",
+        "Accept: application/json",
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+    ]
+    # cwd: its .schemathesis/ replay files go to the test's temporary folder, not into the checkout.
+    result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
+def generated(output: str) -> str:
+    match = re.search(r"Test cases:\s*\n\s*(.+)", output)
+    return match.group(1).strip() if match else "?"
+
+
+@pytest.mark.parametrize("service", ["sticker_service", "search_service"])
+def test_schemathesis_finds_nothing(up, service, tmp_path):
+    if service == "sticker_service":
+        url, auth = up.sticker.url, f"Token {up.sticker.admin_token}"
+    else:
+        url, auth = up.search.url, f"Bearer {up.search.token}"
+    code, output = run_schemathesis(service, url, auth, tmp_path)
+    assert code == 0 and "No issues found" in output, output[-20000:]
+    operations = re.search(r"Selected: (\d+)/(\d+)", output)
+    assert operations and operations.group(1) == operations.group(2), "every operation is tested"
+    record(f"schemathesis {service}: operations / test cases", f"{operations.group(1)} / {generated(output)}")
