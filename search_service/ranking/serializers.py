@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import math
+
 from rest_framework import serializers
 
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
 
 MAX_QUERY = 256
 MAX_LIMIT = 100
-MAX_OFFSET = 1_000_000
+MAX_OFFSET = 1_000_000  # offset + limit <= ranking.selectors.MAX_RESULT_WINDOW is checked after the fields
+MAX_BOOSTS = 200
 
 
 # Control characters refused; a pattern, so that the OpenAPI schema states the rule (servicekit.validation).
@@ -24,6 +27,64 @@ class SearchParamsSerializer(serializers.Serializer):
     )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+
+# JSON bodies (POST /api/search/) take JSON types only: DRF's fields would turn 5 into "5", "10" into 10 and
+# false into 0.0, which the OpenAPI schema does not allow.
+class JsonStringField(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonNumberField(serializers.FloatField):
+    """A finite JSON number."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BoostSerializer(serializers.Serializer):
+    filename = JsonStringField(
+        max_length=255,
+        trim_whitespace=False,
+        validators=[no_control_characters],
+        help_text="A sticker of the catalogue (unknown filenames are ignored).",
+    )
+    boost = JsonNumberField(
+        help_text="Added to the sticker's score; clamped to [-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX] (default 0.2)."
+    )
+
+
+class SearchBodySerializer(serializers.Serializer):
+    query = JsonStringField(
+        min_length=1,
+        max_length=MAX_QUERY,
+        trim_whitespace=True,
+        validators=[query_characters],
+        help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
+    )
+    limit = JsonIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    offset = JsonIntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    boosts = serializers.ListField(
+        child=BoostSerializer(),
+        required=False,
+        default=list,
+        max_length=MAX_BOOSTS,
+        help_text=f"Per-request score boosts of listed stickers (at most {MAX_BOOSTS}; "
+        "a filename given twice: the last one counts). Boosted stickers are ranked "
+        "by score + boost wherever they are in the ranking.",
+    )
 
 
 class SimilarParamsSerializer(serializers.Serializer):

@@ -15,6 +15,11 @@ from searches.serializers import (
 )
 from servicekit.openapi import error_schema
 
+SEARCH_INVALID = error_schema(
+    "invalid_request: a parameter is missing or out of range (see details.fields); "
+    f"result_window_exceeded: offset + limit > {services.MAX_RESULT_WINDOW}."
+)
+
 
 class SearchView(APIView):
     throttle_classes = [ScopedThrottle]
@@ -24,9 +29,11 @@ class SearchView(APIView):
         operation_id="search_stickers",
         summary="Search stickers by text",
         description="Ranks the stickers by how well they match `query` (through search_service) and counts one "
-        "use of the trimmed query. search_service down, slow or failing: 503 within 3 seconds.",
+        "use of the trimmed query. Pages of any size concatenate to one ranking up to offset + limit <= "
+        f"{services.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded). search_service down, slow or failing: "
+        "503 within 3 seconds.",
         parameters=[SearchParamsSerializer],
-        responses={200: SearchResponseSerializer, 400: INVALID, 429: THROTTLED, 503: UNAVAILABLE},
+        responses={200: SearchResponseSerializer, 400: SEARCH_INVALID, 429: THROTTLED, 503: UNAVAILABLE},
         tags=["search"],
     )
     def get(self, request: Request) -> Response:
