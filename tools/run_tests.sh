@@ -12,6 +12,10 @@ EMBEDDED="$PY tools/embedded_pg.py"
 export DJANGO_DEBUG=false
 export STICKER_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
 export SEARCH_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
+# DJANGO_DEBUG=false refuses an empty or development service token (servicekit/settings.py); the admin
+# password and token are not set (tests create their own users).
+export SEARCH_SERVICE_TOKEN=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
+unset ADMIN_PASSWORD ADMIN_TOKEN
 export STICKER_DATABASE_URL=${TEST_STICKER_DATABASE_URL:-$($EMBEDDED url sticker)}
 export SEARCH_DATABASE_URL=${TEST_SEARCH_DATABASE_URL:-$($EMBEDDED url search)}
 export SECURE_COOKIES=false

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from servicekit.settings import base_settings, env
+from servicekit.settings import base_settings, env, refuse_unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,3 +78,12 @@ REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)  # no
 REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = None  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["config.api.LimitedJSONParser"]  # noqa: F821
+
+# Without DEBUG: no empty service token, no development secret, no wildcard host (servicekit/settings.py).
+refuse_unsafe_settings(
+    DEBUG,  # noqa: F821 - set by base_settings
+    required={"SEARCH_SERVICE_TOKEN": SEARCH_SERVICE_TOKEN},
+    secrets={"ADMIN_PASSWORD": ADMIN_PASSWORD, "ADMIN_TOKEN": ADMIN_TOKEN},
+    database_urls={"STICKER_DATABASE_URL": env.str("STICKER_DATABASE_URL")},
+    allowed_hosts=ALLOWED_HOSTS,  # noqa: F821
+)
