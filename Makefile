@@ -58,5 +58,10 @@ lint: venv
 	    || status=1; \
 	  exit $$status
 
-test: lint db
-	ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh
+# Stops the embedded PostgreSQL afterwards when this command started it (a server it found running stays up).
+test: lint venv
+	@if $(PY) tools/embedded_pg.py status >/dev/null; then started=0; else started=1; fi; \
+	  $(PY) tools/embedded_pg.py start || exit 1; \
+	  status=0; ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh || status=$$?; \
+	  if [ $$started = 1 ]; then $(PY) tools/embedded_pg.py stop; fi; \
+	  exit $$status

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from servicekit.validation import NoControlCharacters
+
 from .metadata import MAX_TAG, MAX_TAGS, MAX_TITLE, InvalidMetadata, clean_title, parse_tags
 from .models import Sticker
 from .storage import image_url
@@ -25,6 +27,17 @@ class CatalogueItemSerializer(serializers.ModelSerializer):
 class CatalogueParamsSerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, max_value=10**9, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    after = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=255,
+        validators=[NoControlCharacters()],
+        help_text="Keyset paging for full copies (sync_catalog): the stickers whose filename sorts after this one, "
+        "in filename order, page_size of them (`page` is ignored; empty = from the start). Unlike page numbers, "
+        "stickers added or deleted meanwhile never shift an unseen sticker onto a page already read; `next` "
+        "carries the last filename.",
+    )
 
 
 class UploadSerializer(serializers.Serializer):
