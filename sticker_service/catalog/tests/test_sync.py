@@ -50,7 +50,9 @@ def test_prune_keeps_stickers_that_a_sync_in_progress_did_not_see(fake_search_se
     def meanwhile(page: int, count: int, rows: int, cursor: str) -> None:
         if page == 1:
             fake_search_service.stickers.pop(0)
-            record_seen_stickers([("zz-new-from-a-search.png", "new")])
+            # New in search_service, sorting before the cursor, and already returned by a search here.
+            fake_search_service.stickers.append({"filename": "aa-new.png", "title": "new", "tags": []})
+            record_seen_stickers([("aa-new.png", "new")])
 
     result = sync_catalog(page_size=10, prune=True, on_page=meanwhile)
     assert result.deactivated == 0, list(Sticker.objects.filter(active=False).values_list("filename", flat=True))
