@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from servicekit.validation import NoControlCharacters
@@ -40,9 +41,14 @@ class CatalogueParamsSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class ImageFileField(serializers.FileField):
+    """An uploaded file; an empty one is refused (DRF's allow_empty_file=False), and the schema says so."""
+
+
 class UploadSerializer(serializers.Serializer):
-    image = serializers.FileField(
-        help_text="The image file (PNG, JPEG, WebP, GIF or BMP); its name becomes the sticker filename."
+    image = ImageFileField(
+        help_text="The image file (PNG, JPEG, WebP, GIF or BMP; not empty); its name becomes the sticker filename."
     )
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TITLE)
     tags = serializers.CharField(

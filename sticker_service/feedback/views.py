@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
+from config.api import UNAVAILABLE, ScopedThrottle
 from config.clients import client_key
 from feedback.limits import VoteBudgetExceeded, spend_votes
 from feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
@@ -29,7 +29,11 @@ class FeedbackView(APIView):
         request=FeedbackRequestSerializer,
         responses={
             200: FeedbackResponseSerializer,
-            400: INVALID,
+            400: error_schema(
+                "invalid_request: the body is invalid (details.fields says which), e.g. a filename listed as both "
+                "positive and negative in one entry (a rule JSON Schema cannot state), or more votes than "
+                "FEEDBACK_MAX_VOTES_PER_MINUTE in one request."
+            ),
             413: error_schema("payload_too_large: the body is over the size limit."),
             429: error_schema(
                 "throttled: too many requests, or too many votes this minute, from this client; see Retry-After."

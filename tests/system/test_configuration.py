@@ -221,8 +221,16 @@ DEV = {
 UNSAFE = [
     ("sticker_service", {"SEARCH_SERVICE_TOKEN": ""}, "SEARCH_SERVICE_TOKEN is empty"),
     ("search_service", {"SEARCH_SERVICE_TOKEN": ""}, "SEARCH_SERVICE_TOKEN is empty"),
-    ("sticker_service", {"SEARCH_SERVICE_TOKEN": DEV["SEARCH_SERVICE_TOKEN"]}, "SEARCH_SERVICE_TOKEN is the development"),
-    ("search_service", {"SEARCH_SERVICE_TOKEN": DEV["SEARCH_SERVICE_TOKEN"]}, "SEARCH_SERVICE_TOKEN is the development"),
+    (
+        "sticker_service",
+        {"SEARCH_SERVICE_TOKEN": DEV["SEARCH_SERVICE_TOKEN"]},
+        "SEARCH_SERVICE_TOKEN is the development",
+    ),
+    (
+        "search_service",
+        {"SEARCH_SERVICE_TOKEN": DEV["SEARCH_SERVICE_TOKEN"]},
+        "SEARCH_SERVICE_TOKEN is the development",
+    ),
     ("sticker_service", {"ADMIN_PASSWORD": DEV["ADMIN_PASSWORD"]}, "ADMIN_PASSWORD is the development"),
     ("sticker_service", {"ADMIN_TOKEN": DEV["ADMIN_TOKEN"]}, "ADMIN_TOKEN is the development"),
     ("sticker_service", {"STICKER_SECRET_KEY": DEV["STICKER_SECRET_KEY"]}, "STICKER_SECRET_KEY must be set"),

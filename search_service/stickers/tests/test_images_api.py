@@ -54,6 +54,14 @@ def test_catalogue_keyset_pages_by_filename(client, encoder):
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
 
 
+def test_an_empty_upload_is_refused_and_the_schema_says_so(client):
+    response = upload(client, data=b"")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    image = schema["components"]["schemas"]["UploadRequest"]["properties"]["image"]
+    assert image == {**image, "type": "string", "format": "binary", "minLength": 1}
+
+
 def test_upload_then_delete_a_sticker(client, sticker_media, settings):
     settings.SEARCH_TEXT_WEIGHT = 1.0  # rank by title alone so the new sticker must come first
     response = upload(client, title="Grumpy cat", tags="cat, grumpy ,, cat")
