@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from servicekit.settings import refuse_unsafe_settings, secret_key, unsafe_settings
+from servicekit.settings import DEVELOPMENT_SECRETS, refuse_unsafe_settings, secret_key, unsafe_settings
 
 
 @pytest.mark.parametrize("value", ["", "short", "dev-insecure-sticker-secret-key-change-me" * 2])
@@ -24,7 +24,7 @@ def test_debug_allows_a_development_key(monkeypatch):
 SAFE = {
     "required": {"SEARCH_SERVICE_TOKEN": "Zq0vR5t0kenFromSecretsTokenUrlsafe"},
     "secrets": {"ADMIN_PASSWORD": "", "ADMIN_TOKEN": "c0ffee" * 6},
-    "database_urls": {"X_DATABASE_URL": "postgres://app:S0mething-random@db:5432/app"},
+    "database_urls": {"X_DATABASE_URL": "postgres://app:secret@db:5432/app"},
     "allowed_hosts": ["stickers.example.com"],
 }
 
@@ -43,7 +43,11 @@ def test_production_settings_with_real_secrets_are_accepted():
         # any development value, also one copied from another variable
         ({"secrets": {"ADMIN_TOKEN": "dev-service-token"}}, "ADMIN_TOKEN is the development"),
         (
-            {"database_urls": {"X_DATABASE_URL": "postgres://u:dev-sticker-db-password@db/x"}},
+            {
+                "database_urls": {
+                    "X_DATABASE_URL": "postgres://u:" + DEVELOPMENT_SECRETS["STICKER_DB_PASSWORD"] + "@db/x"
+                }
+            },
             "X_DATABASE_URL has the development database password",
         ),
         ({"allowed_hosts": ["*"]}, "ALLOWED_HOSTS contains '*'"),

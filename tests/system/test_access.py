@@ -107,11 +107,12 @@ def test_public_endpoints_are_throttled_per_client_with_retry_after(up, throttle
 
 
 def served_by(access_log) -> dict[int, list[int]]:
-    """pid -> statuses, from an access log written with the format ``%(p)s %(s)s``."""
+    """pid -> statuses of the counter's requests, from an access log written with the format ``%(p)s|%(s)s|%(U)s``."""
     pids: dict[int, list[int]] = {}
     for line in access_log.read_text().splitlines():
-        pid, status = line.split()[:2]
-        pids.setdefault(int(pid.strip("<>")), []).append(int(status))
+        pid, status, path = line.strip().split("|")[:3]
+        if path == "/api/counter/":
+            pids.setdefault(int(pid.strip("<>")), []).append(int(status))
     return pids
 
 
@@ -125,7 +126,7 @@ def limit_holds_across_workers(stack, tmp_path, extra_env: dict[str, str]) -> di
         extra_env={
             "THROTTLE_RATE_COUNTER": "5/minute",
             "GUNICORN_ACCESS_LOG": str(log),
-            "GUNICORN_CMD_ARGS": "--access-logformat=%(p)s %(s)s",
+            "GUNICORN_CMD_ARGS": "--access-logformat=%(p)s|%(s)s|%(U)s",
             **extra_env,
         },
     )

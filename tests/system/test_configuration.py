@@ -217,6 +217,8 @@ DEV = {
     "ADMIN_PASSWORD": "dev-admin-password",
     "ADMIN_TOKEN": "dev-admin-token-0123456789abcdef01234567",
     "SEARCH_SERVICE_TOKEN": "dev-service-token",
+    "STICKER_DB_PASSWORD": "dev-sticker-db-password",
+    "SEARCH_DB_PASSWORD": "dev-search-db-password",
 }
 UNSAFE = [
     ("sticker_service", {"SEARCH_SERVICE_TOKEN": ""}, "SEARCH_SERVICE_TOKEN is empty"),
@@ -237,12 +239,12 @@ UNSAFE = [
     ("search_service", {"SEARCH_SECRET_KEY": DEV["SEARCH_SECRET_KEY"]}, "SEARCH_SECRET_KEY must be set"),
     (
         "sticker_service",
-        {"STICKER_DATABASE_URL": "postgres://sticker:dev-sticker-db-password@sticker-db:5432/sticker"},
+        {"STICKER_DATABASE_URL": "postgres://sticker:" + DEV["STICKER_DB_PASSWORD"] + "@sticker-db:5432/sticker"},
         "STICKER_DATABASE_URL has the development database password",
     ),
     (
         "search_service",
-        {"SEARCH_DATABASE_URL": "postgres://search:dev-search-db-password@search-db:5432/search"},
+        {"SEARCH_DATABASE_URL": "postgres://search:" + DEV["SEARCH_DB_PASSWORD"] + "@search-db:5432/search"},
         "SEARCH_DATABASE_URL has the development database password",
     ),
     ("sticker_service", {"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS contains '*'"),
@@ -256,7 +258,7 @@ def test_production_start_refuses_unsafe_configuration(service, overrides, messa
     assert result.returncode != 0, result.stdout
     assert message in result.stderr, result.stderr[-3000:]
     refusal = next(line for line in result.stderr.splitlines() if message in line)
-    record(f"refusal: {service} with {', '.join(overrides)} unsafe", refusal.split("ImproperlyConfigured: ")[-1])
+    record(f"refusal: {service}, {message}", refusal.split("ImproperlyConfigured: ")[-1])
     # The same values with DEBUG on (make run's .env.example) are accepted.
     if "SECRET_KEY" not in message:
         assert manage(service, "check", env=production_env(DJANGO_DEBUG="true", **overrides)).returncode == 0
