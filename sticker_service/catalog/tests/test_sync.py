@@ -47,7 +47,7 @@ def test_prune_keeps_stickers_that_a_sync_in_progress_did_not_see(fake_search_se
     sync_catalog(page_size=100)
     deleted = fake_search_service.stickers[0]["filename"]
 
-    def meanwhile(page: int, count: int, rows: int, cursor: str) -> None:
+    def meanwhile(page: int, *_progress) -> None:
         if page == 1:
             fake_search_service.stickers.pop(0)
             # New in search_service, sorting before the cursor, and already returned by a search here.
