@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from figures import record
+from servicekit.settings import DEVELOPMENT_SECRETS
 from testkit import REPO
 
 pytestmark = pytest.mark.system
@@ -203,23 +204,13 @@ def test_env_example_secrets_are_development_values_that_production_refuses():
     for name in secret_vars:
         assert values[name] == "" or values[name].startswith("dev-"), (name, values[name])
     # Production refuses each of them by value (servicekit.settings.DEVELOPMENT_SECRETS), not only by prefix.
-    from servicekit.settings import DEVELOPMENT_SECRETS
-
     assert DEVELOPMENT_SECRETS == {name: values[name] for name in secret_vars if values[name]}
 
 
 # Each development value of .env.example (or an empty service token, or a wildcard host) given to a production
 # start, and the variable the refusal must name. The services are started for real: `manage.py check --deploy`
 # loads the settings the way gunicorn's workers do.
-DEV = {
-    "STICKER_SECRET_KEY": "dev-insecure-sticker-secret-key-change-me",
-    "SEARCH_SECRET_KEY": "dev-insecure-search-secret-key-change-me",
-    "ADMIN_PASSWORD": "dev-admin-password",
-    "ADMIN_TOKEN": "dev-admin-token-0123456789abcdef01234567",
-    "SEARCH_SERVICE_TOKEN": "dev-service-token",
-    "STICKER_DB_PASSWORD": "dev-sticker-db-password",
-    "SEARCH_DB_PASSWORD": "dev-search-db-password",
-}
+DEV = DEVELOPMENT_SECRETS
 UNSAFE = [
     ("sticker_service", {"SEARCH_SERVICE_TOKEN": ""}, "SEARCH_SERVICE_TOKEN is empty"),
     ("search_service", {"SEARCH_SERVICE_TOKEN": ""}, "SEARCH_SERVICE_TOKEN is empty"),
