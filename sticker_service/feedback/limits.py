@@ -3,8 +3,9 @@
 The request rate limit (THROTTLE_RATE_FEEDBACK) bounds requests, but one request may carry
 FEEDBACK_MAX_ITEMS x 2 x FEEDBACK_MAX_FILENAMES votes; this bounds the votes themselves. Counted per client
 (:func:`config.clients.client_key`) and calendar minute in the shared cache (Redis or the database cache, the
-rate limits' store), so it holds across workers and replicas. Like the rate limits it fails open when that
-store is down.
+rate limits' store), so it holds across workers and replicas. Redis counts atomically (INCRBY); the database
+cache's increment is a read and a write, so votes sent at the same instant from one client to two workers may
+pass the limit by one request's worth. Like the rate limits it fails open when that store is down.
 """
 
 from __future__ import annotations
