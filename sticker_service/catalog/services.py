@@ -142,7 +142,8 @@ def sync_catalog(
         next_cursor = last.get("filename") if isinstance(last, dict) else None
         if on_page:
             on_page(result.pages, int(data.get("count") or 0), len(data["results"]), str(next_cursor or cursor))
-        if not data.get("next") or not isinstance(next_cursor, str) or next_cursor <= cursor:
+        # Filename order is search_service's database collation, not Python's: only "no progress" stops early.
+        if not data.get("next") or not isinstance(next_cursor, str) or next_cursor == cursor:
             break
         cursor = next_cursor
     if prune and after == "":
