@@ -8,12 +8,13 @@ PYTHON ?= python3
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt) pyproject.toml
 
-.PHONY: help venv db db-stop migrate run test lint
+.PHONY: help venv db db-stop migrate run test lint fuzz
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
 	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy) and all tests (both services,"
 	@echo "             model_training and tests/system on the embedded PostgreSQL, then sticker_service on stock PostgreSQL 15)"
+	@echo "make fuzz  - nightly: schemathesis on both services at depth (FUZZ_EXAMPLES=150 per operation, FUZZ_SEED=42)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
 
 $(STAMP): $(REQS)
@@ -58,5 +59,18 @@ lint: venv
 	    || status=1; \
 	  exit $$status
 
-test: lint db
-	ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh
+# Stops the embedded PostgreSQL afterwards when this command started it (a server it found running stays up).
+test: lint venv
+	@if $(PY) tools/embedded_pg.py status >/dev/null; then started=0; else started=1; fi; \
+	  $(PY) tools/embedded_pg.py start || exit 1; \
+	  status=0; ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh || status=$$?; \
+	  if [ $$started = 1 ]; then $(PY) tools/embedded_pg.py stop; fi; \
+	  exit $$status
+
+# Nightly fuzzing: schemathesis (every check) on both services, deeper than make test's 30 examples per operation,
+# with a fixed seed so that a finding can be replayed. docs/reliability.md lists what it found.
+FUZZ_EXAMPLES ?= 150
+FUZZ_SEED ?= 42
+fuzz: venv db
+	TEST_SUITES=tests/system SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
+	  ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh test_schemathesis.py

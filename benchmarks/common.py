@@ -217,6 +217,9 @@ def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
         "DJANGO_DEBUG": "false",
         f"{prefix}_SECRET_KEY": secrets.token_urlsafe(50),
         f"{prefix}_DATABASE_URL": db_url(database),
+        # Without DEBUG both services refuse an empty service token; a caller that talks to search_service
+        # passes the one it uses.
+        "SEARCH_SERVICE_TOKEN": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_COOKIES": "false",
         "LOG_LEVEL": "WARNING",

@@ -7,8 +7,10 @@ required.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +31,63 @@ def secret_key(var: str, debug: bool) -> str:
             f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
     return key
+
+
+# The development values of every secret in .env.example (tests/system/test_configuration.py keeps this in sync
+# with the file). Without DEBUG none of them is accepted for any secret or database password.
+DEVELOPMENT_SECRETS = {
+    "STICKER_SECRET_KEY": "dev-insecure-sticker-secret-key-change-me",
+    "SEARCH_SECRET_KEY": "dev-insecure-search-secret-key-change-me",
+    "ADMIN_PASSWORD": "dev-admin-password",
+    "ADMIN_TOKEN": "dev-admin-token-0123456789abcdef01234567",
+    "SEARCH_SERVICE_TOKEN": "dev-service-token",
+    "STICKER_DB_PASSWORD": "dev-sticker-db-password",
+    "SEARCH_DB_PASSWORD": "dev-search-db-password",
+}
+
+
+def unsafe_settings(
+    *,
+    required: Mapping[str, str],
+    secrets: Mapping[str, str],
+    database_urls: Mapping[str, str],
+    allowed_hosts: list[str],
+) -> list[str]:
+    """What is unsafe for production in these values, one sentence per problem naming its variable.
+
+    ``required``: secrets that must be set (name -> value); ``secrets``: optional ones (an empty value is
+    fine); ``database_urls``: URL variables whose password is checked. A development value of .env.example
+    is refused wherever it appears.
+    """
+    development = set(DEVELOPMENT_SECRETS.values())
+    problems = [f"{name} is empty" for name, value in required.items() if not value]
+    problems += [
+        f"{name} is the development value from .env.example"
+        for name, value in {**required, **secrets}.items()
+        if value in development
+    ]
+    for name, url in database_urls.items():
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password in development:
+            problems.append(f"{name} has the development database password from .env.example")
+    if "*" in allowed_hosts:
+        problems.append("ALLOWED_HOSTS contains '*' (name the service's host names)")
+    return problems
+
+
+def refuse_unsafe_settings(debug: bool, **values: Any) -> None:
+    """Raise ImproperlyConfigured when DEBUG is off and :func:`unsafe_settings` finds anything."""
+    if debug:
+        return
+    if problems := unsafe_settings(**values):
+        raise ImproperlyConfigured(
+            "Unsafe configuration with DJANGO_DEBUG off: "
+            + "; ".join(problems)
+            + ". Set real secrets (see docs/configuration.md), or DJANGO_DEBUG=true for development."
+        )
 
 
 def database(var: str) -> dict[str, Any]:

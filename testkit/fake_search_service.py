@@ -82,6 +82,20 @@ class FakeSearchService:
                     for i, s in enumerate(self.stickers[:limit])
                 ],
             }
+        if path == "/api/images/" and "after" in first:  # keyset pages in filename order
+            after, size = first["after"], int(first.get("page_size", 100))
+
+            def key(sticker: dict) -> str:
+                return str(sticker.get("filename", ""))
+
+            chunk = sorted((s for s in self.stickers if key(s) > after or not (after or key(s))), key=key)[:size]
+            full = len(chunk) == size
+            return 200, {
+                "count": len(self.stickers),
+                "next": f"{self.url}{path}?after={chunk[-1].get('filename')}&page_size={size}" if full else None,
+                "previous": None,
+                "results": [{**s, "url": f"/media/{s.get('filename')}"} for s in chunk],
+            }
         if path == "/api/images/":
             page, size = int(first.get("page", 1)), int(first.get("page_size", 100))
             chunk = self.stickers[(page - 1) * size : page * size]

@@ -6,7 +6,8 @@ does: ``prepare()`` creates a uniquely named database on the server of ``databas
 ``STICKER_DATABASE_URL``), migrates it and creates the admin user with a random password and token
 (``.admin_token``); ``serve()`` starts ``gunicorn -c gunicorn.conf.py config.wsgi`` on a free port and waits
 for ``/healthz``. ``stop()``/``kill()``/``close()`` as in :class:`testkit.live_search.LiveSearchService`.
-Rate limits are off unless ``extra_env`` sets ``THROTTLE_RATE_*``. ``sql()`` reads its database directly.
+Rate limits and the feedback vote budget are off unless ``extra_env`` sets ``THROTTLE_RATE_*`` /
+``FEEDBACK_MAX_VOTES_PER_MINUTE``. ``sql()`` reads its database directly.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ class LiveStickerService(LiveDjangoService):
             inherited = {
                 key: value
                 for key, value in os.environ.items()
-                if not key.startswith(("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_", "ADMIN_", "REDIS_"))
+                if not key.startswith(
+                    ("STICKER_", "SEARCH_", "DJANGO_", "PYTEST_", "THROTTLE_", "ADMIN_", "REDIS_", "FEEDBACK_")
+                )
             }
             self._env = {
                 **inherited,
@@ -73,6 +76,7 @@ class LiveStickerService(LiveDjangoService):
                 "ADMIN_PASSWORD": secrets.token_urlsafe(16),
                 "ADMIN_TOKEN": self.admin_token,
                 **{f"THROTTLE_RATE_{scope}": "" for scope in THROTTLE_SCOPES},
+                "FEEDBACK_MAX_VOTES_PER_MINUTE": "0",
                 **self.extra_env,
             }
         return self._env

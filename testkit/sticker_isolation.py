@@ -1,5 +1,6 @@
 """The autouse fixture of every test that runs sticker_service in-process (its own tests and tests/system):
-rate limits off (``settings.THROTTLE_RATES`` all None; a throttling test sets its own), and the cache and
+rate limits and the feedback vote budget off (``settings.THROTTLE_RATES`` all None,
+``FEEDBACK_MAX_VOTES_PER_MINUTE`` 0; a test of them sets its own), and the cache and
 the per-process "recently seen stickers" memo cleared before and after each test.
 
 A conftest uses it by importing it: ``from testkit.sticker_isolation import sticker_isolation``.
@@ -10,15 +11,23 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def sticker_isolation(settings):
+def _clear_cache() -> None:
     from django.core.cache import cache
 
+    try:
+        cache.clear()
+    except RuntimeError:  # the database cache in a test without database access: nothing can be in it
+        pass
+
+
+@pytest.fixture(autouse=True)
+def sticker_isolation(settings):
     from catalog.services import recently_seen
 
     settings.THROTTLE_RATES = {scope: None for scope in settings.THROTTLE_RATES}
-    cache.clear()
+    settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 0
+    _clear_cache()
     recently_seen.clear()
     yield
-    cache.clear()
+    _clear_cache()
     recently_seen.clear()

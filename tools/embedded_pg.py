@@ -113,7 +113,20 @@ def _psql(database: str, sql: str) -> str:
     return proc.stdout.strip()
 
 
+def port_in_use(host: str = HOST, port: int = PORT) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
 def start() -> None:
+    if not is_running() and port_in_use():
+        raise SystemExit(
+            f"embedded_pg: port {PORT} on {HOST} is already in use (another checkout's embedded PostgreSQL?); "
+            f"set EMBEDDED_PG_PORT to a free port, e.g. EMBEDDED_PG_PORT={PORT + 1}"
+        )
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     SOCKET_DIR.mkdir(parents=True, exist_ok=True)
     _prepare_permissions()
@@ -127,7 +140,16 @@ def start() -> None:
     if not is_running():
         print(f"embedded_pg: starting PostgreSQL on {HOST}:{PORT}")
         options = f"-h {HOST} -p {PORT} -k {SOCKET_DIR} -c max_connections=200 -c fsync=on"
-        _run([_bin("pg_ctl"), "-D", str(PGDATA), "-o", options, "-l", str(LOG_FILE), "-w", "-t", "60", "start"])
+        started = _run(
+            [_bin("pg_ctl"), "-D", str(PGDATA), "-o", options, "-l", str(LOG_FILE), "-w", "-t", "60", "start"],
+            check=False,
+        )
+        if started.returncode != 0:
+            tail = LOG_FILE.read_text(errors="replace").strip().splitlines()[-1:] if LOG_FILE.exists() else []
+            raise SystemExit(
+                f"embedded_pg: PostgreSQL did not start on {HOST}:{PORT} (EMBEDDED_PG_PORT): "
+                f"{tail[0] if tail else started.stdout.strip()[-300:]} (log: {LOG_FILE})"
+            )
     for _ in range(60):
         if _run([_bin("pg_isready"), "-h", HOST, "-p", str(PORT)], check=False).returncode == 0:
             break

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from servicekit.settings import base_settings, env
+from servicekit.settings import base_settings, env, refuse_unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,8 +18,16 @@ globals().update(
     )
 )
 
-# Shared token sticker_service sends as "Authorization: Bearer <token>"; empty = no check.
+# Shared token sticker_service sends as "Authorization: Bearer <token>"; empty = no check (DEBUG only).
 SEARCH_SERVICE_TOKEN = env.str("SEARCH_SERVICE_TOKEN", default="")
+# Without DEBUG: no empty service token, no development secret, no wildcard host (servicekit/settings.py).
+refuse_unsafe_settings(
+    DEBUG,  # noqa: F821 - set by base_settings
+    required={"SEARCH_SERVICE_TOKEN": SEARCH_SERVICE_TOKEN},
+    secrets={},
+    database_urls={"SEARCH_DATABASE_URL": env.str("SEARCH_DATABASE_URL")},
+    allowed_hosts=ALLOWED_HOSTS,  # noqa: F821
+)
 REST_FRAMEWORK.update(  # noqa: F821 - defined by base_settings above
     DEFAULT_AUTHENTICATION_CLASSES=["config.service_auth.ServiceTokenAuthentication"],
     DEFAULT_PERMISSION_CLASSES=["config.service_auth.HasServiceToken"],

@@ -15,6 +15,12 @@ def catalogue() -> QuerySet[Sticker]:
     return Sticker.objects.order_by("id").only("id", "filename", "title", "tags", "width", "height")
 
 
+def catalogue_after(filename: str) -> QuerySet[Sticker]:
+    """The stickers whose filename sorts after ``filename``, in filename order (keyset pages: a sticker added
+    or deleted meanwhile never moves another one between pages)."""
+    return catalogue().filter(filename__gt=filename).order_by("filename")
+
+
 def check_sticker_name(filename: str) -> None:
     """Raise :class:`UnknownSticker` when no sticker can have that name (control characters, too long)."""
     if len(filename) > 255 or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in filename):
@@ -33,6 +39,10 @@ def get_sticker(filename: str) -> Sticker:
 def other_models_present(model_id: str) -> bool:
     """Does any sticker carry an embedding of another model? Two btree range probes, O(log n)."""
     return Sticker.objects.filter(Q(model_id__lt=model_id) | Q(model_id__gt=model_id)).exists()
+
+
+def index_size() -> int:
+    return Sticker.objects.count()
 
 
 def index_model_ids(limit: int = 10) -> list[str]:

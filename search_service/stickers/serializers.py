@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from servicekit.validation import NoControlCharacters
 
 from .metadata import MAX_TAG, MAX_TAGS, MAX_TITLE, InvalidMetadata, clean_title, parse_tags
 from .models import Sticker
@@ -25,11 +28,27 @@ class CatalogueItemSerializer(serializers.ModelSerializer):
 class CatalogueParamsSerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, max_value=10**9, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    after = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=255,
+        validators=[NoControlCharacters()],
+        help_text="Keyset paging for full copies (sync_catalog): the stickers whose filename sorts after this one, "
+        "in filename order, page_size of them (`page` is ignored; empty = from the start). Unlike page numbers, "
+        "stickers added or deleted meanwhile never shift an unseen sticker onto a page already read; `next` "
+        "carries the last filename.",
+    )
+
+
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class ImageFileField(serializers.FileField):
+    """An uploaded file; an empty one is refused (DRF's allow_empty_file=False), and the schema says so."""
 
 
 class UploadSerializer(serializers.Serializer):
-    image = serializers.FileField(
-        help_text="The image file (PNG, JPEG, WebP, GIF or BMP); its name becomes the sticker filename."
+    image = ImageFileField(
+        help_text="The image file (PNG, JPEG, WebP, GIF or BMP; not empty); its name becomes the sticker filename."
     )
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TITLE)
     tags = serializers.CharField(

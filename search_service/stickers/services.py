@@ -172,13 +172,19 @@ def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encode
 
 
 def delete_sticker(filename: str) -> None:
-    """Remove the sticker's row, then its file. Raises :class:`UnknownSticker`."""
+    """Remove the sticker's row and its file in one transaction. Raises :class:`UnknownSticker`.
+
+    The file goes while the deleted row is still uncommitted: an upload of the same filename meanwhile waits
+    on the row's unique key until this commits, and only then writes its file (store_stickers writes files
+    after the rows), so it never loses its file to this delete.
+    """
     check_sticker_name(filename)
-    deleted, _ = Sticker.objects.filter(filename=filename).delete()
-    if not deleted:
-        raise UnknownSticker(filename)
-    _index_changed()
-    try:
-        delete_image(filename)
-    except OSError:
-        logger.warning("Deleted sticker %s but could not delete its file", filename, exc_info=True)
+    with transaction.atomic():
+        deleted, _ = Sticker.objects.filter(filename=filename).delete()
+        if not deleted:
+            raise UnknownSticker(filename)
+        _index_changed()
+        try:
+            delete_image(filename)
+        except OSError:
+            logger.warning("Deleted sticker %s but could not delete its file", filename, exc_info=True)

@@ -7,13 +7,14 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from config.api import INVALID, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
 from servicekit.openapi import error_schema
 
 from .errors import UploadTooLarge
-from .selectors import catalogue, get_sticker
+from .selectors import catalogue, catalogue_after, get_sticker
 from .serializers import CatalogueItemSerializer, CatalogueParamsSerializer, UploadSerializer
 from .services import add_sticker, delete_sticker
 
@@ -37,10 +38,24 @@ class ImageListView(APIView):
             401: UNAUTHORIZED,
             404: error_schema("not_found: the page is beyond the last one."),
         },
-        summary="The sticker catalogue, oldest first, paginated (page beyond the last: 404).",
+        summary="The sticker catalogue, oldest first, paginated (page beyond the last: 404); or keyset pages "
+        "in filename order with `after`.",
     )
     def get(self, request: Request) -> Response:
-        CatalogueParamsSerializer(data=request.query_params).is_valid(raise_exception=True)
+        params = CatalogueParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        if (after := params.validated_data.get("after")) is not None:
+            size = params.validated_data["page_size"]
+            rows = list(catalogue_after(after)[:size])
+            last = rows[-1].filename if len(rows) == size else None
+            return Response(
+                {
+                    "count": catalogue().count(),
+                    "next": last and replace_query_param(request.build_absolute_uri(), "after", last),
+                    "previous": None,
+                    "results": CatalogueItemSerializer(rows, many=True, context={"request": request}).data,
+                }
+            )
         paginator = CataloguePagination()
         page = paginator.paginate_queryset(catalogue(), request, view=self)
         return paginator.get_paginated_response(

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from servicekit.settings import secret_key
+from servicekit.settings import DEVELOPMENT_SECRETS, refuse_unsafe_settings, secret_key, unsafe_settings
 
 
 @pytest.mark.parametrize("value", ["", "short", "dev-insecure-sticker-secret-key-change-me" * 2])
@@ -19,3 +19,43 @@ def test_production_accepts_a_random_secret_key(monkeypatch):
 def test_debug_allows_a_development_key(monkeypatch):
     monkeypatch.delenv("X_SECRET_KEY", raising=False)
     assert secret_key("X_SECRET_KEY", debug=True)
+
+
+SAFE = {
+    "required": {"SEARCH_SERVICE_TOKEN": "Zq0vR5t0kenFromSecretsTokenUrlsafe"},
+    "secrets": {"ADMIN_PASSWORD": "", "ADMIN_TOKEN": "c0ffee" * 6},
+    "database_urls": {"X_DATABASE_URL": "postgres://app:secret@db:5432/app"},
+    "allowed_hosts": ["stickers.example.com"],
+}
+
+
+def test_production_settings_with_real_secrets_are_accepted():
+    assert unsafe_settings(**SAFE) == []
+    refuse_unsafe_settings(False, **SAFE)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"required": {"SEARCH_SERVICE_TOKEN": ""}}, "SEARCH_SERVICE_TOKEN is empty"),
+        ({"required": {"SEARCH_SERVICE_TOKEN": "dev-service-token"}}, "SEARCH_SERVICE_TOKEN is the development"),
+        ({"secrets": {"ADMIN_PASSWORD": "dev-admin-password"}}, "ADMIN_PASSWORD is the development"),
+        # any development value, also one copied from another variable
+        ({"secrets": {"ADMIN_TOKEN": "dev-service-token"}}, "ADMIN_TOKEN is the development"),
+        (
+            {
+                "database_urls": {
+                    "X_DATABASE_URL": "postgres://u:" + DEVELOPMENT_SECRETS["STICKER_DB_PASSWORD"] + "@db/x"
+                }
+            },
+            "X_DATABASE_URL has the development database password",
+        ),
+        ({"allowed_hosts": ["*"]}, "ALLOWED_HOSTS contains '*'"),
+    ],
+)
+def test_production_refuses_unsafe_settings_naming_the_variable(change, named):
+    values = {**SAFE, **change}
+    assert any(named in problem for problem in unsafe_settings(**values))
+    with pytest.raises(ImproperlyConfigured, match=named.replace("*", r"\*")):
+        refuse_unsafe_settings(False, **values)
+    refuse_unsafe_settings(True, **values)  # DEBUG (make run) allows development values

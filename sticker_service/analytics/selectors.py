@@ -123,9 +123,22 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A text cell that a spreadsheet would read as a formula, prefixed with ``'`` so that it stays text
+    (OWASP's advice); numbers and other text unchanged."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def csv_lines(header: list[str], rows: Iterable[tuple]) -> Iterator[str]:
-    """CSV text line by line (for StreamingHttpResponse): nothing is held in memory."""
+    """CSV text line by line (for StreamingHttpResponse): nothing is held in memory. Text cells are
+    spreadsheet-safe (:func:`spreadsheet_safe`)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([spreadsheet_safe(cell) for cell in row])

@@ -107,27 +107,30 @@ def upsert_stickers(stickers: list[Sticker], synced_at) -> None:
 def sync_catalog(
     *,
     page_size: int = 200,
-    start_page: int = 1,
+    after: str = "",
     prune: bool = False,
-    on_page: Callable[[int, int, int], None] | None = None,
+    on_page: Callable[[int, int, int, str], None] | None = None,
 ) -> SyncResult:
-    """Copy search_service's catalogue (``GET /api/images/``) page by page; each page is one transaction.
+    """Copy search_service's catalogue (``GET /api/images/?after=``) page by page; each page is one transaction.
 
-    Resumable: ``start_page`` continues an interrupted run. ``prune`` (only sensible for a full run from
-    page 1) marks stickers that search_service no longer lists as inactive; they are kept because feedback
-    refers to them. ``on_page(page, count, rows)`` reports progress.
+    Pages are keyset pages in filename order (the last filename read is the cursor), so stickers added to or
+    deleted from search_service during a run never shift an unread sticker onto a page already read.
+    Resumable: ``after`` continues an interrupted run after that filename. ``prune`` (a full run only, from
+    ``after=""``) marks stickers that search_service no longer lists as inactive; they are kept because
+    feedback refers to them. Stickers first seen after the run started (e.g. from a search meanwhile) are
+    never pruned by it. ``on_page(page, count, rows, cursor)`` reports progress.
     """
     started = timezone.now()
     result = SyncResult()
-    page = start_page
+    cursor = after
     while True:
-        data = client.list_images(page=page, page_size=page_size)
+        data = client.list_images(after=cursor, page_size=page_size)
         stickers = []
         for item in data["results"]:
             sticker = _sticker_from(item)
             if sticker is None:
                 result.skipped += 1
-                logger.warning("sync_catalog: skipped a malformed catalogue entry on page %s", page)
+                logger.warning("sync_catalog: skipped a malformed catalogue entry after %r", cursor)
             else:
                 stickers.append(sticker)
         with transaction.atomic():
@@ -135,11 +138,18 @@ def sync_catalog(
         recently_seen.add(sticker.filename for sticker in stickers)
         result.pages += 1
         result.upserted += len(stickers)
+        last = data["results"][-1] if data["results"] else None
+        next_cursor = last.get("filename") if isinstance(last, dict) else None
         if on_page:
-            on_page(page, int(data.get("count") or 0), len(data["results"]))
-        if not data.get("next") or not data["results"]:
+            on_page(result.pages, int(data.get("count") or 0), len(data["results"]), str(next_cursor or cursor))
+        # Filename order is search_service's database collation, not Python's: only "no progress" stops early.
+        if not data.get("next") or not isinstance(next_cursor, str) or next_cursor == cursor:
             break
-        page += 1
-    if prune and start_page == 1:
-        result.deactivated = Sticker.objects.filter(active=True).exclude(synced_at__gte=started).update(active=False)
+        cursor = next_cursor
+    if prune and after == "":
+        result.deactivated = (
+            Sticker.objects.filter(active=True, first_seen_at__lt=started)
+            .exclude(synced_at__gte=started)
+            .update(active=False)
+        )
     return result

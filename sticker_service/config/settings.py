@@ -1,8 +1,9 @@
 """sticker_service settings: everything from environment variables (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
-from servicekit.settings import base_settings, env
+from servicekit.settings import base_settings, env, refuse_unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,6 +20,7 @@ globals().update(
             "analytics",
             "counter",
             "demo",
+            "axes",
         ],
         title="Sticker Search public API",
         description="Search stickers by text, send feedback on results, download feedback for the ML team.",
@@ -35,6 +37,19 @@ SEARCH_SERVICE_TOTAL_TIMEOUT = env.float("SEARCH_SERVICE_TOTAL_TIMEOUT", default
 # Public base URL of sticker images (a CDN or bucket in production); filenames are appended.
 STICKER_MEDIA_URL = env.str("STICKER_MEDIA_URL", default="http://127.0.0.1:8118/media/stickers/")
 
+# Admin login lockout (django-axes): after ADMIN_LOGIN_FAILURE_LIMIT failed logins from one client address
+# (as the rate limits see it), logins from it are refused (429, JSON) for ADMIN_LOGIN_COOLOFF_MINUTES.
+# Attempts are kept in the sticker database (axes' tables), so the lockout holds across workers and replicas.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # noqa: F821 - set by base_settings
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.clients.client_address"
+AXES_LOCKOUT_CALLABLE = "config.clients.lockout_response"
+AXES_VERBOSE = False
+
 # Bootstrap admin (manage.py ensure_admin); no production default for the password or token.
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", default="admin")
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="admin@example.com")
@@ -44,20 +59,26 @@ ADMIN_TOKEN = env.str("ADMIN_TOKEN", default="")
 # Limits of POST /api/feedback/ (a bigger body is a 400 that records nothing).
 FEEDBACK_MAX_ITEMS = env.int("FEEDBACK_MAX_ITEMS", default=100)
 FEEDBACK_MAX_FILENAMES = env.int("FEEDBACK_MAX_FILENAMES", default=100)
+# Votes (filenames in positive + negative) per client per minute, across requests, workers and replicas: 429
+# with Retry-After past it (feedback/limits.py). 0 = unlimited.
+FEEDBACK_MAX_VOTES_PER_MINUTE = env.int("FEEDBACK_MAX_VOTES_PER_MINUTE", default=1000)
 
-# Cache (throttling counters): local memory per process, or Redis when REDIS_URL is set.
+# Cache (rate-limit counters, feedback vote budgets): shared by every worker and replica. Redis when REDIS_URL
+# is set; else a table in the sticker database (CACHE_TABLE, created by migrate). Never per-process memory: the
+# limits would multiply by the number of workers. The limiter fails open when this store is down (config/api.py).
 REDIS_URL = env.str("REDIS_URL", default="")
+CACHE_TABLE = "sticker_cache"
 CACHES = {
     "default": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "sticker",
+            "KEY_PREFIX": env.str("REDIS_KEY_PREFIX", default="sticker"),
             "TIMEOUT": 300,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sticker"}
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE, "TIMEOUT": 300}
     )
 }
 
@@ -78,3 +99,12 @@ REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)  # no
 REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = None  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["config.api.LimitedJSONParser"]  # noqa: F821
+
+# Without DEBUG: no empty service token, no development secret, no wildcard host (servicekit/settings.py).
+refuse_unsafe_settings(
+    DEBUG,  # noqa: F821 - set by base_settings
+    required={"SEARCH_SERVICE_TOKEN": SEARCH_SERVICE_TOKEN},
+    secrets={"ADMIN_PASSWORD": ADMIN_PASSWORD, "ADMIN_TOKEN": ADMIN_TOKEN},
+    database_urls={"STICKER_DATABASE_URL": env.str("STICKER_DATABASE_URL")},
+    allowed_hosts=ALLOWED_HOSTS,  # noqa: F821
+)

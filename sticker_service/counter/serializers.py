@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from counter.services import MAX_DIGITS, parse_n
 
+N_SPACE = 50
 N_MESSAGE = f"n must be a non-negative whole number of at most {MAX_DIGITS} digits (0-9)."
 
 
@@ -12,8 +13,14 @@ class CounterParamsSerializer(serializers.Serializer):
         max_length=MAX_DIGITS + 100,
         trim_whitespace=True,
         # The rule parse_n applies (digits only, at most MAX_DIGITS once leading zeros are dropped), as a pattern
-        # so that the OpenAPI schema states it (unambiguous: no backtracking blow-up on long inputs).
-        validators=[RegexValidator(rf"^\s*(?:0*[1-9][0-9]{{0,{MAX_DIGITS - 1}}}|0+)\s*$", message=N_MESSAGE)],
+        # so that the OpenAPI schema states it (unambiguous: no backtracking blow-up on long inputs). At most
+        # N_SPACE whitespace characters around it: then every schema-valid request line, even with each of them
+        # percent-encoded as 9 bytes, fits gunicorn's 4094-byte limit (a longer one is the declared 414).
+        validators=[
+            RegexValidator(
+                rf"^\s{{0,{N_SPACE}}}(?:0*[1-9][0-9]{{0,{MAX_DIGITS - 1}}}|0+)\s{{0,{N_SPACE}}}$", message=N_MESSAGE
+            )
+        ],
         help_text=f"Count in 1..n; a non-negative whole number of at most {MAX_DIGITS} digits.",
     )
 

@@ -1,11 +1,14 @@
 from dataclasses import asdict
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
+from config.api import UNAVAILABLE, ScopedThrottle
+from config.clients import client_key
+from feedback.limits import VoteBudgetExceeded, spend_votes
 from feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
 from feedback.services import FeedbackEntry, record_feedback
 from servicekit.openapi import error_schema
@@ -20,13 +23,21 @@ class FeedbackView(APIView):
         summary="Record thumbs up/down on search results",
         description="The whole body is validated first: a malformed body is a 400 that records nothing. Votes for "
         "queries never searched or stickers not in the catalogue are listed in `failed`; the rest are "
-        "recorded in one transaction (counters and one event per vote).",
+        "recorded in one transaction (counters and one event per vote). Each client (its address) may send at "
+        "most FEEDBACK_MAX_VOTES_PER_MINUTE votes per minute: past that a 429 with Retry-After records nothing; a "
+        "request carrying more votes than that alone is a 400.",
         request=FeedbackRequestSerializer,
         responses={
             200: FeedbackResponseSerializer,
-            400: INVALID,
+            400: error_schema(
+                "invalid_request: the body is invalid (details.fields says which), e.g. a filename listed as both "
+                "positive and negative in one entry (a rule JSON Schema cannot state), or more votes than "
+                "FEEDBACK_MAX_VOTES_PER_MINUTE in one request."
+            ),
             413: error_schema("payload_too_large: the body is over the size limit."),
-            429: THROTTLED,
+            429: error_schema(
+                "throttled: too many requests, or too many votes this minute, from this client; see Retry-After."
+            ),
             503: UNAVAILABLE,
         },
         examples=[
@@ -45,5 +56,10 @@ class FeedbackView(APIView):
             FeedbackEntry(query=item["query"], positive=item["positive"], negative=item["negative"])
             for item in body.validated_data["feedback"]
         ]
+        votes = sum(len(entry.positive) + len(entry.negative) for entry in entries)
+        try:
+            spend_votes(client_key(request, body.validated_data.get("client_id")), votes)
+        except VoteBudgetExceeded as exc:
+            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         result = record_feedback(entries)
         return Response(asdict(result))

@@ -202,9 +202,10 @@ def similar(filename: str, *, limit: int) -> Ranking:
     return _ranking(get_json("/api/similar/", {"filename": filename, "limit": limit}))
 
 
-def list_images(*, page: int, page_size: int) -> dict[str, Any]:
-    """One page of search_service's catalogue: ``{"count", "next", "previous", "results": [...]}``."""
-    data = get_json("/api/images/", {"page": page, "page_size": page_size})
+def list_images(*, after: str, page_size: int) -> dict[str, Any]:
+    """One keyset page of search_service's catalogue: the ``page_size`` stickers whose filename sorts after
+    ``after`` (``""``: the first ones), ``{"count", "next", "previous", "results": [...]}``."""
+    data = get_json("/api/images/", {"after": after, "page_size": page_size})
     if not isinstance(data.get("results"), list):
         raise SearchServiceUnavailable("catalogue page has no results list", status=200)
     return data

@@ -38,10 +38,20 @@ class UploadedSearchService(LiveSearchService):
 
     def start(self) -> UploadedSearchService:
         super().start()
+        self.upload_missing()
+        return self
+
+    def upload_missing(self) -> None:
+        """Upload the stickers it does not list (all of them at the start; later the ones a test deleted,
+        e.g. schemathesis following its links from the catalogue to DELETE)."""
+        session = requests.Session()
+        listed = session.get(f"{self.url}/api/images/", headers=self.headers(), params={"page_size": 1000}, timeout=30)
+        present = {item["filename"] for item in listed.json()["results"]} if listed.status_code == 200 else set()
         folder = self.workdir / "images"
         write_sticker_images(folder, self.stickers)
-        session = requests.Session()
         for filename, title, tags in self.stickers:
+            if filename in present:
+                continue
             with (folder / filename).open("rb") as image:
                 response = session.post(
                     f"{self.url}/api/images/",
@@ -53,11 +63,10 @@ class UploadedSearchService(LiveSearchService):
             if response.status_code != 201:
                 self.close()
                 raise RuntimeError(f"uploading {filename} failed: {response.status_code} {response.text[:500]}")
-        return self
 
 
 class Stack:
-    def __init__(self, cluster: EmbeddedCluster, search: LiveSearchService, sticker: LiveStickerService) -> None:
+    def __init__(self, cluster: EmbeddedCluster, search: UploadedSearchService, sticker: LiveStickerService) -> None:
         self.cluster, self.search, self.sticker = cluster, search, sticker
 
     def new_sticker(self, **kwargs) -> LiveStickerService:
@@ -119,9 +128,11 @@ def use_live_search_service(live_search_service, settings):
 
 @pytest.fixture
 def up(stack):
-    """The stack with every part running (a previous test may have killed or frozen one)."""
+    """The stack with every part running (a previous test may have killed or frozen one) and search_service
+    holding its 8 stickers (a previous test may have deleted some)."""
     stack.search.serve()
     stack.sticker.serve()
+    stack.search.upload_missing()
     return stack
 
 

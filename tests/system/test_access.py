@@ -104,3 +104,62 @@ def test_public_endpoints_are_throttled_per_client_with_retry_after(up, throttle
         else:  # per client address: another client is not affected
             assert call(client_b).status_code != 429, scope
         add("throttled scopes checked")
+
+
+def served_by(access_log) -> dict[int, list[int]]:
+    """pid -> statuses of the counter's requests, from an access log written with the format ``%(p)s|%(s)s|%(U)s``."""
+    pids: dict[int, list[int]] = {}
+    for line in access_log.read_text().splitlines():
+        pid, status, path = line.strip().split("|")[:3]
+        if path == "/api/counter/":
+            pids.setdefault(int(pid.strip("<>")), []).append(int(status))
+    return pids
+
+
+def limit_holds_across_workers(stack, tmp_path, extra_env: dict[str, str]) -> dict[int, list[int]]:
+    """sticker_service with 2 workers and a rate of 5/minute: 5 of 24 requests from one client pass, whichever
+    worker serves them (a store per process would let up to 5 per worker through)."""
+    log = tmp_path / "access.log"
+    service = stack.new_sticker(
+        workers=2,
+        threads=1,
+        extra_env={
+            "THROTTLE_RATE_COUNTER": "5/minute",
+            "GUNICORN_ACCESS_LOG": str(log),
+            "GUNICORN_CMD_ARGS": "--access-logformat=%(p)s|%(s)s|%(U)s",
+            **extra_env,
+        },
+    )
+    try:
+        statuses = []
+        for _ in range(24):  # one connection each, so that both workers accept some
+            with requests.Session() as session:
+                statuses.append(session.get(f"{service.url}/api/counter/", params={"n": 77}, timeout=10).status_code)
+    finally:
+        service.stop()
+        service.close()
+    pids = served_by(log)
+    assert len(pids) == 2, f"both workers must have served requests: {pids}"
+    assert statuses.count(200) == 5 and statuses.count(429) == 19, statuses
+    return pids
+
+
+def test_rate_limits_hold_across_two_workers_in_the_database_store(up, tmp_path):
+    """REDIS_URL empty: the counters live in the sticker database's cache table, shared by both workers."""
+    pids = limit_holds_across_workers(up, tmp_path, {})
+    record(
+        "rate limit 5/minute, 2 workers, database store: 200s per worker", sorted(s.count(200) for s in pids.values())
+    )
+
+
+def test_rate_limits_hold_across_two_workers_in_redis(up, tmp_path):
+    """REDIS_URL set: the counters live in Redis (required when CI=true, skipped without a Redis here)."""
+    import secrets
+
+    from testkit.redis import redis_url_or_skip
+
+    url = redis_url_or_skip("redis://127.0.0.1:6379/14")
+    pids = limit_holds_across_workers(
+        up, tmp_path, {"REDIS_URL": url, "REDIS_KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
+    )
+    record("rate limit 5/minute, 2 workers, Redis store: 200s per worker", sorted(s.count(200) for s in pids.values()))

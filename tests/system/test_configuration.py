@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from figures import record
+from servicekit.settings import DEVELOPMENT_SECRETS
 from testkit import REPO
 
 pytestmark = pytest.mark.system
@@ -202,3 +203,77 @@ def test_env_example_secrets_are_development_values_that_production_refuses():
     values = dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
     for name in secret_vars:
         assert values[name] == "" or values[name].startswith("dev-"), (name, values[name])
+    # Production refuses each of them by value (servicekit.settings.DEVELOPMENT_SECRETS), not only by prefix.
+    assert DEVELOPMENT_SECRETS == {name: values[name] for name in secret_vars if values[name]}
+
+
+# Each development value of .env.example (or an empty service token, or a wildcard host) given to a production
+# start, and the variable the refusal must name. The services are started for real: `manage.py check --deploy`
+# loads the settings the way gunicorn's workers do.
+DEV = DEVELOPMENT_SECRETS
+UNSAFE = [
+    ("sticker_service", {"SEARCH_SERVICE_TOKEN": ""}, "SEARCH_SERVICE_TOKEN is empty"),
+    ("search_service", {"SEARCH_SERVICE_TOKEN": ""}, "SEARCH_SERVICE_TOKEN is empty"),
+    (
+        "sticker_service",
+        {"SEARCH_SERVICE_TOKEN": DEV["SEARCH_SERVICE_TOKEN"]},
+        "SEARCH_SERVICE_TOKEN is the development",
+    ),
+    (
+        "search_service",
+        {"SEARCH_SERVICE_TOKEN": DEV["SEARCH_SERVICE_TOKEN"]},
+        "SEARCH_SERVICE_TOKEN is the development",
+    ),
+    ("sticker_service", {"ADMIN_PASSWORD": DEV["ADMIN_PASSWORD"]}, "ADMIN_PASSWORD is the development"),
+    ("sticker_service", {"ADMIN_TOKEN": DEV["ADMIN_TOKEN"]}, "ADMIN_TOKEN is the development"),
+    ("sticker_service", {"STICKER_SECRET_KEY": DEV["STICKER_SECRET_KEY"]}, "STICKER_SECRET_KEY must be set"),
+    ("search_service", {"SEARCH_SECRET_KEY": DEV["SEARCH_SECRET_KEY"]}, "SEARCH_SECRET_KEY must be set"),
+    (
+        "sticker_service",
+        {"STICKER_DATABASE_URL": "postgres://sticker:" + DEV["STICKER_DB_PASSWORD"] + "@sticker-db:5432/sticker"},
+        "STICKER_DATABASE_URL has the development database password",
+    ),
+    (
+        "search_service",
+        {"SEARCH_DATABASE_URL": "postgres://search:" + DEV["SEARCH_DB_PASSWORD"] + "@search-db:5432/search"},
+        "SEARCH_DATABASE_URL has the development database password",
+    ),
+    ("sticker_service", {"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS contains '*'"),
+    ("search_service", {"ALLOWED_HOSTS": "stickers.example.com,*"}, "ALLOWED_HOSTS contains '*'"),
+]
+
+
+@pytest.mark.parametrize(("service", "overrides", "message"), UNSAFE, ids=[f"{s}-{m[:30]}" for s, _o, m in UNSAFE])
+def test_production_start_refuses_unsafe_configuration(service, overrides, message):
+    result = manage(service, "check", "--deploy", env=production_env(**overrides))
+    assert result.returncode != 0, result.stdout
+    assert message in result.stderr, result.stderr[-3000:]
+    refusal = next(line for line in result.stderr.splitlines() if message in line)
+    record(f"refusal: {service}, {message}", refusal.split("ImproperlyConfigured: ")[-1])
+    # The same values with DEBUG on (make run's .env.example) are accepted.
+    if "SECRET_KEY" not in message:
+        assert manage(service, "check", env=production_env(DJANGO_DEBUG="true", **overrides)).returncode == 0
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_gunicorn_refuses_the_development_env_example(service, tmp_path):
+    """The whole .env.example with DJANGO_DEBUG=false: gunicorn (the production server) exits instead of serving,
+    and says which variables to change."""
+    from testkit.gunicorn import Gunicorn, free_port
+
+    lines = (REPO / ".env.example").read_text().splitlines()
+    example = dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+    port = free_port()
+    prefix = "STICKER" if service == "sticker_service" else "SEARCH"
+    env = {
+        **production_env(),
+        **example,
+        "DJANGO_DEBUG": "false",
+        f"{prefix}_BIND": f"127.0.0.1:{port}",
+        f"{prefix}_WORKERS": "1",
+    }
+    server = Gunicorn(REPO / service, env, port, tmp_path / "gunicorn.log")
+    with pytest.raises(RuntimeError, match="exited"):
+        server.start(ready_path="/healthz", timeout=120)
+    server.stop()
+    assert f"{prefix}_SECRET_KEY" in server.log_tail(20000)

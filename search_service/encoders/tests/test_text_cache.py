@@ -1,4 +1,5 @@
-"""The Redis cache of query embeddings, against the real Redis at 127.0.0.1:6379 (skipped where none runs)."""
+"""The Redis cache of query embeddings, against the real Redis at 127.0.0.1:6379 (skipped where none runs; with
+CI=true they fail instead)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 
 from encoders import loader, text_cache
+from testkit.redis import redis_url_or_skip
 
 REDIS_URL = os.environ.get("SEARCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSION_REDIS_URL = django_settings.SEARCH_REDIS_URL  # before any test changes it
@@ -43,8 +45,7 @@ class CountingEncoder:
 @pytest.fixture
 def redis_settings(settings):
     """Settings pointing at the real Redis."""
-    if not _redis_up():
-        pytest.skip(f"no Redis at {REDIS_URL}")
+    redis_url_or_skip(REDIS_URL)  # fails with CI=true instead of skipping
     settings.SEARCH_REDIS_URL = REDIS_URL
     settings.SEARCH_REDIS_TIMEOUT = 0.5
     return settings
@@ -141,3 +142,15 @@ def test_no_url_no_redis(settings, isolated_encoder):
     assert loader.shared_text_cache() is None
     loader.embed_query("car")
     assert isolated_encoder.texts == ["car"]
+
+
+def test_the_redis_tests_fail_instead_of_skipping_on_ci(monkeypatch):
+    from testkit.gunicorn import free_port
+
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        redis_url_or_skip(nowhere)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true: the Redis tests must run"):
+        redis_url_or_skip(nowhere)

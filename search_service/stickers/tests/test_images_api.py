@@ -39,6 +39,29 @@ def test_catalogue_pages(client, encoder):
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
 
 
+def test_catalogue_keyset_pages_by_filename(client, encoder):
+    for name in ("b.png", "a.png", "d.png", "c.png"):
+        add_sticker(name, png(ord(name[0])))
+    first = client.get("/api/images/", {"page_size": 2, "after": ""}).json()
+    assert [item["filename"] for item in first["results"]] == ["a.png", "b.png"]
+    assert first["count"] == 4 and "after=b.png" in first["next"] and first["previous"] is None
+    # A sticker deleted from a page already read does not shift an unread one onto it (page numbers would).
+    assert client.delete("/api/images/a.png/").status_code == 204
+    rest = client.get(first["next"]).json()
+    assert [item["filename"] for item in rest["results"]] == ["c.png", "d.png"]
+    assert client.get("/api/images/", {"page_size": 2, "after": "d.png"}).json()["results"] == []
+    bad = client.get("/api/images/", {"after": "a\x00b"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+
+
+def test_an_empty_upload_is_refused_and_the_schema_says_so(client):
+    response = upload(client, data=b"")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    image = schema["components"]["schemas"]["UploadRequest"]["properties"]["image"]
+    assert image == {**image, "type": "string", "format": "binary", "minLength": 1}
+
+
 def test_upload_then_delete_a_sticker(client, sticker_media, settings):
     settings.SEARCH_TEXT_WEIGHT = 1.0  # rank by title alone so the new sticker must come first
     response = upload(client, title="Grumpy cat", tags="cat, grumpy ,, cat")

@@ -59,6 +59,21 @@ def test_a_second_run_changes_nothing(folder):
     assert {s.filename: (s.updated, s.sha256) for s in Sticker.objects.all()} == before
 
 
+def test_if_empty_indexes_only_into_an_empty_index(folder, sticker_media):
+    """The container's demo stickers (docker/entrypoint.sh): indexed into an empty index, then never again, so
+    a deleted one stays deleted and an upload of the same name keeps its image."""
+    assert "Indexed 7 new" in run(folder, "--if-empty")
+    services.delete_sticker("sticker_000.png")
+    (sticker_media / "photo.jpg").write_bytes(b"the uploaded photo")  # stands for a same-name upload
+    Sticker.objects.filter(filename="photo.jpg").update(sha256="0" * 64)
+    out = run(folder, "--if-empty")
+    assert "already holds 6 stickers; --if-empty leaves it alone" in out
+    assert not Sticker.objects.filter(filename="sticker_000.png").exists()
+    assert (sticker_media / "photo.jpg").read_bytes() == b"the uploaded photo"
+    with pytest.raises(CommandError, match="--if-empty needs DIR"):
+        run(folder, "--if-empty", "--reindex")
+
+
 def test_metadata_gives_titles_tags_and_a_text_embedding(folder, tmp_path, encoder):
     metadata = tmp_path / "meta.json"
     metadata.write_text(

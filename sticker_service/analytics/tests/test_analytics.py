@@ -132,6 +132,23 @@ def test_csv_export_of_every_query(client, data, admin_token):
     )
 
 
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+
+
+@pytest.mark.parametrize("path", ["/api/analytics/", "/api/analytics/events/"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, admin_token, path):
+    """OWASP CSV injection: a query or filename starting with = + - @ tab or CR leaves as text ('=...)."""
+    Sticker.objects.create(filename="-x.png")
+    for text in FORMULAS:
+        record_query_use(text)
+        record_feedback([FeedbackEntry(text, positive=["-x.png"])])
+    rows = read_csv(get(client, admin_token, path=path, format="csv"))
+    column = rows[0].index("query")
+    assert sorted(row[column] for row in rows[1:]) == sorted("'" + text for text in FORMULAS)
+    assert {row[rows[0].index("filename")] for row in rows[1:]} == {"'-x.png"}
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows[1:] for cell in row)
+
+
 def test_csv_export_of_one_query(client, data, admin_token):
     rows = read_csv(get(client, admin_token, format="csv", query="dog"))
     assert rows == [["query", "usage_count", "filename", "positive", "negative"], ["dog", "1", "d1.png", "0", "1"]]

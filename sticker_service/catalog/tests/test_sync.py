@@ -3,7 +3,7 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import Sticker
 from catalog.selectors import sticker_url
-from catalog.services import sync_catalog
+from catalog.services import record_seen_stickers, sync_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,11 @@ def test_sync_copies_every_page_and_is_idempotent(fake_search_service):
         64,
         True,
     )
-    assert [r.params["page"] for r in fake_search_service.requests] == [["1"], ["2"], ["3"]]
+    assert [r.params["after"] for r in fake_search_service.requests] == [
+        [""],
+        ["sticker-009.png"],
+        ["sticker-019.png"],
+    ]
     assert fake_search_service.requests[0].headers["Authorization"] == "Bearer fake-search-token"
     fake_search_service.stickers[7]["title"] = "Renamed"
     sync_catalog(page_size=10)
@@ -36,6 +40,28 @@ def test_prune_deactivates_removed_stickers_and_keeps_them(fake_search_service):
     assert Sticker.objects.filter(active=True).count() == 24
 
 
+def test_prune_keeps_stickers_that_a_sync_in_progress_did_not_see(fake_search_service):
+    """Races of a --prune run over a live catalogue: a sticker deleted from a page already read (page numbers
+    would then skip the first sticker of the next page) and one inserted meanwhile by a search (a row the sync
+    never lists) must both stay active."""
+    sync_catalog(page_size=100)
+    deleted = fake_search_service.stickers[0]["filename"]
+
+    def meanwhile(page: int, *_progress) -> None:
+        if page == 1:
+            fake_search_service.stickers.pop(0)
+            # New in search_service, sorting before the cursor, and already returned by a search here.
+            fake_search_service.stickers.append({"filename": "aa-new.png", "title": "new", "tags": []})
+            record_seen_stickers([("aa-new.png", "new")])
+
+    result = sync_catalog(page_size=10, prune=True, on_page=meanwhile)
+    assert result.deactivated == 0, list(Sticker.objects.filter(active=False).values_list("filename", flat=True))
+    assert Sticker.objects.filter(active=True).count() == 26
+    # The next full run deactivates the deleted one, and only it.
+    assert sync_catalog(page_size=10, prune=True).deactivated == 1
+    assert list(Sticker.objects.filter(active=False).values_list("filename", flat=True)) == [deleted]
+
+
 def test_malformed_entries_are_skipped(fake_search_service):
     fake_search_service.stickers = [
         {"filename": "ok.png", "title": "ok"},
@@ -49,14 +75,16 @@ def test_malformed_entries_are_skipped(fake_search_service):
 
 
 def test_command_reports_and_resumes(fake_search_service, capsys):
-    call_command("sync_catalog", "--page-size", "10", "--start-page", "2", "--no-progress")
+    call_command("sync_catalog", "--page-size", "10", "--after", "sticker-009.png", "--no-progress")
     assert Sticker.objects.count() == 15
     assert "synced 15 stickers from 2 pages" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="full run"):
+        call_command("sync_catalog", "--after", "x", "--prune")
 
 
 def test_command_fails_clearly_when_search_service_is_down(fake_search_service):
     fake_search_service.behaviour = "error"
-    with pytest.raises(CommandError, match=r"unavailable.*--start-page 1"):
+    with pytest.raises(CommandError, match=r"unavailable.*--after ''"):
         call_command("sync_catalog", "--no-progress")
     with pytest.raises(CommandError, match="page-size"):
         call_command("sync_catalog", "--page-size", "0")

@@ -81,7 +81,7 @@ def test_openapi_schema_documents_every_endpoint(client):
 
 def test_admin_pages_list_everything(client):
     User.objects.create_superuser("root", "root@example.com", "pw")
-    client.login(username="root", password="pw")
+    assert client.post("/admin/login/", {"username": "root", "password": "pw"}).status_code == 302
     record_query_use("cat")
     Sticker.objects.create(filename="a.png", title="A")
     record_feedback([FeedbackEntry("cat", positive=["a.png"])])
@@ -99,3 +99,23 @@ def test_admin_pages_list_everything(client):
     # Feedback is read-only in the admin.
     assert client.get("/admin/feedback/feedbackevent/add/").status_code == 403
     assert client.get("/admin/feedback/feedbackcounter/add/").status_code == 403
+
+
+def test_schema_states_what_the_server_enforces(client):
+    """Found by deeper fuzzing (make fuzz): a client generated from the schema must not send what the server
+    refuses. The counter's n: every schema-valid value fits gunicorn's request line (4094 bytes) even with each
+    whitespace character percent-encoded as 9 bytes, and the 414 beyond is declared; feedback's 400 names the
+    rule JSON Schema cannot state (a filename both positive and negative)."""
+    import re
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    counter = schema["paths"]["/api/counter/"]["get"]
+    assert "414" in counter["responses"]
+    n = next(p for p in counter["parameters"] if p["name"] == "n")["schema"]
+    space = [int(m) for m in re.findall(r"\\s\{0,(\d+)\}", n["pattern"])]
+    assert len(space) == 2, n["pattern"]
+    worst = len("GET /api/counter/?digit=0&n= HTTP/1.1") + sum(space) * 9 + (n["maxLength"] - sum(space))
+    assert worst <= 4094, worst
+    assert client.get("/api/counter/", {"n": " " * 51 + "5"}).status_code == 200  # the server accepts more
+    feedback = schema["paths"]["/api/feedback/"]["post"]["responses"]["400"]["description"]
+    assert "both positive and negative" in feedback

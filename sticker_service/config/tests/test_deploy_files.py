@@ -383,6 +383,9 @@ def test_dockerfile_copies_existing_files_and_runs_existing_commands(service):
             f"the entrypoint runs a management command that does not exist: {command}"
         )
     assert script.read_text().rstrip().endswith('exec "$@"')
+    # Demo stickers only into an empty index: never --reindex (or plain re-indexing) at every start.
+    for line in re.findall(r"python manage\.py index_images[^\n]*", code):
+        assert "--if-empty" in line and "--reindex" not in line, line
 
     command = json.loads(image.last("CMD"))
     assert command == ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"]

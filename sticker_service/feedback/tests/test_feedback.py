@@ -191,3 +191,41 @@ def test_concurrent_posts_through_the_live_server_lose_no_vote(live_server):
     assert counters() == {("race", "hot.png"): (total, 0), ("race", "cold.png"): (0, total)}
     assert FeedbackEvent.objects.filter(vote=Vote.POSITIVE).count() == total
     assert FeedbackEvent.objects.filter(vote=Vote.NEGATIVE).count() == total
+
+
+def votes_body(n: int, query: str = "cat") -> dict:
+    return {"feedback": [{"query": query, "positive": [f"s{i % 5}.png"]} for i in range(n)]}
+
+
+def test_votes_per_client_per_minute_are_bounded(client, known, settings):
+    """FEEDBACK_MAX_VOTES_PER_MINUTE across requests: the request that would pass it is a 429 with Retry-After
+    and records nothing; another client (address) has its own budget."""
+    settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 7
+    assert post(client, votes_body(4)).status_code == 200
+    assert post(client, votes_body(3)).status_code == 200
+    before = FeedbackEvent.objects.count()
+    refused = post(client, votes_body(1))
+    assert refused.status_code == 429, refused.json()
+    assert refused.json()["error"]["code"] == "throttled"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["error"]["details"]["retry_after_seconds"] == int(refused["Retry-After"])
+    assert FeedbackEvent.objects.count() == before == 7
+    assert post(client, votes_body(5), REMOTE_ADDR="10.1.2.3").status_code == 200
+    # More votes in one request than a minute allows can never pass: a 400, not a retry.
+    too_many = post(client, votes_body(8), REMOTE_ADDR="10.9.9.9")
+    assert too_many.status_code == 400 and "at most 7 per client per minute" in too_many.json()["error"]["message"]
+
+
+def test_vote_budget_window_and_client_key(known, settings, rf):
+    from config.clients import client_key
+    from feedback.limits import VoteBudgetExceeded, spend_votes
+
+    settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 10
+    spend_votes("ip:1.1.1.1", 10, now=120.0)
+    with pytest.raises(VoteBudgetExceeded) as refused:
+        spend_votes("ip:1.1.1.1", 1, now=150.5)
+    assert refused.value.retry_after == 30  # until the next minute starts at 180
+    spend_votes("ip:1.1.1.1", 10, now=180.0)  # a new minute, a new budget
+    request = rf.get("/", REMOTE_ADDR="10.0.0.7")
+    assert client_key(request) == "ip:10.0.0.7"
+    assert client_key(request, "app-install-42") == "id:app-install-42"

@@ -12,7 +12,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from encoders.loader import ModelUnavailable, get_encoder
 from stickers.indexing import FolderIndexer, IndexStats, iter_files
 from stickers.metadata import InvalidMetadata, load_metadata_file
-from stickers.selectors import index_model_ids, other_models_present
+from stickers.selectors import index_model_ids, index_size, other_models_present
 
 
 class Command(BaseCommand):
@@ -39,6 +39,12 @@ class Command(BaseCommand):
             action="store_true",
             help="re-embed stickers whose embeddings come from another model than the loaded one",
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="index DIR only when the index holds no sticker yet (the container's demo stickers: deleted ones "
+            "do not come back, uploads of the same name are not overwritten)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(
@@ -49,9 +55,15 @@ class Command(BaseCommand):
         batch_size: int,
         metadata: Path | None,
         reindex: bool,
+        if_empty: bool,
         no_progress: bool,
         **options,
     ):
+        if if_empty and (reindex or directory is None):
+            raise CommandError("--if-empty needs DIR and no --reindex.")
+        if if_empty and (present := index_size()):
+            self.stdout.write(f"The index already holds {present} stickers; --if-empty leaves it alone.")
+            return
         if directory is None and not reindex:
             raise CommandError("Give the folder to index (DIR), or --reindex to re-embed the stored stickers.")
         if directory is not None and not directory.is_dir():
