@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from pgvector import Vector
 
+from config.db_router import read_alias
 from stickers.errors import ModelMismatch
 from stickers.models import Sticker
 from stickers.selectors import index_model_ids
@@ -104,7 +105,7 @@ def search(
         "offset": offset,
         **knobs,
     }
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(prelude + sql, params)
         rows = cursor.fetchall()
     if rows and rows[0][0]:
@@ -126,7 +127,7 @@ def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
     """  # noqa: S608
     k = limit + 1  # itself is (nearly always) the first row
     prelude, knobs = _search_params(k)
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(prelude + sql, {"q": Vector._to_db(reference), "model": model_id, "k": k, **knobs})
         rows = cursor.fetchall()
     return [Hit(filename, float(score), title) for id_, filename, title, score in rows if id_ != sticker.id][:limit]

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import INVALID, MISMATCH, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
+from config.db_router import on_replica
 from encoders.loader import embed_query, get_encoder
 from stickers.selectors import check_model, get_sticker
 
@@ -35,11 +36,13 @@ class SearchView(APIView):
         params.is_valid(raise_exception=True)
         query, limit, offset = (params.validated_data[name] for name in ("query", "limit", "offset"))
         model_id = get_encoder().model_id
+
         # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
-        hits = result_cache.cached(
-            ("search", model_id, query, limit, offset),
-            lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset),
-        )
+        def compute() -> list[selectors.Hit]:
+            vector = embed_query(query)
+            return on_replica(lambda: selectors.search(vector, model_id=model_id, limit=limit, offset=offset))
+
+        hits = result_cache.cached(("search", model_id, query, limit, offset), compute)
         return _response(model_id, hits)
 
 
@@ -62,6 +65,10 @@ class SimilarView(APIView):
         params.is_valid(raise_exception=True)
         filename = params.validated_data["filename"]
         model_id = get_encoder().model_id
-        check_model(model_id)
-        sticker = get_sticker(filename)
-        return _response(model_id, selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"]))
+
+        def read() -> list[selectors.Hit]:
+            check_model(model_id)
+            sticker = get_sticker(filename)
+            return selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"])
+
+        return _response(model_id, on_replica(read))

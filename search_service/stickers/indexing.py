@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +131,7 @@ class FolderIndexer:
         metadata: dict[str, Metadata] | None = None,
         reindex: bool = False,
         progress: Callable[[int], None] | None = None,
+        defer_index: bool | None = None,
     ) -> None:
         self.encoder = encoder
         self.batch_size = batch_size
@@ -142,10 +143,17 @@ class FolderIndexer:
         self._pending_new: list[bool] = []
         self._seen_sha: set[str] = set()
         # A first load for this model builds its HNSW indexes once at the end (finish()), not row by row.
-        self._defer_index = not Sticker.objects.filter(model_id=encoder.model_id).exists()
+        # Queue workers always defer: the enqueuing command builds them once all batches are in.
+        if defer_index is None:
+            defer_index = not Sticker.objects.filter(model_id=encoder.model_id).exists()
+        self._defer_index = defer_index
 
     # -- folder --------------------------------------------------------------------------------------
     def index_folder(self, root: Path, *, recursive: bool = False) -> IndexStats:
+        return self.index_files(iter_files(root, recursive))
+
+    def index_files(self, files: Iterable[tuple[str, Path]]) -> IndexStats:
+        """Index (relative name, path) pairs: a folder's files, or one queued batch of them."""
         started = time.perf_counter()
 
         def unsupported(relative: str) -> None:
@@ -154,7 +162,7 @@ class FolderIndexer:
             logger.info("Ignored %s: not an image file extension (%s)", relative, ", ".join(sorted(IMAGE_EXTENSIONS)))
             self.progress(1)
 
-        chunks = _chunks(iter_files(root, recursive), self.batch_size, unsupported)
+        chunks = _chunks(iter(files), self.batch_size, unsupported)
         # Reads and hashes the next chunk while this one is decoded and embedded.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-read") as reader:
             future = None

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import INVALID, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
+from config.db_router import on_replica
 from servicekit.openapi import error_schema
 
 from .errors import UploadTooLarge
@@ -42,10 +43,14 @@ class ImageListView(APIView):
     def get(self, request: Request) -> Response:
         CatalogueParamsSerializer(data=request.query_params).is_valid(raise_exception=True)
         paginator = CataloguePagination()
-        page = paginator.paginate_queryset(catalogue(), request, view=self)
-        return paginator.get_paginated_response(
-            CatalogueItemSerializer(page, many=True, context={"request": request}).data
-        )
+
+        def read() -> Response:
+            page = paginator.paginate_queryset(catalogue(), request, view=self)
+            return paginator.get_paginated_response(
+                CatalogueItemSerializer(page, many=True, context={"request": request}).data
+            )
+
+        return on_replica(read)
 
     @extend_schema(
         operation_id="images_create",
