@@ -143,7 +143,7 @@ class EmbeddedReplica:
                     *("-D", str(self.pgdata), "-R", "-X", "stream", "-c", "fast"),
                 ]
             )
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c max_connections=100 -c hot_standby=on"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c max_connections=200 -c hot_standby=on"
         self._tool._run(
             [
                 self._tool._bin("pg_ctl"),
@@ -165,6 +165,14 @@ class EmbeddedReplica:
             ]
         )
         return proc.stdout.strip()
+
+    def wait_streaming(self, timeout: float = 60.0) -> None:
+        """Until the replica streams WAL from the primary again (after either of them restarted)."""
+        deadline = time.monotonic() + timeout
+        while self.sql("SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") != "1":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replica not streaming after {timeout} s:\n{self.log_tail()}")
+            time.sleep(0.1)
 
     def pause_replay(self) -> None:
         self.sql("SELECT pg_wal_replay_pause()")

@@ -6,9 +6,12 @@ Only reads that ask for it go to the replica: ranking and catalogue reads run in
 
 The replica is used while it answers and replays less than ``SEARCH_DATABASE_REPLICA_MAX_LAG`` seconds behind
 the primary (checked at most every ``SEARCH_DATABASE_REPLICA_CHECK_INTERVAL`` seconds per process). Lag is
-``now() - pg_last_xact_replay_timestamp()`` while WAL is waiting to be replayed, 0 once all received WAL is
-replayed (an idle primary is no lag). A replica that fails during a read is marked down and the read is run
-again on the primary: a replica outage never reaches the client as an error.
+``now() - pg_last_xact_replay_timestamp()`` while WAL waits to be replayed or the replica is not streaming from
+the primary, 0 while it streams and has replayed all it received (an idle primary is no lag).
+
+A replica that fails during a read is marked down and the read is run again on the primary: a replica outage
+never reaches the client as an error. The other way round, when the primary is unreachable, a replica skipped
+for lag still answers the read (stale beats none).
 """
 
 from __future__ import annotations
@@ -29,10 +32,17 @@ REPLICA = "replica"
 T = TypeVar("T")
 
 _read_alias: contextvars.ContextVar[str | None] = contextvars.ContextVar("search_read_alias", default=None)
+# Set when a read of this context was answered by the replica (cached results then live at most MAX_LAG).
+served_by_replica: contextvars.ContextVar[bool] = contextvars.ContextVar("search_served_by_replica", default=False)
 
+# Replay lag in seconds: 0 while the replica streams from the primary and has replayed all it received (an idle
+# primary is no lag); otherwise the age of the last transaction it replayed (WAL waiting to be replayed, or the
+# stream from the primary broken: the replica cannot know what it misses). pg_stat_wal_receiver's status needs
+# the replica's user to have pg_monitor (or pg_read_all_stats); without it the replica counts as not streaming.
 LAG_SQL = """
     SELECT pg_is_in_recovery(),
-           CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+           CASE WHEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
+                     AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
                 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END
 """
 
@@ -45,6 +55,7 @@ class ReplicaState:
         self._checked_at = float("-inf")
         self._usable = False
         self.lag: float | None = None
+        self.reachable = False  # answered the last check (lagging or not)
         self.reason = "not checked"
 
     def usable(self) -> bool:
@@ -64,7 +75,9 @@ class ReplicaState:
                 in_recovery, lag = cursor.fetchone()
         except DatabaseError as exc:
             _close_replica()
+            self.reachable = False
             return self._set(False, None, f"unreachable ({type(exc).__name__})")
+        self.reachable = True
         lag = float(lag)
         if lag > settings.SEARCH_DATABASE_REPLICA_MAX_LAG:
             return self._set(False, lag, f"lagging {lag:.1f} s")
@@ -106,13 +119,28 @@ def read_alias() -> str:
 def on_replica(read: Callable[[], T]) -> T:
     """``read()`` with its queries on the replica when it is usable; on the primary otherwise, and again on the
     primary when the replica fails during it."""
-    if not replica_configured() or not replica.usable():
+    if not replica_configured():
         return read()
+    if not replica.usable():
+        try:
+            return read()
+        except DatabaseError as exc:
+            if not (_connection_failed(exc) and replica.reachable):
+                raise
+        # The primary is unreachable: a lagging replica's answer beats none.
+        logger.warning("Primary database unreachable; reading from the lagging replica")
+        token = _read_alias.set(REPLICA)
+        try:
+            return read()
+        finally:
+            _read_alias.reset(token)
     token = _read_alias.set(REPLICA)
     try:
-        return read()
+        value = read()
+        served_by_replica.set(True)
+        return value
     except DatabaseError as exc:
-        if not _replica_failed(exc):
+        if not _connection_failed(exc):
             raise
         replica.mark_down(f"failed during a read ({type(exc).__name__})")
         _close_replica()
@@ -121,8 +149,8 @@ def on_replica(read: Callable[[], T]) -> T:
     return read()
 
 
-def _replica_failed(exc: DatabaseError) -> bool:
-    """A failure of the replica or its connection (down, restarted, cancelled), not an error of the statement."""
+def _connection_failed(exc: DatabaseError) -> bool:
+    """A failure of the server or its connection (down, restarted, cancelled), not an error of the statement."""
     from django.db import InterfaceError, OperationalError
 
     return isinstance(exc, (OperationalError, InterfaceError))

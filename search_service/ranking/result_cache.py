@@ -11,6 +11,9 @@ Celery index worker) increments the published index version ``<prefix>:index:ver
 and in the local LRUs, carries the version it was computed under, so a change anywhere retires every cached
 result at once (one Redis GET per search reads the version). Redis is a shortcut only: when it fails, this
 process falls back to its own LRU, where changes made elsewhere show after at most the TTL.
+
+A result read from the replica (``SEARCH_DATABASE_REPLICA_URL``) may predate a change the primary already
+published, so it is kept at most ``SEARCH_DATABASE_REPLICA_MAX_LAG`` seconds: never longer than the replica may lag.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.conf import settings
+
+from config.db_router import served_by_replica
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +161,10 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
     if cache is not None and version is not None:
         value = cache.get(version, key)
     if value is None:
+        served_by_replica.set(False)
         value = compute()
+        if served_by_replica.get():
+            ttl = min(ttl, settings.SEARCH_DATABASE_REPLICA_MAX_LAG)
         if cache is not None and version is not None:
             cache.set(version, key, value, ttl)
     results.put(local_key, value, ttl=ttl, size=settings.SEARCH_RESULT_CACHE_SIZE, generation=generation)
