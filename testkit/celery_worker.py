@@ -59,7 +59,8 @@ class CeleryWorker:
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"celery worker {self.name} exited:\n{self.log_tail()}")
-            if " ready." in self.log_tail(1_000_000):
+            log = self.log_tail(10_000_000)
+            if " ready." in log and log.count("Index worker process ") >= self.concurrency:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"celery worker {self.name} not ready after {timeout} s:\n{self.log_tail()}")

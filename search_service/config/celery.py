@@ -6,12 +6,15 @@ Broker and result store: Redis (``SEARCH_CELERY_BROKER_URL``); every ``CELERY_*`
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery
 from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("search_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -23,4 +26,5 @@ def _load_model(**_kwargs) -> None:
     """Load the model as the worker process starts, not inside its first batch."""
     from encoders.loader import get_encoder
 
-    get_encoder()
+    encoder = get_encoder()
+    logger.info("Index worker process %d: model %s loaded", os.getpid(), encoder.model_id)
