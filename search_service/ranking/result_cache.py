@@ -90,7 +90,9 @@ class SharedResults:
             return getattr(self._client, action)(*args)
         except self._errors as exc:
             if time.monotonic() >= self._down_until:
-                logger.warning("Redis result cache %s failed (%s); local cache only for %.0f s", action, exc, 5)
+                logger.warning(
+                    "Redis result cache %s failed (%s); local cache only for %.0f s", action, exc, self.retry_after
+                )
             self._down_until = time.monotonic() + self.retry_after
             return None
 
@@ -101,7 +103,7 @@ class SharedResults:
             return None if time.monotonic() < self._down_until else "0"
         return value.decode() if isinstance(value, bytes) else str(value)
 
-    def bump(self, **_signal_kwargs) -> None:
+    def bump(self) -> None:
         self._call("incr", self.version_key)
 
     def _key(self, version: str, key: tuple) -> str:
