@@ -10,13 +10,16 @@ once at the end.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, ResultSet
+from django.conf import settings
 
 from config.celery import app as celery_app
 
@@ -25,14 +28,26 @@ from .indexing import IndexStats, iter_files
 from .metadata import Metadata
 from .tasks import index_batch
 
+logger = logging.getLogger(__name__)
+
 COUNTS = ("seen", "indexed", "replaced", "metadata_updated", "skipped", "duplicates", "failed", "unsupported")
 
 
 @dataclass
 class QueuedRun:
-    batches: dict[str, list[str]] = field(default_factory=dict)  # task id -> its files
+    root: str = ""
+    batches: list[tuple[list[str], dict[str, Any]]] = field(default_factory=list)  # (files, their metadata)
+    tasks: dict[str, int] = field(default_factory=dict)  # task id -> batch number (a re-sent batch has two)
     results: list[AsyncResult] = field(default_factory=list)
     model: tuple[str, int] | None = None  # (model id, dimension) the workers embedded with
+    resent: int = 0
+
+    def send(self, number: int) -> AsyncResult:
+        files, meta = self.batches[number]
+        result = index_batch.apply_async(args=(self.root, files, meta))
+        self.tasks[result.id] = number
+        self.results.append(result)
+        return result
 
 
 def _batches(
@@ -60,29 +75,36 @@ def enqueue_folder(
     on_unsupported: Callable[[str], None],
 ) -> QueuedRun:
     """One message per batch of ``batch_size`` image files of ``root`` (absolute path: workers open it)."""
-    root = root.resolve()
-    run = QueuedRun()
-    for files in _batches(iter_files(root, recursive), batch_size, on_unsupported):
+    run = QueuedRun(root=str(root.resolve()))
+    for files in _batches(iter_files(Path(run.root), recursive), batch_size, on_unsupported):
         meta: dict[str, dict[str, Any]] = {}
         for relative in files:
             item = metadata.get(relative) or metadata.get(unicodedata.normalize("NFC", relative))
             if item is not None:
                 meta[relative] = {"title": item.title, "tags": list(item.tags)}
-        result = index_batch.apply_async(args=(str(root), files, meta))
-        run.batches[result.id] = files
-        run.results.append(result)
+        run.batches.append((files, meta))
+        run.send(len(run.batches) - 1)
     return run
 
 
-def collect(run: QueuedRun, stats: IndexStats, progress: Callable[[int], None]) -> None:
+def collect(run: QueuedRun, stats: IndexStats, progress: Callable[[int], None], *, resend_after: float) -> None:
     """Wait for every batch, adding its counts and failures to ``stats`` as its result arrives.
 
     A batch that failed as a whole (an exception in the worker) counts each of its files as failed, with
-    the error. Interrupting this wait leaves the batches queued: the workers finish them.
+    the error. When no result came for ``resend_after`` seconds and the queue is empty, the batches still
+    without a result are sent again: Redis hands a vanished worker's batch to another one after the visibility
+    timeout, but a worker killed between taking a message and recording it as unacknowledged loses it. A batch
+    stored twice is a no-op (content hashes); only its first result counts. Interrupting this wait leaves the
+    batches queued: the workers finish them.
     """
+    done: set[int] = set()
 
     def on_result(task_id: str, value: Any) -> None:
-        files = run.batches.get(task_id, [])
+        number = run.tasks.get(task_id)
+        if number is None or number in done:
+            return
+        done.add(number)
+        files = run.batches[number][0]
         if isinstance(value, dict):
             add_batch(stats, value)
             if run.model is None and value.get("model_id"):
@@ -95,10 +117,27 @@ def collect(run: QueuedRun, stats: IndexStats, progress: Callable[[int], None]) 
             stats.failed += max(len(files) - 1, 0)
             progress(len(files))
 
-    if run.results:
-        results = ResultSet(run.results, app=celery_app)
-        results.join_native(callback=on_result, propagate=False)
-        results.forget()  # the counts are in ``stats`` now: drop the results from Redis
+    while len(done) < len(run.batches):
+        before = len(done)
+        pending = [result for result in run.results if run.tasks[result.id] not in done]
+        try:
+            ResultSet(pending, app=celery_app).join_native(callback=on_result, propagate=False, timeout=resend_after)
+        except CeleryTimeout:
+            if len(done) == before and _queue_length() == 0:
+                missing = sorted({run.tasks[result.id] for result in pending} - done)
+                logger.warning(
+                    "No result for %.0f s and the queue is empty: sending %d batches again", resend_after, len(missing)
+                )
+                for number in missing:
+                    run.send(number)
+                run.resent += len(missing)
+    ResultSet(run.results, app=celery_app).forget()  # the counts are in ``stats`` now: drop the results
+
+
+def _queue_length() -> int:
+    """Messages waiting in the indexing queue (the Redis list of that name)."""
+    with celery_app.connection_for_write() as connection:
+        return int(connection.default_channel.client.llen(settings.SEARCH_CELERY_QUEUE))
 
 
 def add_batch(stats: IndexStats, batch: dict[str, Any]) -> None:

@@ -93,6 +93,7 @@ def deployment(tmp_path_factory):
                 "SEARCH_DATABASE_REPLICA_CHECK_INTERVAL": "0.2",
                 "SEARCH_REDIS_URL": REDIS_URL,
                 "SEARCH_REDIS_KEY_PREFIX": prefix,
+                "SEARCH_REDIS_TTL": "600",  # the query embeddings' keys (search:text:...) expire soon
                 "SEARCH_RESULT_CACHE_TTL": "600",
                 "GUNICORN_ACCESS_LOG": "-",
             },

@@ -136,7 +136,7 @@ class Command(BaseCommand):
             except BrokerError as exc:
                 raise CommandError(f"Cannot reach the Celery broker ({exc}).") from exc
             self.stdout.write(f"Enqueued {len(run.results)} batches; waiting for the workers.")
-            collect(run, stats, bar.update)
+            collect(run, stats, bar.update, resend_after=settings.SEARCH_CELERY_VISIBILITY_TIMEOUT)
             bar.close()
         stats.seconds = time.perf_counter() - started
         dropped: list[str] = []
@@ -147,6 +147,8 @@ class Command(BaseCommand):
             if not other_models_present(model_id):
                 dropped = drop_stale_vector_indexes()
             self.stdout.write(f"Workers used model {model_id} (dim {dim}).")
+        if run.resent:
+            self.stdout.write(f"Sent {run.resent} batches again (no result in time; stored files were skipped).")
         self._report(stats, dropped, run.model[0] if run.model else "")
 
     def _report(self, stats: IndexStats, dropped: list[str], model_id: str) -> None:
