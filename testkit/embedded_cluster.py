@@ -67,7 +67,7 @@ class EmbeddedCluster:
     def close(self) -> None:
         try:
             if (self.data_dir / "cluster" / "PG_VERSION").exists():
-                self._run("stop", timeout=60)
+                self.stop()
         finally:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -95,7 +95,7 @@ def _embedded_pg():
     return module
 
 
-class EmbeddedReplica:
+class EmbeddedReplica(EmbeddedCluster):
     """A PostgreSQL streaming replica of an :class:`EmbeddedCluster`, with the embedded server's own binaries:
     ``pg_basebackup -R`` (a copy of the primary plus ``standby.signal`` and ``primary_conninfo``) into its own
     temporary folder, started on another free port. It follows the primary's WAL as it is written::
@@ -105,15 +105,11 @@ class EmbeddedReplica:
     """
 
     def __init__(self, primary: EmbeddedCluster, port: int | None = None) -> None:
+        super().__init__(port)
         self.primary = primary
-        self.data_dir = Path(tempfile.mkdtemp(prefix="pg-replica-"))
         self.pgdata = self.data_dir / "cluster"
         self.socket_dir = self.data_dir / "socket"
-        self.port = port or free_port()
         self._tool = _embedded_pg()
-
-    def url(self, database: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def _own(self) -> None:
         """As root the server runs as the unprivileged user of tools/embedded_pg.py: it must own the folder."""
@@ -172,22 +168,3 @@ class EmbeddedReplica:
 
     def resume_replay(self) -> None:
         self.sql("SELECT pg_wal_replay_resume()")
-
-    def close(self) -> None:
-        try:
-            if (self.pgdata / "PG_VERSION").exists():
-                self.stop()
-        finally:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def log_tail(self, chars: int = 2000) -> str:
-        try:
-            return (self.data_dir / "server.log").read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def __enter__(self) -> EmbeddedReplica:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -106,7 +106,7 @@ def _read(file: _File) -> _File:
     return file
 
 
-def _chunks(
+def image_chunks(
     files: Iterator[tuple[str, Path]], size: int, on_unsupported: Callable[[str], None]
 ) -> Iterator[list[_File]]:
     chunk: list[_File] = []
@@ -162,7 +162,7 @@ class FolderIndexer:
             logger.info("Ignored %s: not an image file extension (%s)", relative, ", ".join(sorted(IMAGE_EXTENSIONS)))
             self.progress(1)
 
-        chunks = _chunks(iter(files), self.batch_size, unsupported)
+        chunks = image_chunks(iter(files), self.batch_size, unsupported)
         # Reads and hashes the next chunk while this one is decoded and embedded.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-read") as reader:
             future = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,7 @@ from django.conf import settings
 
 from config.celery import app as celery_app
 
-from .images import IMAGE_EXTENSIONS
-from .indexing import IndexStats, iter_files
+from .indexing import IndexStats, image_chunks, iter_files
 from .metadata import Metadata
 from .tasks import index_batch
 
@@ -50,22 +49,6 @@ class QueuedRun:
         return result
 
 
-def _batches(
-    files: Iterator[tuple[str, Path]], size: int, on_unsupported: Callable[[str], None]
-) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for relative, path in files:
-        if path.suffix.lower() not in IMAGE_EXTENSIONS:
-            on_unsupported(relative)
-            continue
-        batch.append(relative)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def enqueue_folder(
     root: Path,
     *,
@@ -76,7 +59,8 @@ def enqueue_folder(
 ) -> QueuedRun:
     """One message per batch of ``batch_size`` image files of ``root`` (absolute path: workers open it)."""
     run = QueuedRun(root=str(root.resolve()))
-    for files in _batches(iter_files(Path(run.root), recursive), batch_size, on_unsupported):
+    for chunk in image_chunks(iter_files(Path(run.root), recursive), batch_size, on_unsupported):
+        files = [file.relative for file in chunk]
         meta: dict[str, dict[str, Any]] = {}
         for relative in files:
             item = metadata.get(relative) or metadata.get(unicodedata.normalize("NFC", relative))
