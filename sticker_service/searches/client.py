@@ -154,21 +154,26 @@ def _send(path: str, params: dict[str, Any]) -> requests.Response:
     order = instances.order()
     candidates = order if len(order) > 1 else order * 2
     for index, base in enumerate(candidates):
-        time_left = deadline - time.monotonic() > settings.SEARCH_SERVICE_CONNECT_TIMEOUT
-        more = index < len(candidates) - 1 and time_left
+        is_last = index == len(candidates) - 1
         try:
             response = _send_to(f"{base}{path}", params, deadline)
         except _Retryable as exc:
             instances.failed(base)
-            if more:
+            if not is_last and _time_to_connect(deadline):
                 continue
             raise SearchServiceUnavailable(exc.reason) from exc.__cause__
-        if (response.status_code >= 500 or response.status_code == 429) and more and len(order) > 1:
+        failed = response.status_code >= 500 or response.status_code == 429
+        if failed and len(order) > 1 and not is_last and _time_to_connect(deadline):
             instances.failed(base)
             continue
         instances.succeeded(base)
         return response
     raise SearchServiceUnavailable("no search_service URL configured")
+
+
+def _time_to_connect(deadline: float) -> bool:
+    """Time left before the deadline for one more connection attempt."""
+    return deadline - time.monotonic() > settings.SEARCH_SERVICE_CONNECT_TIMEOUT
 
 
 def _send_to(url: str, params: dict[str, Any], deadline: float) -> requests.Response:
