@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from encoders import loader
 from stickers import vector_index
-from testkit.checkpoints import TEST_MODEL, write_random_checkpoint
+from testkit.checkpoints import TEST_MODEL, write_random_checkpoint, write_tiny_model
 from testkit.memo_encoder import MemoEncoder
 
 
@@ -31,31 +31,7 @@ def clip_checkpoint(tmp_path_factory, request):
 def tiny_model_dir(tmp_path_factory):
     """A tiny open_clip model as a ``local-dir:`` folder (config with a model_id, safetensors weights):
     loads in a fraction of a second, for tests that start the service in subprocesses."""
-    import json
-
-    import open_clip
-    import torch
-    from safetensors.torch import save_file
-
-    folder = tmp_path_factory.mktemp("tiny-model")
-    model_cfg = {
-        "embed_dim": 32,
-        "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
-    }
-    torch.manual_seed(0)
-    model = open_clip.model.CLIP(**model_cfg)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "open_clip_model.safetensors")
-    (folder / "open_clip_config.json").write_text(
-        json.dumps(
-            {
-                "model_id": "tiny-test-clip/1",
-                "model_cfg": model_cfg,
-                "preprocess_cfg": {"size": 32, "resize_mode": "longest", "fill_color": 255},
-            }
-        )
-    )
-    return folder
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
 @pytest.fixture(scope="session", autouse=True)

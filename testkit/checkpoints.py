@@ -21,3 +21,37 @@ def write_random_checkpoint(path: Path, model: str = TEST_MODEL, seed: int = 0) 
     torch.save(network.state_dict(), partial)
     partial.replace(path)
     return path
+
+
+TINY_MODEL_ID = "tiny-test-clip/1"
+
+
+def write_tiny_model(folder: Path) -> Path:
+    """A tiny open_clip model (embedding dimension 32, seeded random weights) as a ``local-dir:`` folder
+    (config with a model id, safetensors weights): loads in a fraction of a second, for tests that start
+    search_service processes (gunicorn, Celery workers) and are not about search quality."""
+    import json
+
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model_cfg = {
+        "embed_dim": 32,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+    }
+    torch.manual_seed(0)
+    model = open_clip.model.CLIP(**model_cfg)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "open_clip_model.safetensors")
+    (folder / "open_clip_config.json").write_text(
+        json.dumps(
+            {
+                "model_id": TINY_MODEL_ID,
+                "model_cfg": model_cfg,
+                "preprocess_cfg": {"size": 32, "resize_mode": "longest", "fill_color": 255},
+            }
+        )
+    )
+    return folder

@@ -1,4 +1,5 @@
-"""A private, throwaway embedded PostgreSQL (``tools/embedded_pg.py``) for tests that stop and restart it.
+"""A private, throwaway embedded PostgreSQL (``tools/embedded_pg.py``) for tests that stop and restart it, and a
+streaming replica of it (:class:`EmbeddedReplica`).
 
 Never restart the shared server (port 54329): other test runs use it. This one lives in its own temporary
 data folder on a free port (``EMBEDDED_PG_DATA`` / ``EMBEDDED_PG_PORT``), with the databases ``sticker``
@@ -66,7 +67,7 @@ class EmbeddedCluster:
     def close(self) -> None:
         try:
             if (self.data_dir / "cluster" / "PG_VERSION").exists():
-                self._run("stop", timeout=60)
+                self.stop()
         finally:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -81,3 +82,89 @@ class EmbeddedCluster:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _embedded_pg():
+    """tools/embedded_pg.py as a module (its binaries and its way of running them, as root too)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("embedded_pg_tool", EMBEDDED_PG)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class EmbeddedReplica(EmbeddedCluster):
+    """A PostgreSQL streaming replica of an :class:`EmbeddedCluster`, with the embedded server's own binaries:
+    ``pg_basebackup -R`` (a copy of the primary plus ``standby.signal`` and ``primary_conninfo``) into its own
+    temporary folder, started on another free port. It follows the primary's WAL as it is written::
+
+        with EmbeddedCluster() as primary, EmbeddedReplica(primary) as replica:
+            replica.url("search")   # read-only; replica.lag_seconds(), replica.pause_replay(), replica.stop()
+    """
+
+    def __init__(self, primary: EmbeddedCluster, port: int | None = None) -> None:
+        super().__init__(port)
+        self.primary = primary
+        self.pgdata = self.data_dir / "cluster"
+        self.socket_dir = self.data_dir / "socket"
+        self._tool = _embedded_pg()
+
+    def _own(self) -> None:
+        """As root the server runs as the unprivileged user of tools/embedded_pg.py: it must own the folder."""
+        if os.geteuid() != 0:
+            return
+        from pgserver.utils import ensure_user_exists
+
+        entry = ensure_user_exists(self._tool.SYSTEM_USER)
+        for path in [self.data_dir, *self.data_dir.rglob("*")]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def start(self) -> EmbeddedReplica:
+        if not (self.pgdata / "PG_VERSION").exists():
+            self.socket_dir.mkdir(parents=True, exist_ok=True)
+            self._own()
+            self._tool._run(
+                [
+                    self._tool._bin("pg_basebackup"),
+                    *("-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres"),
+                    *("-D", str(self.pgdata), "-R", "-X", "stream", "-c", "fast"),
+                ]
+            )
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c max_connections=200 -c hot_standby=on"
+        self._tool._run(
+            [
+                self._tool._bin("pg_ctl"),
+                *("-D", str(self.pgdata), "-o", options, "-l", str(self.data_dir / "server.log")),
+                *("-w", "-t", "60", "start"),
+            ]
+        )
+        return self
+
+    def stop(self) -> None:
+        self._tool._run([self._tool._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"], check=False)
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        proc = self._tool._run(
+            [
+                self._tool._bin("psql"),
+                *("-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"),
+                *("-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-c", statement),
+            ]
+        )
+        return proc.stdout.strip()
+
+    def wait_streaming(self, timeout: float = 60.0) -> None:
+        """Until the replica streams WAL from the primary again (after either of them restarted)."""
+        deadline = time.monotonic() + timeout
+        while self.sql("SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") != "1":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replica not streaming after {timeout} s:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def pause_replay(self) -> None:
+        self.sql("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        self.sql("SELECT pg_wal_replay_resume()")

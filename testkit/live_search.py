@@ -145,6 +145,34 @@ class LiveSearchService(LiveDjangoService):
         self.manage("index_images", str(self.workdir / "images"), "--metadata", str(metadata), "--no-progress")
 
 
+class SearchServiceInstance(LiveSearchService):
+    """One more instance of a started :class:`LiveSearchService` (its own gunicorn on its own port) serving the
+    same database and sticker files, with the same token, model and settings: several search_service instances
+    behind sticker_service, as in a scaled-out deployment. ``close()`` leaves the shared database alone."""
+
+    def __init__(self, first: LiveSearchService, *, workers: int = 1, threads: int = 4) -> None:
+        super().__init__(
+            stickers=first.stickers,
+            token=first.token,
+            model_env=first.env() and first.model_env,
+            extra_env=first.extra_env,
+            workers=workers,
+            threads=threads,
+            database_url=first.server_url,
+            ready_timeout=first.ready_timeout,
+        )
+        self.first = first
+        self.db_name, self.database_url = first.db_name, first.database_url
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env["SEARCH_MEDIA_ROOT"] = self.first.env()["SEARCH_MEDIA_ROOT"]
+        return env
+
+    def prepare(self) -> None:
+        """Nothing: the first instance made the database and indexed the stickers."""
+
+
 def main() -> None:  # pragma: no cover - manual use
     with LiveSearchService() as service:
         print(f"search_service at {service.url} (token {service.token}); Ctrl-C stops it", flush=True)

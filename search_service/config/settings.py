@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from servicekit.settings import base_settings, env, refuse_unsafe_settings
+from servicekit.settings import base_settings, database, env, refuse_unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +78,44 @@ SEARCH_UPLOAD_MAX_BYTES = env.int("SEARCH_UPLOAD_MAX_BYTES", default=10 * 1024 *
 SEARCH_MAX_IMAGE_PIXELS = env.int("SEARCH_MAX_IMAGE_PIXELS", default=25_000_000)
 SEARCH_INDEX_BATCH_SIZE = env.int("SEARCH_INDEX_BATCH_SIZE", default=32)
 
+# --- scale-out (docs/scale.md) ---
+# Bulk indexing on Celery workers (index_images DIR --queue enqueues, `celery -A config.celery worker` runs
+# stickers/tasks.py). Redis is the broker and keeps the batches' results for the enqueuing command's progress.
+SEARCH_CELERY_BROKER_URL = env.str("SEARCH_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+SEARCH_CELERY_QUEUE = env.str("SEARCH_CELERY_QUEUE", default="index")
+# Seconds after which Redis hands a batch whose worker vanished (killed, machine lost) to another worker;
+# longer than any batch takes (a batch running longer is handed out twice: harmless, by content hash).
+SEARCH_CELERY_VISIBILITY_TIMEOUT = env.int("SEARCH_CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_URL = SEARCH_CELERY_BROKER_URL
+CELERY_RESULT_BACKEND = SEARCH_CELERY_BROKER_URL
+CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+CELERY_TASK_DEFAULT_QUEUE = SEARCH_CELERY_QUEUE
+CELERY_TASK_ACKS_LATE = True  # a batch is acknowledged once stored, not when it is taken
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker process's batch goes back to the queue
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one batch at a time
+# Every 10 s a worker hands back batches unacknowledged for longer than the visibility timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": SEARCH_CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_throttle": 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Read replica (PostgreSQL streaming replication) for ranking and catalogue reads; empty = everything on the
+# primary. Skipped (reads go to the primary) while unreachable or replaying more than MAX_LAG seconds behind,
+# checked at most every CHECK_INTERVAL seconds per process (config/db_router.py).
+SEARCH_DATABASE_REPLICA_URL = env.str("SEARCH_DATABASE_REPLICA_URL", default="")
+SEARCH_DATABASE_REPLICA_MAX_LAG = env.float("SEARCH_DATABASE_REPLICA_MAX_LAG", default=5.0)
+SEARCH_DATABASE_REPLICA_CHECK_INTERVAL = env.float("SEARCH_DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
+if SEARCH_DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database("SEARCH_DATABASE_REPLICA_URL")  # noqa: F821 - defined by base_settings
+    # A replica that does not answer is skipped: a short connect timeout keeps searches inside their budget.
+    DATABASES["replica"]["OPTIONS"]["connect_timeout"] = 1  # noqa: F821
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F821 - tests: the replica is the test database
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+# Key prefix of what search_service keeps in Redis (SEARCH_REDIS_URL): the published index version and the
+# shared search results (ranking/result_cache.py).
+SEARCH_REDIS_KEY_PREFIX = env.str("SEARCH_REDIS_KEY_PREFIX", default="search")
+
 STORAGES["stickers"] = {  # noqa: F821 - defined by base_settings above
     "BACKEND": "django.core.files.storage.FileSystemStorage",
     "OPTIONS": {"location": SEARCH_MEDIA_ROOT, "base_url": SEARCH_MEDIA_URL, "allow_overwrite": True},
@@ -106,5 +144,9 @@ if SEARCH_EXACT_MAX_STICKERS < 0 or SEARCH_STATEMENT_TIMEOUT_MS < 0 or not 0 <= 
     )
 if SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
     raise ImproperlyConfigured("SEARCH_TEXT_CACHE_SIZE and SEARCH_TORCH_THREADS must be >= 0.")
+if SEARCH_DATABASE_REPLICA_MAX_LAG <= 0 or SEARCH_DATABASE_REPLICA_CHECK_INTERVAL < 0:
+    raise ImproperlyConfigured("SEARCH_DATABASE_REPLICA_MAX_LAG must be > 0, ..._CHECK_INTERVAL >= 0 (seconds).")
+if SEARCH_CELERY_VISIBILITY_TIMEOUT < 1:
+    raise ImproperlyConfigured("SEARCH_CELERY_VISIBILITY_TIMEOUT must be >= 1 (seconds).")
 if not SEARCH_MEDIA_URL.endswith("/"):
     raise ImproperlyConfigured("SEARCH_MEDIA_URL must end with a slash.")

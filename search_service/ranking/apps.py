@@ -11,10 +11,11 @@ class RankingConfig(AppConfig):
         from stickers.models import Sticker
         from stickers.signals import index_changed
 
-        from .result_cache import results
+        from .result_cache import index_changed as forget_results
 
         # Cached results of this process go as soon as it changes the index: the services send index_changed
         # (bulk writes and deletes send no model signals); single saves too. No post_delete receiver: it would
         # make every queryset delete of stickers load the rows (vectors included) to send it.
-        index_changed.connect(results.clear, dispatch_uid="ranking.results.index_changed")
-        post_save.connect(results.clear, sender=Sticker, dispatch_uid="ranking.results.post_save")
+        # With Redis, also publishes a new index version that retires every process's cached results.
+        index_changed.connect(forget_results, dispatch_uid="ranking.results.index_changed")
+        post_save.connect(forget_results, sender=Sticker, dispatch_uid="ranking.results.post_save")

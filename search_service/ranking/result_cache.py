@@ -1,16 +1,27 @@
-"""Recent search results of this process, for queries that repeat (popular searches): no text encoding and no
-HNSW scans for a query asked again within ``SEARCH_RESULT_CACHE_TTL`` seconds (0 = off, the default).
+"""Recent search results, for queries that repeat (popular searches): no text encoding and no HNSW scans for a
+query asked again within ``SEARCH_RESULT_CACHE_TTL`` seconds (0 = off, the default).
 
 Keyed by everything the ranking depends on (model, query, limit, offset, boosts, weight, ef_search, the
 exact-scan size and the boost cap).
-Emptied when this process changes the index (``stickers.signals.index_changed``, and Sticker saves and
-deletes); changes made by other processes (another worker, ``index_images``) show after at most the TTL,
-which is the price: a sticker added or deleted elsewhere may be missing from, or linger in, a repeated
-query's results for that long.
+Each process keeps its own LRU, emptied when this process changes the index (``stickers.signals.index_changed``,
+and Sticker saves and deletes).
+
+With Redis (``SEARCH_REDIS_URL``) the results are shared by every process and machine, and so is their
+invalidation: a process that changes the index (a gunicorn worker's upload or delete, ``index_images``, a
+Celery index worker) increments the published index version ``<prefix>:index:version``; every key, in Redis
+and in the local LRUs, carries the version it was computed under, so a change anywhere retires every cached
+result at once (one Redis GET per search reads the version). Redis is a shortcut only: when it fails, this
+process falls back to its own LRU, where changes made elsewhere show after at most the TTL.
+
+A result read from the replica (``SEARCH_DATABASE_REPLICA_URL``) may predate a change the primary already
+published, so it is kept at most ``SEARCH_DATABASE_REPLICA_MAX_LAG`` seconds: never longer than the replica may lag.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -18,6 +29,10 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.conf import settings
+
+from config.db_router import served_by_replica
+
+logger = logging.getLogger(__name__)
 
 
 class ResultCache:
@@ -56,8 +71,85 @@ class ResultCache:
 results = ResultCache()
 
 
+class SharedResults:
+    """Search results and the published index version in Redis; every failure is a miss (None)."""
+
+    def __init__(self, url: str, *, prefix: str, timeout: float, retry_after: float = 5.0) -> None:
+        import redis
+
+        self._errors = (redis.RedisError, OSError)
+        self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self.version_key = f"{prefix}:index:version"
+        self.result_prefix = f"{prefix}:result:v1:"
+        self.retry_after = retry_after
+        self._down_until = 0.0
+
+    def _call(self, action: str, *args: Any) -> Any:
+        if time.monotonic() < self._down_until:
+            return None
+        try:
+            return getattr(self._client, action)(*args)
+        except self._errors as exc:
+            if time.monotonic() >= self._down_until:
+                logger.warning(
+                    "Redis result cache %s failed (%s); local cache only for %.0f s", action, exc, self.retry_after
+                )
+            self._down_until = time.monotonic() + self.retry_after
+            return None
+
+    def version(self) -> str | None:
+        """The published index version ("0" before any change), or None when Redis is unavailable."""
+        value = self._call("get", self.version_key)
+        if value is None:
+            return None if time.monotonic() < self._down_until else "0"
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    def bump(self) -> None:
+        self._call("incr", self.version_key)
+
+    def _key(self, version: str, key: tuple) -> str:
+        return self.result_prefix + version + ":" + hashlib.sha256(repr(key).encode()).hexdigest()
+
+    def get(self, version: str, key: tuple) -> list | None:
+        raw = self._call("get", self._key(version, key))
+        if raw is None:
+            return None
+        from .selectors import Hit
+
+        try:
+            return [Hit(str(f), float(s), str(t)) for f, s, t in json.loads(raw)]
+        except (ValueError, TypeError):
+            return None
+
+    def set(self, version: str, key: tuple, hits: list, ttl: float) -> None:
+        data = json.dumps([[hit.filename, hit.score, hit.title] for hit in hits])
+        self._call("set", self._key(version, key), data, max(int(ttl), 1))
+
+
+_shared: dict[tuple, SharedResults] = {}
+
+
+def shared() -> SharedResults | None:
+    """This process's Redis result cache for the current settings, or None without SEARCH_REDIS_URL."""
+    url = settings.SEARCH_REDIS_URL
+    if not url:
+        return None
+    config = (url, settings.SEARCH_REDIS_KEY_PREFIX, settings.SEARCH_REDIS_TIMEOUT)
+    if config not in _shared:
+        _shared[config] = SharedResults(url, prefix=config[1], timeout=config[2])
+    return _shared[config]
+
+
+def index_changed(**_signal_kwargs) -> None:
+    """This process changed the index: forget its own results and publish a new index version."""
+    results.clear()
+    if (cache := shared()) is not None:
+        cache.bump()
+
+
 def cached(key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()``'s value, from the cache when the same key was computed less than the TTL ago."""
+    """``compute()``'s value, from the cache when the same key was computed less than the TTL ago (under the
+    same published index version, when Redis is configured)."""
     ttl = settings.SEARCH_RESULT_CACHE_TTL
     if ttl <= 0:
         return compute()
@@ -68,9 +160,21 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
         settings.SEARCH_EXACT_MAX_STICKERS,
         settings.SEARCH_BOOST_MAX,
     )
+    cache = shared()
+    version = cache.version() if cache is not None else None
+    local_key = key if version is None else (version, *key)
     generation = results.generation
-    value = results.get(key)
+    value = results.get(local_key)
+    if value is not None:
+        return value
+    if cache is not None and version is not None:
+        value = cache.get(version, key)
     if value is None:
+        served_by_replica.set(False)
         value = compute()
-        results.put(key, value, ttl=ttl, size=settings.SEARCH_RESULT_CACHE_SIZE, generation=generation)
+        if served_by_replica.get():
+            ttl = min(ttl, settings.SEARCH_DATABASE_REPLICA_MAX_LAG)
+        if cache is not None and version is not None:
+            cache.set(version, key, value, ttl)
+    results.put(local_key, value, ttl=ttl, size=settings.SEARCH_RESULT_CACHE_SIZE, generation=generation)
     return value

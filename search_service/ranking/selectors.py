@@ -32,10 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import OperationalError, connections
 from pgvector import Vector
 from psycopg2 import errors as pg_errors
 
+from config.db_router import read_alias
 from stickers.errors import BlendOutdated, ModelMismatch
 from stickers.models import Sticker
 from stickers.selectors import index_model_ids
@@ -116,7 +117,7 @@ def _settings_prelude(*, exact: bool, ef_search: int) -> tuple[str, dict]:
 
 def _run(sql: str, params: dict) -> list[tuple]:
     try:
-        with connection.cursor() as cursor:
+        with connections[read_alias()].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
     except OperationalError as exc:

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
+from config.db_router import on_replica
 from encoders.loader import embed_query, get_encoder
 from servicekit.openapi import error_schema
 from stickers.selectors import check_model, get_sticker
@@ -40,11 +41,15 @@ def _response(model_id: str, hits: list[selectors.Hit]) -> Response:
 def _search(query: str, limit: int, offset: int, boosts: list[tuple[str, float]]) -> Response:
     selectors.check_result_window(offset, limit)  # before the text is encoded
     model_id = get_encoder().model_id
+
     # selectors.search also refuses (ModelMismatch, BlendOutdated) while the index is not searchable as it is.
-    hits = result_cache.cached(
-        ("search", model_id, query, limit, offset, tuple(boosts)),
-        lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset, boosts=boosts),
-    )
+    def compute() -> list[selectors.Hit]:
+        vector = embed_query(query)
+        return on_replica(
+            lambda: selectors.search(vector, model_id=model_id, limit=limit, offset=offset, boosts=boosts)
+        )
+
+    hits = result_cache.cached(("search", model_id, query, limit, offset, tuple(boosts)), compute)
     return _response(model_id, hits)
 
 
@@ -113,6 +118,10 @@ class SimilarView(APIView):
         params.is_valid(raise_exception=True)
         filename = params.validated_data["filename"]
         model_id = get_encoder().model_id
-        check_model(model_id)
-        sticker = get_sticker(filename)
-        return _response(model_id, selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"]))
+
+        def read() -> list[selectors.Hit]:
+            check_model(model_id)
+            sticker = get_sticker(filename)
+            return selectors.similar(sticker, model_id=model_id, limit=params.validated_data["limit"])
+
+        return _response(model_id, on_replica(read))

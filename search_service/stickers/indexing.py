@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +107,7 @@ def _read(file: _File) -> _File:
     return file
 
 
-def _chunks(
+def image_chunks(
     files: Iterator[tuple[str, Path]], size: int, on_unsupported: Callable[[str], None]
 ) -> Iterator[list[_File]]:
     chunk: list[_File] = []
@@ -132,6 +132,7 @@ class FolderIndexer:
         metadata: dict[str, Metadata] | None = None,
         reindex: bool = False,
         progress: Callable[[int], None] | None = None,
+        defer_index: bool | None = None,
     ) -> None:
         self.encoder = encoder
         self.batch_size = batch_size
@@ -143,11 +144,18 @@ class FolderIndexer:
         self._pending_new: list[bool] = []
         self._seen_sha: set[str] = set()
         # A first load for this model builds its HNSW indexes once at the end (finish()), not row by row.
-        self._defer_index = not Sticker.objects.filter(model_id=encoder.model_id).exists()
+        # Queue workers always defer: the enqueuing command builds them once all batches are in.
+        if defer_index is None:
+            defer_index = not Sticker.objects.filter(model_id=encoder.model_id).exists()
+        self._defer_index = defer_index
         self.reblended = 0
 
     # -- folder --------------------------------------------------------------------------------------
     def index_folder(self, root: Path, *, recursive: bool = False) -> IndexStats:
+        return self.index_files(iter_files(root, recursive))
+
+    def index_files(self, files: Iterable[tuple[str, Path]]) -> IndexStats:
+        """Index (relative name, path) pairs: a folder's files, or one queued batch of them."""
         started = time.perf_counter()
 
         def unsupported(relative: str) -> None:
@@ -156,7 +164,7 @@ class FolderIndexer:
             logger.info("Ignored %s: not an image file extension (%s)", relative, ", ".join(sorted(IMAGE_EXTENSIONS)))
             self.progress(1)
 
-        chunks = _chunks(iter_files(root, recursive), self.batch_size, unsupported)
+        chunks = image_chunks(iter(files), self.batch_size, unsupported)
         # Reads and hashes the next chunk while this one is decoded and embedded.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-read") as reader:
             future = None

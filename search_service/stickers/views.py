@@ -11,6 +11,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from config.api import INVALID, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
+from config.db_router import on_replica
 from servicekit.openapi import error_schema
 
 from .errors import UploadTooLarge
@@ -57,10 +58,14 @@ class ImageListView(APIView):
                 }
             )
         paginator = CataloguePagination()
-        page = paginator.paginate_queryset(catalogue(), request, view=self)
-        return paginator.get_paginated_response(
-            CatalogueItemSerializer(page, many=True, context={"request": request}).data
-        )
+
+        def read() -> Response:
+            page = paginator.paginate_queryset(catalogue(), request, view=self)
+            return paginator.get_paginated_response(
+                CatalogueItemSerializer(page, many=True, context={"request": request}).data
+            )
+
+        return on_replica(read)
 
     @extend_schema(
         operation_id="images_create",

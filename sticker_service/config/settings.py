@@ -27,8 +27,11 @@ globals().update(
     )
 )
 
-# The internal search service, reached over HTTP only.
+# The internal search service, reached over HTTP only: one base URL, or several (comma-separated) to spread
+# calls over instances and fail over from one that is down (searches/client.py).
 SEARCH_SERVICE_URL = env.str("SEARCH_SERVICE_URL", default="http://127.0.0.1:8118").rstrip("/")
+# Seconds an instance that failed is tried only after the others.
+SEARCH_SERVICE_DOWN_SECONDS = env.float("SEARCH_SERVICE_DOWN_SECONDS", default=5.0)
 SEARCH_SERVICE_TOKEN = env.str("SEARCH_SERVICE_TOKEN", default="")
 SEARCH_SERVICE_CONNECT_TIMEOUT = env.float("SEARCH_SERVICE_CONNECT_TIMEOUT", default=0.5)
 SEARCH_SERVICE_READ_TIMEOUT = env.float("SEARCH_SERVICE_READ_TIMEOUT", default=2.0)

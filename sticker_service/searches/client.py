@@ -4,6 +4,12 @@ One pooled ``requests.Session`` per process; every call has connect and read tim
 for the whole call (``SEARCH_SERVICE_TOTAL_TIMEOUT``, under 3 s), sends the service token, and passes
 parameters through ``params=`` so that ``&``, ``#``, ``%`` and emoji arrive intact.
 
+Several search_service instances: ``SEARCH_SERVICE_URL`` may list more than one base URL (comma-separated).
+Calls are spread over them in turn; an instance that refuses the connection, times out connecting or answers
+5xx/429 is set aside for ``SEARCH_SERVICE_DOWN_SECONDS`` and the call goes on to the next one, within the same
+deadline (an instance that is merely slow to answer uses up that call's deadline: the call is not sent twice
+past it).
+
 Failures surface as two exceptions:
 - :class:`SearchServiceUnavailable`: refused/timed out/5xx/unreadable answer (the caller answers 503);
 - :class:`SearchServiceError`: a 4xx with search_service's JSON error (code, message, details).
@@ -11,6 +17,7 @@ Failures surface as two exceptions:
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
@@ -104,39 +111,100 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
             raise SearchServiceUnavailable("answer too large", status=response.status_code)
 
 
+def service_urls() -> list[str]:
+    """The configured search_service base URLs (``SEARCH_SERVICE_URL``, comma-separated)."""
+    return [url.strip().rstrip("/") for url in str(settings.SEARCH_SERVICE_URL).split(",") if url.strip()]
+
+
+class Instances:
+    """Round-robin over the search_service URLs, instances that failed lately last."""
+
+    def __init__(self) -> None:
+        self._turn = itertools.count()
+        self._down_until: dict[str, float] = {}
+
+    def order(self) -> list[str]:
+        urls = service_urls()
+        if len(urls) <= 1:
+            return urls
+        start = next(self._turn) % len(urls)
+        rotated = urls[start:] + urls[:start]
+        now = time.monotonic()
+        return sorted(rotated, key=lambda url: self._down_until.get(url, 0.0) > now)  # stable: up ones first
+
+    def failed(self, url: str) -> None:
+        self._down_until[url] = time.monotonic() + settings.SEARCH_SERVICE_DOWN_SECONDS
+
+    def succeeded(self, url: str) -> None:
+        self._down_until.pop(url, None)
+
+
+instances = Instances()
+
+
+class _Retryable(SearchServiceUnavailable):
+    """The instance could not be reached: another one (or, with one instance, a second try) may answer."""
+
+
 def _send(path: str, params: dict[str, Any]) -> requests.Response:
-    """One GET, retried once at once if a pooled connection turned out dead (search_service restarted)."""
+    """One GET on the first instance that answers, within one deadline: the next instance when one refuses,
+    fails to connect or answers 5xx/429; with a single instance, retried once at once if a pooled connection
+    turned out dead (search_service restarted)."""
     deadline = time.monotonic() + settings.SEARCH_SERVICE_TOTAL_TIMEOUT
-    url = f"{settings.SEARCH_SERVICE_URL}{path}"
-    for attempt in (1, 2):
+    order = instances.order()
+    candidates = order if len(order) > 1 else order * 2
+    for index, base in enumerate(candidates):
+        is_last = index == len(candidates) - 1
         try:
-            # requests hands a urllib3 Timeout on to urllib3 as it is (HTTPAdapter.send); its annotations omit it.
-            response = _session.get(
-                url,
-                params=params,
-                headers=_headers(),
-                timeout=_timeout(deadline),  # type: ignore[arg-type]
-                stream=True,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise SearchServiceUnavailable(f"timed out ({type(exc).__name__})") from exc
-        except requests.ConnectionError as exc:
-            # A refused connection or a stale keep-alive connection: one immediate retry if time remains.
-            if attempt == 1 and deadline - time.monotonic() > settings.SEARCH_SERVICE_CONNECT_TIMEOUT:
+            response = _send_to(f"{base}{path}", params, deadline)
+        except _Retryable as exc:
+            instances.failed(base)
+            if not is_last and _time_to_connect(deadline):
                 continue
-            raise SearchServiceUnavailable(f"connection failed ({type(exc).__name__})") from exc
-        except requests.RequestException as exc:
-            raise SearchServiceUnavailable(f"request failed ({type(exc).__name__})") from exc
-        try:
-            response._content = _read_body(response, deadline)
-        except SearchServiceUnavailable:
-            response.raw.close()  # drop the half-read connection instead of returning it to the pool
-            raise
-        response._content_consumed = True
-        response.close()  # the fully read connection goes back to the pool
+            raise SearchServiceUnavailable(exc.reason) from exc.__cause__
+        failed = response.status_code >= 500 or response.status_code == 429
+        if failed and len(order) > 1 and not is_last and _time_to_connect(deadline):
+            instances.failed(base)
+            continue
+        instances.succeeded(base)
         return response
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise SearchServiceUnavailable("no search_service URL configured")
+
+
+def _time_to_connect(deadline: float) -> bool:
+    """Time left before the deadline for one more connection attempt."""
+    return deadline - time.monotonic() > settings.SEARCH_SERVICE_CONNECT_TIMEOUT
+
+
+def _send_to(url: str, params: dict[str, Any], deadline: float) -> requests.Response:
+    """One GET on one instance, its body read within the deadline. :class:`_Retryable` when it cannot be reached."""
+    try:
+        # requests hands a urllib3 Timeout on to urllib3 as it is (HTTPAdapter.send); its annotations omit it.
+        response = _session.get(
+            url,
+            params=params,
+            headers=_headers(),
+            timeout=_timeout(deadline),  # type: ignore[arg-type]
+            stream=True,
+            allow_redirects=False,
+        )
+    except requests.ConnectTimeout as exc:
+        raise _Retryable(f"connect timed out ({type(exc).__name__})") from exc
+    except requests.Timeout as exc:
+        raise SearchServiceUnavailable(f"timed out ({type(exc).__name__})") from exc
+    except requests.ConnectionError as exc:
+        # A refused connection or a stale keep-alive connection: the next instance, or one immediate retry.
+        raise _Retryable(f"connection failed ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise SearchServiceUnavailable(f"request failed ({type(exc).__name__})") from exc
+    try:
+        response._content = _read_body(response, deadline)
+    except SearchServiceUnavailable:
+        response.raw.close()  # drop the half-read connection instead of returning it to the pool
+        raise
+    response._content_consumed = True
+    response.close()  # the fully read connection goes back to the pool
+    return response
 
 
 def _error_of(response: requests.Response) -> tuple[str, str, dict[str, Any]]:

@@ -33,6 +33,9 @@ ENV_EXAMPLE = REPO / ".env.example"
 # compose service -> settings prefix (STICKER_DATABASE_URL, SEARCH_PORT, ...)
 APP_SERVICES = {"sticker_service": "STICKER", "search_service": "SEARCH"}
 DB_SERVICES = {"sticker_db", "search_db"}
+# Redis and the bulk-indexing Celery worker (search_service's image with another command; docs/scale.md).
+SCALE_SERVICES = {"redis", "index_worker"}
+SEARCH_DIR_IN_REPO = REPO / "search_service"
 
 _VAR = re.compile(
     r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
@@ -194,9 +197,9 @@ def test_every_app_service_reads_env_file_and_builds_from_repo_root(compose):
 # --- services, healthchecks, dependencies, volumes --------------------------------------------------
 
 
-def test_compose_has_the_four_services_each_with_a_healthcheck(compose):
+def test_compose_has_the_services_each_with_a_healthcheck(compose):
     services = compose["services"]
-    assert set(services) == set(APP_SERVICES) | DB_SERVICES
+    assert set(services) == set(APP_SERVICES) | DB_SERVICES | SCALE_SERVICES
     for name, spec in services.items():
         test = (spec.get("healthcheck") or {}).get("test")
         assert test and test != ["NONE"], f"{name} has no healthcheck"
@@ -571,3 +574,21 @@ def test_every_variable_the_settings_read_is_in_env_example():
     assert {"STICKER_SECRET_KEY", "SEARCH_DATABASE_URL", "SEARCH_STATIC_ROOT"} <= dynamic
     missing = sorted(read - env_example_documented())
     assert not missing, f"settings read variables that .env.example does not list: {missing}"
+
+
+def test_index_worker_runs_the_celery_app_on_search_services_database_media_and_import_folder(compose):
+    services = compose["services"]
+    worker, search = services["index_worker"], services["search_service"]
+    assert worker["build"] == search["build"]
+    command = worker["command"]
+    assert command[:4] == ["celery", "-A", "config.celery", "worker"]
+    assert (SEARCH_DIR_IN_REPO / "config" / "celery.py").is_file()
+    worker_env, search_env = as_mapping(worker["environment"]), as_mapping(search["environment"])
+    assert worker_env["SEARCH_DATABASE_URL"] == search_env["SEARCH_DATABASE_URL"]
+    assert worker_env["SEARCH_CELERY_BROKER_URL"] == search_env["SEARCH_CELERY_BROKER_URL"]
+    assert urlsplit(worker_env["SEARCH_CELERY_BROKER_URL"]).hostname == "redis"
+    assert command[command.index("-Q") + 1] == env_example()["SEARCH_CELERY_QUEUE"]
+    mounts = {volume.split(":")[1] for volume in worker["volumes"]}
+    assert {"/data/media/stickers", "/data/import"} <= mounts
+    assert {volume.split(":")[1] for volume in search["volumes"]} >= {"/data/import"}
+    assert set(worker["depends_on"]) == {"search_db", "redis", "search_service"}

@@ -1,7 +1,8 @@
-"""python manage.py index_images DIR [--recursive] [--batch-size N] [--metadata FILE] [--reindex]"""
+"""python manage.py index_images DIR [--recursive] [--batch-size N] [--metadata FILE] [--reindex] [--queue]"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -10,9 +11,12 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from encoders.loader import ModelUnavailable, get_encoder
+from stickers.blending import reblend
 from stickers.indexing import FolderIndexer, IndexStats, iter_files
 from stickers.metadata import InvalidMetadata, load_metadata_file
+from stickers.models import Sticker
 from stickers.selectors import index_model_ids, index_size, other_models_present
+from stickers.vector_index import drop_stale_vector_indexes, ensure_vector_indexes
 
 
 class Command(BaseCommand):
@@ -45,6 +49,12 @@ class Command(BaseCommand):
             help="index DIR only when the index holds no sticker yet (the container's demo stickers: deleted ones "
             "do not come back, uploads of the same name are not overwritten)",
         )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="enqueue the folder's batches for Celery workers (celery -A config.celery worker) on Redis and "
+            "follow their progress, instead of embedding here (DIR must be readable at the same path by workers)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(
@@ -57,6 +67,7 @@ class Command(BaseCommand):
         reindex: bool,
         if_empty: bool,
         no_progress: bool,
+        queue: bool = False,
         **options,
     ):
         if if_empty and (reindex or directory is None):
@@ -74,6 +85,10 @@ class Command(BaseCommand):
             meta = load_metadata_file(metadata) if metadata else {}
         except InvalidMetadata as exc:
             raise CommandError(str(exc)) from exc
+        if queue:
+            if reindex or directory is None:
+                raise CommandError("--queue indexes a folder (DIR); --reindex runs in this process.")
+            return self._queue(directory, recursive=recursive, batch_size=batch_size, metadata=meta, quiet=no_progress)
         try:
             encoder = get_encoder()
         except ModelUnavailable as exc:
@@ -110,6 +125,47 @@ class Command(BaseCommand):
         self._reblended = indexer.reblended
         self._report(indexer.stats, dropped, encoder.model_id)
 
+    def _queue(self, directory: Path, *, recursive: bool, batch_size: int, metadata: dict, quiet: bool) -> None:
+        """Enqueue the folder's batches, follow their results, then build the HNSW indexes once."""
+        from kombu.exceptions import OperationalError as BrokerError
+
+        from stickers.queue import collect, enqueue_folder
+
+        stats = IndexStats()
+        total = sum(1 for _ in iter_files(directory, recursive))
+        self.stdout.write(f"Queue {settings.SEARCH_CELERY_QUEUE}: {total} files in batches of {batch_size}.")
+        bar = tqdm(total=total, unit="img", desc="index (queue)", disable=quiet, dynamic_ncols=True)
+
+        def unsupported(relative: str) -> None:
+            stats.seen += 1
+            stats.unsupported += 1
+            bar.update(1)
+
+        started = time.perf_counter()
+        with logging_redirect_tqdm():
+            try:
+                run = enqueue_folder(
+                    directory, recursive=recursive, batch_size=batch_size, metadata=metadata, on_unsupported=unsupported
+                )
+            except BrokerError as exc:
+                raise CommandError(f"Cannot reach the Celery broker ({exc}).") from exc
+            self.stdout.write(f"Enqueued {len(run.results)} batches; waiting for the workers.")
+            collect(run, stats, bar.update, resend_after=settings.SEARCH_CELERY_VISIBILITY_TIMEOUT)
+            bar.close()
+        stats.seconds = time.perf_counter() - started
+        dropped: list[str] = []
+        if run.model is not None:
+            model_id, dim = run.model
+            self._reblended = reblend()
+            if Sticker.objects.filter(model_id=model_id).exists():
+                ensure_vector_indexes(model_id, dim)
+            if not other_models_present(model_id):
+                dropped = drop_stale_vector_indexes()
+            self.stdout.write(f"Workers used model {model_id} (dim {dim}).")
+        if run.resent:
+            self.stdout.write(f"Sent {run.resent} batches again (no result in time; stored files were skipped).")
+        self._report(stats, dropped, run.model[0] if run.model else "")
+
     def _report(self, stats: IndexStats, dropped: list[str], model_id: str) -> None:
         self.stdout.write(
             f"Indexed {stats.indexed} new, re-embedded {stats.replaced}, updated metadata of {stats.metadata_updated}, "
@@ -128,7 +184,7 @@ class Command(BaseCommand):
             )
         if dropped:
             self.stdout.write(f"Dropped {len(dropped)} HNSW indexes of models no longer in the index.")
-        if other_models_present(model_id):
+        if model_id and other_models_present(model_id):
             self.stdout.write(
                 self.style.WARNING(
                     "Some stickers still carry another model's embeddings (their stored files failed above); "
