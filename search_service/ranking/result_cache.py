@@ -18,6 +18,8 @@ from typing import Any
 
 from django.conf import settings
 
+from config.metrics import CACHE_REQUESTS
+
 
 class ResultCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -63,6 +65,7 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
     key = (*key, settings.SEARCH_TEXT_WEIGHT, settings.SEARCH_CANDIDATES, settings.SEARCH_HNSW_EF_SEARCH)
     generation = results.generation
     value = results.get(key)
+    CACHE_REQUESTS.labels("results", "miss" if value is None else "hit").inc()
     if value is None:
         value = compute()
         results.put(key, value, ttl=ttl, size=settings.SEARCH_RESULT_CACHE_SIZE, generation=generation)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import INVALID, MISMATCH, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
+from config.metrics import RANKING_SECONDS
 from encoders.loader import embed_query, get_encoder
 from stickers.selectors import check_model, get_sticker
 
@@ -35,11 +36,14 @@ class SearchView(APIView):
         params.is_valid(raise_exception=True)
         query, limit, offset = (params.validated_data[name] for name in ("query", "limit", "offset"))
         model_id = get_encoder().model_id
-        # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
-        hits = result_cache.cached(
-            ("search", model_id, query, limit, offset),
-            lambda: selectors.search(embed_query(query), model_id=model_id, limit=limit, offset=offset),
-        )
+
+        def rank() -> list[selectors.Hit]:
+            vector = embed_query(query)
+            with RANKING_SECONDS.time():
+                # selectors.search also refuses (ModelMismatch) while the index holds another model's embeddings.
+                return selectors.search(vector, model_id=model_id, limit=limit, offset=offset)
+
+        hits = result_cache.cached(("search", model_id, query, limit, offset), rank)
         return _response(model_id, hits)
 
 

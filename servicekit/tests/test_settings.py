@@ -19,3 +19,18 @@ def test_production_accepts_a_random_secret_key(monkeypatch):
 def test_debug_allows_a_development_key(monkeypatch):
     monkeypatch.delenv("X_SECRET_KEY", raising=False)
     assert secret_key("X_SECRET_KEY", debug=True)
+
+
+def test_metrics_networks_and_log_format_are_checked(monkeypatch):
+    from servicekit.settings import log_format, networks
+
+    monkeypatch.setenv("X_NETWORKS", "10.0.0.0/8, ::1/128,192.168.1.7")
+    assert networks("X_NETWORKS") == ["10.0.0.0/8", "::1/128", "192.168.1.7"]
+    monkeypatch.setenv("X_NETWORKS", "10.0.0.0/8,internal")
+    with pytest.raises(ImproperlyConfigured, match="internal"):
+        networks("X_NETWORKS")
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    assert log_format() == "json"
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ImproperlyConfigured):
+        log_format()
