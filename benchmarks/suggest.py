@@ -90,6 +90,16 @@ def fill(rows: int, rng: random.Random) -> None:
     raw.close()
 
 
+def _scan_nodes(plan: dict) -> str:
+    """The scan nodes of a plan, e.g. ``Index Only Scan on query_suggest_prefix``."""
+    found = []
+    if "Scan" in plan["Node Type"]:
+        found.append(f"{plan['Node Type']} on {plan.get('Index Name') or plan.get('Relation Name')}")
+    for child in plan.get("Plans", []):
+        found.append(_scan_nodes(child))
+    return ", ".join(found)
+
+
 def timed(fn, items: list) -> list[float]:
     times = []
     for item in items:
@@ -105,6 +115,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1000)
     parser.add_argument("--pg-url", default=common.server_url())
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the bench_suggest database afterwards")
     args = parser.parse_args()
     from testkit.live_process import admin_sql
 
@@ -115,7 +126,7 @@ def main() -> None:
     from django.test import Client
 
     from searches.models import MIN_DISTINCT_CLIENTS, Query
-    from searches.selectors import suggestions
+    from searches.selectors import suggestions, suggestions_query
 
     rng = random.Random(15)
     started = time.perf_counter()
@@ -142,6 +153,15 @@ def main() -> None:
         assert response.status_code == 200, response.content[:300]
 
     requests_ = timed(request, prefixes)
+    server, plans = [], set()
+    for prefix in prefixes:  # the same query as the selector, timed inside PostgreSQL (no client round trip)
+        sql, params = suggestions_query(prefix, limit=8).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = plan[0] if isinstance(plan, list) else plan
+        server.append(plan["Execution Time"] / 1000)
+        plans.add(_scan_nodes(plan["Plan"]))
     loads.append(common.loadavg())
     by_length = {}
     for length in range(1, 7):
@@ -180,7 +200,7 @@ def main() -> None:
         f"{total:,} query rows ({eligible:,} above the privacy floor; partial prefix index "
         f"`query_suggest_prefix` {index_size}; filled in {fill_seconds:.0f} s), limit 8, {len(prefixes)} prefixes "
         f"of 1-6 characters cut from random logged queries (mean {sum(found) / len(found):.1f} suggestions each); "
-        "milliseconds.",
+        f"milliseconds. Plans seen: {'; '.join(sorted(plans))}.",
         "",
         *common.table(["what", "calls", "p50 ms", "p99 ms"], rows),
         "",
@@ -188,7 +208,8 @@ def main() -> None:
     ]
     common.write_section("suggest", "Autocomplete at 1,000,000 queries", lines, write=not args.no_write)
     connection.close()
-    admin_sql(args.pg_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)', "postgres")
+    if not args.keep:
+        admin_sql(args.pg_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)', "postgres")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from searches.models import MIN_DISTINCT_CLIENTS, Query, QueryHourlyUse
@@ -30,19 +31,23 @@ class Suggestion:
     uses: int
 
 
-def suggestions(prefix: str, *, limit: int) -> list[Suggestion]:
-    """Queries starting with ``prefix`` (put in normal form; trailing whitespace kept as one space), most used
-    first, above the privacy floor and not hidden. Served by the partial ``query_suggest_prefix`` index
-    (text_pattern_ops, so LIKE 'pre%' uses it in any collation)."""
+def suggestions_query(prefix: str, *, limit: int) -> QuerySet:
+    """The one SQL query behind :func:`suggestions` (the benchmark also times it inside PostgreSQL)."""
     start = normalize_query(prefix)
     if prefix[-1:].isspace():  # "cat " continues with another word: "cat in a park", not "catalog"
         start += " "
-    rows = (
+    return (
         Query.objects.filter(text__startswith=start, hidden=False, distinct_clients__gte=MIN_DISTINCT_CLIENTS)
         .order_by("-usage_count", "text")
         .values_list("text", "usage_count")[:limit]
     )
-    return [Suggestion(query=text, uses=uses) for text, uses in rows]
+
+
+def suggestions(prefix: str, *, limit: int) -> list[Suggestion]:
+    """Queries starting with ``prefix`` (put in normal form; trailing whitespace kept as one space), most used
+    first, above the privacy floor and not hidden. Served by the partial ``query_suggest_prefix`` index
+    (text_pattern_ops, so LIKE 'pre%' uses it in any collation; usage_count included: index-only scans)."""
+    return [Suggestion(query=text, uses=uses) for text, uses in suggestions_query(prefix, limit=limit)]
 
 
 @dataclass(frozen=True)

@@ -179,9 +179,12 @@
   let selected = -1;
 
   function hideSuggestions() {
+    window.clearTimeout(suggestTimer); // a pending or running lookup must not reopen the list
+    suggestGeneration++;
     suggestionList.hidden = true;
     suggestionList.replaceChildren();
     input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
     selected = -1;
   }
 
@@ -238,7 +241,6 @@
     window.clearTimeout(suggestTimer);
     const prefix = input.value;
     if (!prefix.trim() || prefix.length > 64) {
-      suggestGeneration++;
       hideSuggestions();
       return;
     }
