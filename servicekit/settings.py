@@ -136,6 +136,8 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
         # Security: production-safe defaults; TLS terminates at the load balancer.
         "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
         "SECURE_SSL_REDIRECT": env.bool("SECURE_SSL_REDIRECT", default=False),
+        # Probes and Prometheus scrapes come from inside the cluster over plain HTTP: never redirected.
+        "SECURE_REDIRECT_EXEMPT": [r"^(healthz|readyz|metrics)$"],
         "SESSION_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
         "CSRF_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
         "SECURE_HSTS_SECONDS": env.int("SECURE_HSTS_SECONDS", default=0),

@@ -65,3 +65,11 @@ def test_unknown_path_is_a_json_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@override_settings(SECURE_SSL_REDIRECT=True, METRICS_TOKEN="ops-token")
+def test_probes_and_metrics_are_not_redirected_to_https(client, db):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code in (200, 503)
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ops-token").status_code == 200
+    assert client.get("/api/counter/", {"digit": 7, "n": 10}).status_code == 301
