@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from testkit import REPO
 from testkit.gunicorn import free_port
+from testkit.processes import run_checked
 
 EMBEDDED_PG = REPO / "tools" / "embedded_pg.py"
 
@@ -35,20 +35,13 @@ class EmbeddedCluster:
         self.restarts = 0
 
     def _run(self, command: str, timeout: float = 180) -> str:
-        result = subprocess.run(
+        return run_checked(
             [sys.executable, str(EMBEDDED_PG), command],
+            what=f"embedded_pg.py {command}",
             env=self.env,
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
+            extra=self.log_tail(),
         )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"embedded_pg.py {command} failed ({result.returncode}):\n"
-                f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}\n{self.log_tail()}"
-            )
-        return result.stdout
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from testkit import REPO
 from testkit.gunicorn import Gunicorn, free_port
+from testkit.processes import run_checked
 
 
 def with_database(url: str, name: str) -> str:
@@ -93,21 +94,13 @@ class LiveDjangoService:
         self._db_created = True
 
     def manage(self, *args: str, timeout: float = 600) -> str:
-        result = subprocess.run(
+        return run_checked(
             [sys.executable, "manage.py", *args],
-            cwd=self.service_dir,
+            what=f"{self.name} manage.py {' '.join(args)}",
             env=self.env(),
-            capture_output=True,
-            text=True,
+            cwd=self.service_dir,
             timeout=timeout,
-            check=False,
         )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"{self.name} manage.py {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
-            )
-        return result.stdout
 
     def serve(self) -> None:
         """Start gunicorn (again) on this instance's port and wait until ``ready_path`` answers 200."""
