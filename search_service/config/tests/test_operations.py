@@ -8,6 +8,7 @@ import re
 import pytest
 
 from encoders import loader
+from ranking import result_cache
 from stickers.services import add_sticker
 from testkit.images import png
 
@@ -25,9 +26,10 @@ def value(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def test_metrics_after_searches(client, encoder, settings):
+def test_metrics_after_searches(client, encoder, settings, monkeypatch):
     settings.METRICS_TOKEN = "scrape-token"
     settings.SEARCH_RESULT_CACHE_TTL = 60.0
+    monkeypatch.setattr(result_cache, "results", result_cache.ResultCache())  # leaves the process's cache alone
     for i in range(3):
         add_sticker(f"m{i}.png", png(i), title=f"sticker {i}", tags=[])
     assert client.get("/metrics").status_code == 403
