@@ -4,12 +4,11 @@ callers without the metrics token; the request id travelling from sticker_servic
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 
 from conftest import METRICS_TOKEN
+from testkit.prometheus import metric_value as value
 
 pytestmark = pytest.mark.system
 
@@ -18,18 +17,6 @@ def scrape(url: str) -> str:
     response = requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
     assert response.status_code == 200, response.text[:300]
     return response.text
-
-
-def value(text: str, name: str, **labels: str) -> float:
-    """Sum of the samples of ``name`` whose labels include ``labels``."""
-    total = 0.0
-    for line in text.splitlines():
-        match = re.fullmatch(rf"{re.escape(name)}(?:\{{(.*)\}})? (\S+)", line)
-        if match:
-            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
-            if all(found.get(key) == wanted for key, wanted in labels.items()):
-                total += float(match.group(2))
-    return total
 
 
 def test_metrics_of_both_services_after_traffic(up):

@@ -11,19 +11,9 @@ from encoders import loader
 from ranking import result_cache
 from stickers.services import add_sticker
 from testkit.images import png
+from testkit.prometheus import metric_value as value
 
 pytestmark = pytest.mark.django_db
-
-
-def value(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        match = re.fullmatch(rf"{re.escape(name)}(?:\{{(.*)\}})? (\S+)", line)
-        if match:
-            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
-            if all(found.get(key) == wanted for key, wanted in labels.items()):
-                total += float(match.group(2))
-    return total
 
 
 def test_metrics_after_searches(client, encoder, settings, monkeypatch):

@@ -13,18 +13,9 @@ from django.test import override_settings
 from searches.services import record_query_use
 from servicekit import metrics
 from servicekit.request_id import JsonFormatter, RequestIdFilter
+from testkit.prometheus import metric_value as sample
 
 pytestmark = pytest.mark.django_db
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus' text format (0 when absent)."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    for line in text.splitlines():
-        match = re.fullmatch(rf"{re.escape(name)}(?:\{{(.*)\}})? (\S+)", line)
-        if match and ",".join(sorted((match.group(1) or "").split(","))) == wanted:
-            return float(match.group(2))
-    return 0.0
 
 
 @pytest.fixture
