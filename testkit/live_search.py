@@ -124,8 +124,6 @@ class LiveSearchService(LiveDjangoService):
                 "SEARCH_DATABASE_URL": self.database_url,
                 "SEARCH_SERVICE_TOKEN": self.token,
                 "SEARCH_MEDIA_ROOT": str(self.workdir / "media"),
-                # gunicorn workers' metric samples: in the workdir, removed with it even after a SIGKILL
-                "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "prometheus"),
                 "SEARCH_BIND": f"127.0.0.1:{self.port}",
                 "SEARCH_WORKERS": str(self.workers),
                 "SEARCH_THREADS": str(self.threads),

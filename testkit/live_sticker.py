@@ -65,8 +65,6 @@ class LiveStickerService(LiveDjangoService):
                 "STICKER_WORKERS": str(self.workers),
                 "STICKER_THREADS": str(self.threads),
                 "STICKER_STATIC_ROOT": str(self.workdir / "static"),
-                # gunicorn workers' metric samples: in the workdir, removed with it even after a SIGKILL
-                "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "prometheus"),
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SECURE_COOKIES": "false",
                 "GUNICORN_ACCESS_LOG": "",
