@@ -9,6 +9,7 @@ import logging
 import os
 
 from servicekit.gunicorn_errors import install as install_json_errors
+from servicekit.gunicorn_metrics import child_exit, on_exit, on_starting, use_multiprocess_dir
 
 bind = os.environ.get("SEARCH_BIND", f"0.0.0.0:{os.environ.get('SEARCH_PORT', '8118')}")
 workers = int(os.environ.get("SEARCH_WORKERS", "2"))
@@ -18,6 +19,12 @@ preload_app = False
 timeout = int(os.environ.get("SEARCH_WORKER_TIMEOUT", "120"))  # includes loading the model at worker start
 graceful_timeout = 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# The combined format plus the request id (the X-Request-ID the service answers with) and the time in µs.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" rid=%({x-request-id}o)s %(D)sus'
+
+# Prometheus: every worker writes its samples to one shared directory; the scrape aggregates them.
+use_multiprocess_dir("search")
+__all__ = ["child_exit", "on_exit", "on_starting"]  # gunicorn server hooks
 
 # gunicorn's own error answers (414 request line too long, 431, malformed HTTP) as JSON, not HTML.
 install_json_errors()

@@ -2,6 +2,12 @@
 
 They are DRF views (no authentication, no throttling) so that the OpenAPI schema describes them and a
 wrong method gets the one JSON error format.
+
+Readiness runs every check. A failing *required* check (the database; search_service's model) makes it 503
+``unavailable``: a load balancer should stop sending traffic. A failing *optional* check (sticker_service's
+search_service) makes it 200 ``degraded``: the instance still serves what does not need it (feedback,
+analytics, the counter). The public answer names each check's status only; the details (latencies, errors,
+URLs) go to internal callers (:func:`servicekit.metrics.metrics_allowed`) and staff signed in to the admin.
 """
 
 from __future__ import annotations
@@ -49,9 +55,14 @@ class CheckResultSerializer(serializers.Serializer):
 
 
 class ReadinessSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    status = serializers.ChoiceField(
+        choices=["ok", "degraded", "unavailable"],
+        help_text="ok; degraded (200: an optional dependency such as search_service is down); unavailable (503).",
+    )
     checks = serializers.DictField(
-        child=CheckResultSerializer(), help_text="One result per dependency (database, ...); may carry more fields."
+        child=CheckResultSerializer(),
+        help_text="One result per dependency (database, ...): `ok` for everyone; latency, error and more fields "
+        "for internal callers and staff only.",
     )
 
     class Meta:
@@ -77,27 +88,49 @@ class HealthView(_Probe):
 
 class ReadinessView(_Probe):
     checks: dict[str, Check] = {}
+    optional: frozenset[str] = frozenset()
 
     @extend_schema(
         operation_id="readyz",
         summary="Readiness: every dependency reachable",
-        description="Runs each check (the database, and the service's own: search_service or the model); "
-        "503 when any fails.",
+        description="Runs each check (the database, and the service's own: search_service or the model). 503 "
+        "`unavailable` when a required one fails; 200 `degraded` when only an optional one (sticker_service's "
+        "search_service) fails. Details only for internal callers and staff.",
         responses={
             200: ReadinessSerializer,
-            503: OpenApiResponse(ReadinessSerializer, description="A check failed (`ok: false`)."),
+            503: OpenApiResponse(ReadinessSerializer, description="A required check failed (`ok: false`)."),
         },
         tags=["health"],
     )
     def get(self, request: Request) -> Response:
         results = {name: check() for name, check in self.checks.items()}
-        ready = all(result["ok"] for result in results.values())
-        return Response({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+        failed = {name for name, result in results.items() if not result["ok"]}
+        status = "unavailable" if failed - self.optional else "degraded" if failed else "ok"
+        if not _may_see_details(request):
+            results = {name: {"ok": result["ok"]} for name, result in results.items()}
+        return Response({"status": status, "checks": results}, status=503 if status == "unavailable" else 200)
 
 
-def health_urls(extra_checks: dict[str, Check] | None = None) -> list:
+def _may_see_details(request: Request) -> bool:
+    """Internal callers (metrics networks or token) and staff signed in to the admin (their session read here:
+    the probe itself stays unauthenticated, and DRF has already set ``request.user`` to anonymous)."""
+    from django.contrib.auth import get_user
+
+    from servicekit.metrics import metrics_allowed
+
+    if metrics_allowed(request._request):
+        return True
+    if not hasattr(request._request, "session"):  # no SessionMiddleware in front (a bare test request)
+        return False
+    user = get_user(request._request)
+    return bool(user.is_active and getattr(user, "is_staff", False))
+
+
+def health_urls(extra_checks: dict[str, Check] | None = None, *, optional: frozenset[str] = frozenset()) -> list:
+    """``/healthz`` and ``/readyz`` with the database check plus ``extra_checks``; those named in ``optional``
+    make the service ``degraded`` (200) rather than ``unavailable`` (503) when they fail."""
     checks: dict[str, Check] = {"database": check_database, **(extra_checks or {})}
     return [
         path("healthz", HealthView.as_view(), name="healthz"),
-        path("readyz", ReadinessView.as_view(checks=checks), name="readyz"),
+        path("readyz", ReadinessView.as_view(checks=checks, optional=optional), name="readyz"),
     ]

@@ -7,6 +7,7 @@ required.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,25 @@ def database(var: str) -> dict[str, Any]:
     return config
 
 
+def networks(var: str) -> list[str]:
+    """A comma-separated list of CIDRs (``10.0.0.0/8,::1/128``); a bad entry refuses to start."""
+    values = [item.strip() for item in env.list(var, default=[]) if item.strip()]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var}: {value!r} is not a network (e.g. 10.0.0.0/8 or ::1/128).") from exc
+    return values
+
+
+def log_format() -> str:
+    """``LOG_FORMAT``: ``plain`` (default) or ``json`` (one JSON object per line)."""
+    value = env.str("LOG_FORMAT", default="plain").strip().lower() or "plain"
+    if value not in ("plain", "json"):
+        raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+    return value
+
+
 def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, description: str) -> dict[str, Any]:
     prefix = service.upper()
     debug = env.bool("DJANGO_DEBUG", default=False)
@@ -128,6 +148,8 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
             *apps,
         ],
         "MIDDLEWARE": [
+            "servicekit.request_id.RequestIdMiddleware",  # X-Request-ID in, out and on every log line
+            "servicekit.metrics.MetricsMiddleware",  # requests and latency per endpoint and status
             "django.middleware.security.SecurityMiddleware",
             "servicekit.middleware.RequestSanityMiddleware",  # bad UTF-8 query 400, chunked body 411
             "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -173,6 +195,8 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
         # Security: production-safe defaults; TLS terminates at the load balancer.
         "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
         "SECURE_SSL_REDIRECT": env.bool("SECURE_SSL_REDIRECT", default=False),
+        # Probes and Prometheus scrapes come from inside the cluster over plain HTTP: never redirected.
+        "SECURE_REDIRECT_EXEMPT": [r"^(healthz|readyz|metrics)$"],
         "SESSION_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
         "CSRF_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
         "SECURE_HSTS_SECONDS": env.int("SECURE_HSTS_SECONDS", default=0),
@@ -206,8 +230,22 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
         "LOGGING": {
             "version": 1,
             "disable_existing_loggers": False,
-            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+            "filters": {"request_id": {"()": "servicekit.request_id.RequestIdFilter"}},
+            "formatters": {
+                "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+                "json": {"()": "servicekit.request_id.JsonFormatter"},
+            },
+            "handlers": {
+                "console": {
+                    "class": "logging.StreamHandler",
+                    "formatter": log_format(),
+                    "filters": ["request_id"],
+                }
+            },
             "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
         },
+        # Prometheus metrics at /metrics: only from these networks (CIDRs) or with "Authorization: Bearer
+        # <METRICS_TOKEN>"; both empty = closed to everyone.
+        "METRICS_ALLOWED_NETWORKS": networks("METRICS_ALLOWED_NETWORKS"),
+        "METRICS_TOKEN": env.str("METRICS_TOKEN", default=""),
     }

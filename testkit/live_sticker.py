@@ -17,7 +17,7 @@ import secrets
 
 from testkit.live_process import LiveDjangoService
 
-THROTTLE_SCOPES = ("SEARCH", "SIMILAR", "FEEDBACK", "COUNTER", "ANALYTICS")
+THROTTLE_SCOPES = ("SEARCH", "SIMILAR", "FEEDBACK", "COUNTER", "ANALYTICS", "SUGGEST")
 
 
 class LiveStickerService(LiveDjangoService):

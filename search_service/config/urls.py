@@ -9,9 +9,11 @@ from django.views.static import serve
 from encoders.loader import readiness_check
 from servicekit.docs import docs_urls
 from servicekit.health import health_urls
+from servicekit.metrics import metrics_urls
 
 urlpatterns = [
-    *health_urls({"model": readiness_check}),
+    *health_urls({"model": readiness_check}),  # 503 until the model and the database are ready
+    *metrics_urls(),  # /metrics, for configured addresses or the metrics token only
     path("admin/", admin.site.urls),
     *docs_urls(),  # /api/schema/ and /api/docs/ (behind the service token like every /api/ path)
     path("api/", include("ranking.urls")),

@@ -15,6 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config.metrics import CACHE_REQUESTS, TEXT_ENCODING_SECONDS
 from servicekit.errors import DomainError
 
 from . import text_cache
@@ -23,6 +24,7 @@ from .base import Encoder
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
+_lookup = threading.local()  # .missed: did this thread's last embed_query miss the LRU?
 _encoder: Encoder | None = None
 _query_cache: Callable[[str], np.ndarray] | None = None
 _shared_cache: text_cache.RedisTextCache | None = None
@@ -82,9 +84,11 @@ def _make_query_cache(encoder: Encoder, size: int):
     _shared_cache = shared = text_cache.from_settings(encoder.model_id, encoder.dim)
 
     def embed(text: str) -> np.ndarray:
+        _lookup.missed = True
         vector = shared.get(text) if shared is not None else None
         if vector is None:
-            vector = encoder.encode_texts([text])[0]
+            with TEXT_ENCODING_SECONDS.time():
+                vector = encoder.encode_texts([text])[0]
             if shared is not None:
                 shared.set(text, vector)
         vector.setflags(write=False)  # shared between requests: nobody may modify it
@@ -97,7 +101,10 @@ def embed_query(text: str) -> np.ndarray:
     """The query's text embedding, from the process's LRU cache or Redis when it was asked before."""
     get_encoder()
     assert _query_cache is not None  # made by get_encoder()
-    return _query_cache(text)
+    _lookup.missed = False
+    vector = _query_cache(text)
+    CACHE_REQUESTS.labels("text_lru", "miss" if _lookup.missed else "hit").inc()
+    return vector
 
 
 def shared_text_cache() -> text_cache.RedisTextCache | None:

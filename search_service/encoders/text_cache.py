@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from config.metrics import CACHE_REQUESTS
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "search:text:v1"
@@ -67,11 +69,14 @@ class RedisTextCache:
             raw = self._client.get(self.key(text))
         except self._errors as exc:
             self._failed("GET", exc)
+            CACHE_REQUESTS.labels("text_redis", "error").inc()
             return None
         if not isinstance(raw, bytes) or len(raw) != self.dim * 4:  # None: not cached
             self.misses += 1
+            CACHE_REQUESTS.labels("text_redis", "miss").inc()
             return None
         self.hits += 1
+        CACHE_REQUESTS.labels("text_redis", "hit").inc()
         return np.frombuffer(raw, dtype="<f4").astype(np.float32, copy=False)
 
     def set(self, text: str, vector: np.ndarray) -> None:

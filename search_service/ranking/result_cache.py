@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 
 from config.db_router import served_by_replica
+from config.metrics import CACHE_REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -166,9 +167,11 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
     generation = results.generation
     value = results.get(local_key)
     if value is not None:
+        CACHE_REQUESTS.labels("results", "hit").inc()
         return value
     if cache is not None and version is not None:
         value = cache.get(version, key)
+    CACHE_REQUESTS.labels("results", "miss" if value is None else "hit").inc()
     if value is None:
         served_by_replica.set(False)
         value = compute()

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from config.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
 from config.db_router import on_replica
+from config.metrics import RANKING_SECONDS
 from encoders.loader import embed_query, get_encoder
 from servicekit.openapi import error_schema
 from stickers.selectors import check_model, get_sticker
@@ -45,9 +46,10 @@ def _search(query: str, limit: int, offset: int, boosts: list[tuple[str, float]]
     # selectors.search also refuses (ModelMismatch, BlendOutdated) while the index is not searchable as it is.
     def compute() -> list[selectors.Hit]:
         vector = embed_query(query)
-        return on_replica(
-            lambda: selectors.search(vector, model_id=model_id, limit=limit, offset=offset, boosts=boosts)
-        )
+        with RANKING_SECONDS.time():
+            return on_replica(
+                lambda: selectors.search(vector, model_id=model_id, limit=limit, offset=offset, boosts=boosts)
+            )
 
     hits = result_cache.cached(("search", model_id, query, limit, offset, tuple(boosts)), compute)
     return _response(model_id, hits)

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class StickersConfig(AppConfig):
     name = "stickers"
     verbose_name = "Stickers and their embeddings"
+
+    def ready(self) -> None:
+        from config.metrics import StickersIndexedCollector
+        from servicekit.metrics import register_scrape_collector
+
+        register_scrape_collector(StickersIndexedCollector())

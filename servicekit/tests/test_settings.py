@@ -59,3 +59,18 @@ def test_production_refuses_unsafe_settings_naming_the_variable(change, named):
     with pytest.raises(ImproperlyConfigured, match=named.replace("*", r"\*")):
         refuse_unsafe_settings(False, **values)
     refuse_unsafe_settings(True, **values)  # DEBUG (make run) allows development values
+
+
+def test_metrics_networks_and_log_format_are_checked(monkeypatch):
+    from servicekit.settings import log_format, networks
+
+    monkeypatch.setenv("X_NETWORKS", "10.0.0.0/8, ::1/128,192.168.1.7")
+    assert networks("X_NETWORKS") == ["10.0.0.0/8", "::1/128", "192.168.1.7"]
+    monkeypatch.setenv("X_NETWORKS", "10.0.0.0/8,internal")
+    with pytest.raises(ImproperlyConfigured, match="internal"):
+        networks("X_NETWORKS")
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    assert log_format() == "json"
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ImproperlyConfigured):
+        log_format()

@@ -92,6 +92,7 @@ THROTTLE_RATES = {
     "similar": env.str("THROTTLE_RATE_SIMILAR", default="120/minute") or None,
     "feedback": env.str("THROTTLE_RATE_FEEDBACK", default="60/minute") or None,
     "counter": env.str("THROTTLE_RATE_COUNTER", default="120/minute") or None,
+    "suggest": env.str("THROTTLE_RATE_SUGGEST", default="600/minute") or None,  # suggest and trending
     "analytics": env.str("THROTTLE_RATE_ANALYTICS", default="600/minute") or None,
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = THROTTLE_RATES  # noqa: F821 - set by base_settings

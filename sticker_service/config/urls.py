@@ -6,16 +6,21 @@ from counter.views import CounterView
 from demo.views import demo_page
 from feedback.views import FeedbackView
 from searches.client import check_ready as search_service_ready
-from searches.views import SearchView, SimilarView
+from searches.views import SearchView, SimilarView, SuggestView, TrendingView
 from servicekit.docs import docs_urls
 from servicekit.health import health_urls
+from servicekit.metrics import metrics_urls
 
 urlpatterns = [
     path("", demo_page, name="demo"),  # the demo page (HTML + JS over the public API)
-    *health_urls({"search_service": search_service_ready}),
+    # search_service down: /readyz 200 "degraded" (feedback, analytics, counter still work); database down: 503.
+    *health_urls({"search_service": search_service_ready}, optional=frozenset({"search_service"})),
+    *metrics_urls(),  # /metrics, for configured addresses or the metrics token only
     path("admin/", admin.site.urls),
     path("api/search/", SearchView.as_view(), name="search"),
     path("api/similar/", SimilarView.as_view(), name="similar"),
+    path("api/suggest/", SuggestView.as_view(), name="suggest"),
+    path("api/trending/", TrendingView.as_view(), name="trending"),
     path("api/feedback/", FeedbackView.as_view(), name="feedback"),
     path("api/analytics/", AnalyticsView.as_view(), name="analytics"),
     path("api/analytics/events/", EventsView.as_view(), name="analytics-events"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
+from prometheus_client import Counter as MetricCounter
 
 from catalog.selectors import stickers_by_filename
 from feedback.models import FeedbackCounter, FeedbackEvent, Vote
@@ -15,6 +16,8 @@ from searches.selectors import queries_by_text
 
 UNKNOWN_QUERY = "unknown_query"
 UNKNOWN_STICKER = "unknown_sticker"
+
+VOTES_RECORDED = MetricCounter("sticker_votes_recorded_total", "Votes recorded by POST /api/feedback/.", ["vote"])
 
 
 @dataclass(frozen=True)
@@ -83,5 +86,8 @@ def record_feedback(entries: Sequence[FeedbackEntry]) -> FeedbackResult:
                 [FeedbackEvent(created_at=now, query_id=q, sticker_id=s, vote=v) for q, s, v in votes],
                 batch_size=2000,
             )
+        positives = sum(1 for vote in votes if vote[2] == Vote.POSITIVE)
+        VOTES_RECORDED.labels("positive").inc(positives)
+        VOTES_RECORDED.labels("negative").inc(len(votes) - positives)
     result.recorded = len(votes)
     return result

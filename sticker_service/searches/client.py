@@ -26,11 +26,21 @@ from typing import Any
 import requests
 import urllib3
 from django.conf import settings
+from prometheus_client import Counter
 from requests.adapters import HTTPAdapter
 from urllib3.util import Timeout
 
+from servicekit.request_id import HEADER as REQUEST_ID_HEADER
+from servicekit.request_id import current_request_id
+
 # Largest answer accepted (a page of results or of the catalogue is a few kB).
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+CALL_FAILURES = Counter(
+    "sticker_search_service_failures_total",
+    "Calls to search_service that failed: unavailable (refused, timed out, 5xx, unreadable) or refused (4xx).",
+    ["path", "kind"],
+)
 
 
 class SearchServiceUnavailable(Exception):
@@ -70,6 +80,8 @@ _session = _make_session()
 def _headers() -> dict[str, str]:
     token = settings.SEARCH_SERVICE_TOKEN
     headers = {"Accept": "application/json"}
+    if request_id := current_request_id():  # search_service logs the same id
+        headers[REQUEST_ID_HEADER] = request_id
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return headers
@@ -216,7 +228,19 @@ def _error_of(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
 
 
 def get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
-    """GET ``path`` on search_service and return its JSON object, or raise one of the two errors."""
+    """GET ``path`` on search_service and return its JSON object, or raise one of the two errors (each counted in
+    ``sticker_search_service_failures_total``)."""
+    try:
+        return _get_json(path, params)
+    except SearchServiceUnavailable:
+        CALL_FAILURES.labels(path, "unavailable").inc()
+        raise
+    except SearchServiceError:
+        CALL_FAILURES.labels(path, "refused").inc()
+        raise
+
+
+def _get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
     response = _send(path, params)
     if response.status_code >= 500 or response.status_code == 429:
         code = _error_of(response)[0] if response.content.startswith(b"{") else ""

@@ -1,6 +1,26 @@
 from rest_framework import serializers
 
-from config.api import FilenameField, QueryField
+from config.api import FilenameField, QueryField, StrictCharField
+from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+
+# Trending windows: 1h..168h or 1d..7d.
+WINDOW_PATTERN = r"^([1-9][0-9]{0,2}h|[1-7]d)$"
+MAX_WINDOW_HOURS = 168
+
+
+class ClientIdField(StrictCharField):
+    """Optional opaque client id (1..64 characters): who is searching, for the distinct-client counts."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("trim_whitespace", True)
+        kwargs.setdefault("validators", [NoControlCharacters(TRIMMED_TEXT_PATTERN)])
+        kwargs.setdefault(
+            "help_text", "Opaque id of the client (1..64 characters); without it the client address identifies it."
+        )
+        super().__init__(**kwargs)
 
 
 class SearchParamsSerializer(serializers.Serializer):
@@ -9,6 +29,7 @@ class SearchParamsSerializer(serializers.Serializer):
     offset = serializers.IntegerField(
         min_value=0, max_value=100_000, default=0, help_text="Stickers to skip; offset + limit <= 1000."
     )
+    client_id = ClientIdField()
 
 
 class SimilarParamsSerializer(serializers.Serializer):
@@ -36,3 +57,53 @@ class SimilarResponseSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
     model = serializers.CharField()
     stickers = StickerHitSerializer(many=True)
+
+
+class SuggestParamsSerializer(serializers.Serializer):
+    prefix = StrictCharField(
+        min_length=1,
+        max_length=64,
+        trim_whitespace=False,
+        validators=[NoControlCharacters(TRIMMED_TEXT_PATTERN)],
+        help_text="What the user typed so far: 1..64 characters, not only whitespace; matched in the query log's "
+        "normal form (NFKC, case-folded, whitespace collapsed).",
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=20, default=8, help_text="Suggestions to return.")
+
+
+class SuggestionSerializer(serializers.Serializer):
+    query = serializers.CharField(help_text="A past query, in normal form.")
+    uses = serializers.IntegerField(help_text="How many searches used it.")
+
+
+class SuggestResponseSerializer(serializers.Serializer):
+    prefix = serializers.CharField(help_text="The prefix as sent.")
+    suggestions = SuggestionSerializer(many=True)
+
+
+class TrendingParamsSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10, help_text="Queries to return.")
+    window = serializers.RegexField(
+        WINDOW_PATTERN,
+        default="24h",
+        help_text="Length of the window compared with the one before it: 1h..168h or 1d..7d (clock hours, the "
+        "current one included).",
+    )
+
+    def validate_window(self, value: str) -> int:
+        hours = int(value[:-1]) * (24 if value.endswith("d") else 1)
+        if hours > MAX_WINDOW_HOURS:
+            raise serializers.ValidationError(f"At most {MAX_WINDOW_HOURS}h (7d).")
+        return hours
+
+
+class TrendSerializer(serializers.Serializer):
+    query = serializers.CharField(help_text="A query, in normal form.")
+    uses = serializers.IntegerField(help_text="Uses in the window.")
+    previous_uses = serializers.IntegerField(help_text="Uses in the window before.")
+
+
+class TrendingResponseSerializer(serializers.Serializer):
+    window = serializers.CharField(help_text="The window as sent (default 24h).")
+    limit = serializers.IntegerField()
+    trending = TrendSerializer(many=True)

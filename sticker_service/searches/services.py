@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.selectors import sticker_url
 from catalog.services import record_seen_stickers
 from searches import client
 from searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
-from searches.models import Query
+from searches.models import QUERY_MAX_LENGTH, Query, QueryClient, QueryHourlyUse
+from searches.normalize import normalize_query
 
 # offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
 MAX_RESULT_WINDOW = 1000
@@ -41,19 +43,39 @@ class SearchResult:
     stickers: list[StickerHit]
 
 
-def record_query_use(text: str) -> int:
-    """Count one use of ``text`` atomically (one INSERT ... ON CONFLICT DO UPDATE); returns the new count."""
-    table = connection.ops.quote_name(Query._meta.db_table)
+def record_query_use(text: str, *, client_key: str | None = None) -> int:
+    """Count one use of ``text`` (as given: searches pass the normal form) and return its new usage count.
+
+    One transaction, every count incremented in the database so concurrent searches lose none: the query's
+    counter and its current hour's count (``INSERT ... ON CONFLICT DO UPDATE``), and, with ``client_key`` (a hash
+    from :func:`searches.normalize.client_hash`), the (query, client) pair (``ON CONFLICT DO NOTHING``) whose
+    insertion bumps the query's distinct-client count.
+    """
+    query_table = connection.ops.quote_name(Query._meta.db_table)
+    hourly_table = connection.ops.quote_name(QueryHourlyUse._meta.db_table)
+    client_table = connection.ops.quote_name(QueryClient._meta.db_table)
     now = timezone.now()
-    with connection.cursor() as cursor:
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (text, usage_count, first_searched_at, last_searched_at) "  # noqa: S608
+            f"WITH q AS (INSERT INTO {query_table} (text, usage_count, first_searched_at, last_searched_at) "  # noqa: S608
             "VALUES (%s, 1, %s, %s) "
-            f"ON CONFLICT (text) DO UPDATE SET usage_count = {table}.usage_count + 1, "
-            "last_searched_at = EXCLUDED.last_searched_at RETURNING usage_count",
-            [text, now, now],
+            f"ON CONFLICT (text) DO UPDATE SET usage_count = {query_table}.usage_count + 1, "
+            "last_searched_at = EXCLUDED.last_searched_at RETURNING id, usage_count), "
+            f"h AS (INSERT INTO {hourly_table} (query_id, hour, uses) SELECT id, %s, 1 FROM q "
+            f"ON CONFLICT (query_id, hour) DO UPDATE SET uses = {hourly_table}.uses + 1), "
+            f"c AS (INSERT INTO {client_table} (query_id, client) SELECT id, %s FROM q WHERE %s "
+            "ON CONFLICT (query_id, client) DO NOTHING RETURNING 1) "
+            "SELECT id, usage_count, EXISTS (SELECT 1 FROM c) FROM q",
+            [text, now, now, hour, client_key or "", client_key is not None],
         )
-        return cursor.fetchone()[0]
+        query_id, usage_count, new_client = cursor.fetchone()
+        if new_client:
+            cursor.execute(
+                f"UPDATE {query_table} SET distinct_clients = distinct_clients + 1 WHERE id = %s",  # noqa: S608
+                [query_id],
+            )
+    return usage_count
 
 
 def _unavailable(exc: client.SearchServiceUnavailable) -> SearchUnavailable:
@@ -90,10 +112,11 @@ def _hits(ranking: client.Ranking) -> list[StickerHit]:
     ]
 
 
-def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
+def search_stickers(*, query: str, limit: int, offset: int, client_key: str | None = None) -> SearchResult:
     """Stickers matching ``query`` (already validated and trimmed); counts one use of the query.
 
-    Only searches that answered count as a use. Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or
+    Only searches that answered count as a use (``client_key``: the searcher's hash, for the distinct-client
+    count). Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or
     :class:`SearchUnavailable`.
     """
     check_result_window(offset, limit)
@@ -103,7 +126,8 @@ def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
         raise _unavailable(exc) from exc
     except client.SearchServiceError as exc:
         raise _upstream_error(exc) from exc
-    record_query_use(query)
+    # NFKC can lengthen a text: the normal form is cut to the column's length.
+    record_query_use(normalize_query(query)[:QUERY_MAX_LENGTH], client_key=client_key)
     record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
     return SearchResult(model=ranking.model, stickers=_hits(ranking))
 
@@ -120,3 +144,8 @@ def similar_stickers(*, filename: str, limit: int) -> SearchResult:
         raise _upstream_error(exc) from exc
     record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
     return SearchResult(model=ranking.model, stickers=_hits(ranking))
+
+
+def set_queries_hidden(query_ids: Iterable[int], *, hidden: bool) -> int:
+    """Hide queries from suggestions and trending (or show them again); returns how many changed."""
+    return Query.objects.filter(pk__in=list(query_ids)).exclude(hidden=hidden).update(hidden=hidden)

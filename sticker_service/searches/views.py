@@ -6,12 +6,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
-from searches import services
+from searches import selectors, services
+from searches.normalize import client_hash, client_identity
 from searches.serializers import (
     SearchParamsSerializer,
     SearchResponseSerializer,
     SimilarParamsSerializer,
     SimilarResponseSerializer,
+    SuggestParamsSerializer,
+    SuggestResponseSerializer,
+    TrendingParamsSerializer,
+    TrendingResponseSerializer,
 )
 from servicekit.openapi import error_schema
 
@@ -29,7 +34,8 @@ class SearchView(APIView):
         operation_id="search_stickers",
         summary="Search stickers by text",
         description="Ranks the stickers by how well they match `query` (through search_service) and counts one "
-        "use of the trimmed query. Pages of any size concatenate to one ranking up to offset + limit <= "
+        "use of the query in normal form (NFKC, case-folded, whitespace collapsed), for this client (`client_id`, "
+        "else the client address). Pages of any size concatenate to one ranking up to offset + limit <= "
         f"{services.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded). search_service down, slow or failing: "
         "503 within 3 seconds.",
         parameters=[SearchParamsSerializer],
@@ -40,7 +46,12 @@ class SearchView(APIView):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        result = services.search_stickers(query=data["query"], limit=data["limit"], offset=data["offset"])
+        result = services.search_stickers(
+            query=data["query"],
+            limit=data["limit"],
+            offset=data["offset"],
+            client_key=client_hash(client_identity(request, data.get("client_id"))),
+        )
         return Response(
             {
                 "query": data["query"],
@@ -84,3 +95,46 @@ class SimilarView(APIView):
                 "stickers": [asdict(hit) for hit in result.stickers],
             }
         )
+
+
+class SuggestView(APIView):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "suggest"
+
+    @extend_schema(
+        operation_id="suggest_queries",
+        summary="Autocomplete: popular past queries starting with a prefix",
+        description="Past queries (normal form) that start with `prefix`, most used first. A query is suggested "
+        "only once at least 3 distinct clients searched it, and never while an admin hides it.",
+        parameters=[SuggestParamsSerializer],
+        responses={200: SuggestResponseSerializer, 400: INVALID, 429: THROTTLED},
+        tags=["discovery"],
+    )
+    def get(self, request: Request) -> Response:
+        params = SuggestParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        found = selectors.suggestions(data["prefix"], limit=data["limit"])
+        return Response({"prefix": data["prefix"], "suggestions": [asdict(item) for item in found]})
+
+
+class TrendingView(APIView):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "suggest"
+
+    @extend_schema(
+        operation_id="trending_queries",
+        summary="Queries rising now",
+        description="Queries whose uses in the last `window` (clock hours, the current one included) rose most "
+        "against the window before; only queries at least 3 distinct clients searched, never hidden ones.",
+        parameters=[TrendingParamsSerializer],
+        responses={200: TrendingResponseSerializer, 400: INVALID, 429: THROTTLED},
+        tags=["discovery"],
+    )
+    def get(self, request: Request) -> Response:
+        params = TrendingParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        found = selectors.trending(window_hours=data["window"], limit=data["limit"])
+        window = request.query_params.get("window") or "24h"
+        return Response({"window": window, "limit": data["limit"], "trending": [asdict(item) for item in found]})

@@ -27,6 +27,8 @@ from testkit.sticker_isolation import sticker_isolation  # noqa: F401 - autouse 
 # A smaller open_clip model than ViT-B-32 (seeded random weights): these tests are about the services, not the
 # ranking, and it halves checkpoint writing and model loading in each gunicorn worker.
 MODEL = "ViT-S-32"
+# Prometheus scrapes of the stack's services send "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = "system-test-metrics-token"
 
 
 class UploadedSearchService(LiveSearchService):
@@ -90,9 +92,15 @@ def stack():
             workers=1,
             threads=4,
             model_env={"SEARCH_MODEL_NAME": MODEL, "SEARCH_MODEL_PRETRAINED": str(checkpoint)},
+            extra_env={"METRICS_TOKEN": METRICS_TOKEN},
         ).start()
         sticker = LiveStickerService(
-            search_url=search.url, search_token=search.token, database_url=cluster.url("sticker"), workers=2, threads=4
+            search_url=search.url,
+            search_token=search.token,
+            database_url=cluster.url("sticker"),
+            workers=2,
+            threads=4,
+            extra_env={"METRICS_TOKEN": METRICS_TOKEN},
         ).start()
         yield Stack(cluster, search, sticker)
     finally:

@@ -123,3 +123,64 @@ def test_search_vote_and_read_it_back_in_headless_chromium(
 
     assert page.problems == []
     assert page.requested_hosts <= {urlsplit(live_server.url).netloc, urlsplit(service.url).netloc}
+
+
+def test_autocomplete_and_trending_in_headless_chromium(live_server, use_live_search_service, settings, browser_page):
+    service = use_live_search_service
+    settings.STICKER_MEDIA_URL = f"{service.url}/media/stickers/"
+    page = browser_page
+
+    def searched(query: str, *client_ids: str) -> None:
+        for client_id in client_ids:
+            params = {"query": query, "limit": 3, "client_id": client_id}
+            assert requests.get(f"{live_server.url}/api/search/", params=params, timeout=10).status_code == 200
+
+    searched("Cat  in a Park", "app-1", "app-2", "app-3")  # logged as "cat in a park", 3 distinct clients
+    searched("cat on a mat", "app-1", "app-2")  # below the privacy floor: never shown
+    searched("dog", "app-1", "app-2", "app-3")
+
+    # The trending row: both queries above the floor, rising from nothing; "cat on a mat" is not there.
+    page.goto(f"{live_server.url}/?limit=3")
+    chips = page.locator("#trending-list button")
+    chips.nth(1).wait_for()
+    assert [chips.nth(i).inner_text() for i in range(chips.count())] == ["cat in a park", "dog"]
+    assert page.locator("#trending").is_visible()
+
+    # Autocomplete under the box: typed in any case, the suggestion comes back in normal form with its uses.
+    with page.expect_response(lambda r: "/api/suggest/" in r.url and "prefix=CAT" in r.url) as answered:
+        page.fill("#query", "CAT")
+    assert answered.value.json()["suggestions"] == [{"query": "cat in a park", "uses": 3}]
+    options = page.locator("#suggestions li")
+    options.first.wait_for()
+    assert options.count() == 1
+    assert options.first.locator(".text").inner_text() == "cat in a park"
+    assert options.first.locator(".uses").inner_text() == "3 searches"
+    assert page.get_attribute("#query", "aria-expanded") == "true"
+
+    # Arrow down + Enter picks it and searches it (with the page's own client id).
+    page.press("#query", "ArrowDown")
+    assert options.first.get_attribute("aria-selected") == "true"
+    with page.expect_response(lambda r: "/api/search/" in r.url) as search:
+        page.press("#query", "Enter")
+    assert search.value.status == 200 and "client_id=" in search.value.url
+    page.locator("#results .card").nth(2).wait_for()
+    assert page.input_value("#query") == "cat in a park"
+    assert "for “cat in a park”" in page.inner_text("#status")
+    assert page.locator("#suggestions").is_hidden()
+    suggested = requests.get(f"{live_server.url}/api/suggest/", params={"prefix": "cat"}, timeout=10).json()
+    assert suggested["suggestions"] == [{"query": "cat in a park", "uses": 4}]
+
+    # Nothing to suggest below the floor: the list stays closed.
+    with page.expect_response(lambda r: "/api/suggest/" in r.url and "prefix=cat+o" in r.url) as answered:
+        page.fill("#query", "cat o")
+    assert answered.value.json()["suggestions"] == []
+    assert page.locator("#suggestions").is_hidden()
+
+    # A click on a trending query searches it.
+    with page.expect_response(lambda r: "/api/search/" in r.url and "query=dog" in r.url):
+        chips.nth(1).click()
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('for “dog”')")
+    assert page.input_value("#query") == "dog"
+
+    assert page.problems == []
+    assert page.requested_hosts <= {urlsplit(live_server.url).netloc, urlsplit(service.url).netloc}

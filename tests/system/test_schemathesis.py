@@ -46,11 +46,13 @@ phases.coverage.checks.positive_data_acceptance.enabled = false
 # The upload takes only real images (PNG/JPEG/WebP/GIF/BMP that Pillow decodes and verifies, with a plain file
 # name whose extension matches): JSON Schema cannot say that of a binary part, so a schema-valid upload of random
 # bytes is rightly refused (400) and "valid data is accepted" cannot be asked of it. test_upload_safety.py tests
-# the upload rules by hand.
+# the upload rules by hand. For the same reason its "mostly rejected generated data" warning (validation_mismatch)
+# says nothing: whether it shows depends on which source constants schemathesis feeds its generator.
 [[operations]]
 include-path = "/api/images/"
 include-method = "POST"
 checks.positive_data_acceptance.enabled = false
+warnings = false
 
 [[operations]]
 include-path = "/api/search/"

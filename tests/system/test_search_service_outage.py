@@ -60,9 +60,11 @@ def assert_the_rest_works(sticker, shown: list[str]) -> None:
     assert done.status_code == 200 and done.url.endswith("/admin/"), (done.status_code, done.url)
     assert admin.get(f"{url}/admin/feedback/feedbackevent/", timeout=10).status_code == 200
     assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
+    # Degraded, not down: a load balancer keeps the instance (feedback, analytics, counter work), and the public
+    # probe names statuses only (no search_service URL, no error text).
     ready = requests.get(f"{url}/readyz", timeout=10)
-    assert ready.status_code == 503 and ready.json()["checks"]["search_service"]["ok"] is False
-    assert ready.json()["checks"]["database"]["ok"] is True
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"status": "degraded", "checks": {"database": {"ok": True}, "search_service": {"ok": False}}}
 
 
 def search_works(sticker) -> list[str]:

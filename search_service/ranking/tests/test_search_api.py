@@ -258,6 +258,8 @@ def test_the_schema_describes_parameters_and_responses(client):
     assert "/api/images/{filename}/" in schema["paths"]
 
 
-def test_readyz_reports_the_model(client, encoder):
-    body = client.get("/readyz").json()
+def test_readyz_reports_the_model_to_internal_callers_only(client, encoder, settings):
+    settings.METRICS_TOKEN = "ops-token"
+    assert client.get("/readyz").json() == {"status": "ok", "checks": {"database": {"ok": True}, "model": {"ok": True}}}
+    body = client.get("/readyz", HTTP_AUTHORIZATION="Bearer ops-token").json()
     assert body["checks"]["model"] == {"ok": True, "model": encoder.model_id, "dim": encoder.dim}

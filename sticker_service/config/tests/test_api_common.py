@@ -62,10 +62,12 @@ def test_openapi_schema_documents_every_endpoint(client):
         "/api/analytics/",
         "/api/analytics/events/",
         "/api/counter/",
+        "/api/suggest/",
+        "/api/trending/",
     ):
         assert path in paths, path
     search = paths["/api/search/"]["get"]
-    assert {p["name"] for p in search["parameters"]} == {"query", "limit", "offset"}
+    assert {p["name"] for p in search["parameters"]} == {"query", "limit", "offset", "client_id"}
     assert {"200", "400", "429", "503"} <= set(search["responses"])
     assert {"401", "403", "404"} <= set(paths["/api/analytics/"]["get"]["responses"])
     assert "text/csv" in paths["/api/analytics/"]["get"]["responses"]["200"]["content"]

@@ -2,6 +2,9 @@
 //   search:        GET  /api/search/?query=&limit=&offset=   ("Load more" asks for the next offset)
 //   more like this GET  /api/similar/?filename=&limit=
 //   thumbs up/down POST /api/feedback/  {"feedback": [{"query", "positive": [...], "negative": [...]}]}
+//   autocomplete   GET  /api/suggest/?prefix=&limit=8        (list under the search box, as one types)
+//   trending row   GET  /api/trending/?limit=8&window=24h
+// Searches carry a random client_id kept in localStorage, so each browser counts as one client.
 // The feedback API is JSON without session authentication, so no CSRF token is involved.
 // Everything shown is set with textContent / attributes (never innerHTML): titles cannot inject markup.
 "use strict";
@@ -16,10 +19,27 @@
   const results = document.getElementById("results");
   const loadMore = document.getElementById("load-more");
   const cardTemplate = document.getElementById("card-template");
+  const suggestionList = document.getElementById("suggestions");
+  const trending = document.getElementById("trending");
+  const trendingList = document.getElementById("trending-list");
+  const clientId = browserClientId();
 
   // What the grid shows: a search ({mode: "search", query, offset}) or neighbours of a sticker.
   let state = { mode: "idle", query: "", offset: 0 };
   let generation = 0; // answers to superseded requests are dropped
+
+  function browserClientId() {
+    try {
+      let id = window.localStorage.getItem("stickerClientId");
+      if (!id) {
+        id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+        window.localStorage.setItem("stickerClientId", id);
+      }
+      return id;
+    } catch (err) {
+      return ""; // storage off: the service counts the client by its address
+    }
+  }
 
   function clamp(value, low, high) {
     return Math.min(high, Math.max(low, value));
@@ -83,7 +103,9 @@
     if (!append) {
       setStatus(`Searching for “${query}”…`);
     }
-    const url = `/api/search/?${new URLSearchParams({ query, limit: pageSize, offset })}`;
+    const searchParams = new URLSearchParams({ query, limit: pageSize, offset });
+    if (clientId) searchParams.set("client_id", clientId);
+    const url = `/api/search/?${searchParams}`;
     try {
       const body = await callApi(url);
       if (mine !== generation) return;
@@ -151,22 +173,138 @@
     }
   }
 
+  // Autocomplete: popular past queries starting with what is typed (debounced; stale answers dropped).
+  let suggestTimer = 0;
+  let suggestGeneration = 0;
+  let selected = -1;
+
+  function hideSuggestions() {
+    window.clearTimeout(suggestTimer); // a pending or running lookup must not reopen the list
+    suggestGeneration++;
+    suggestionList.hidden = true;
+    suggestionList.replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    selected = -1;
+  }
+
+  function choose(query) {
+    input.value = query;
+    hideSuggestions();
+    submitSearch(query);
+  }
+
+  function showSuggestions(items) {
+    selected = -1;
+    suggestionList.replaceChildren(...items.map((item, index) => {
+      const li = document.createElement("li");
+      li.id = `suggestion-${index}`;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      li.dataset.query = item.query;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = item.query;
+      const uses = document.createElement("span");
+      uses.className = "uses";
+      uses.textContent = `${item.uses} searches`;
+      li.append(text, uses);
+      li.addEventListener("mousedown", (event) => {
+        event.preventDefault(); // keep the focus in the box
+        choose(item.query);
+      });
+      return li;
+    }));
+    suggestionList.hidden = items.length === 0;
+    input.setAttribute("aria-expanded", String(items.length > 0));
+  }
+
+  async function suggest(prefix) {
+    const mine = ++suggestGeneration;
+    try {
+      const body = await callApi(`/api/suggest/?${new URLSearchParams({ prefix, limit: 8 })}`);
+      if (mine === suggestGeneration && input.value === prefix) showSuggestions(body.suggestions);
+    } catch (err) {
+      if (mine === suggestGeneration) hideSuggestions(); // suggestions are a nicety: no error shown
+    }
+  }
+
+  function highlight(index) {
+    const items = suggestionList.children;
+    if (!items.length) return;
+    selected = (index + items.length) % items.length;
+    Array.from(items).forEach((li, i) => li.setAttribute("aria-selected", String(i === selected)));
+    input.setAttribute("aria-activedescendant", items[selected].id);
+  }
+
+  input.addEventListener("input", () => {
+    window.clearTimeout(suggestTimer);
+    const prefix = input.value;
+    if (!prefix.trim() || prefix.length > 64) {
+      hideSuggestions();
+      return;
+    }
+    suggestTimer = window.setTimeout(() => suggest(prefix), 120);
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (suggestionList.hidden) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      highlight(selected + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter" && selected >= 0) {
+      event.preventDefault();
+      choose(suggestionList.children[selected].dataset.query);
+    } else if (event.key === "Escape") {
+      hideSuggestions();
+    }
+  });
+
+  input.addEventListener("blur", () => window.setTimeout(hideSuggestions, 100));
+
+  // Trending row: the queries rising in the last 24 hours, each a button that searches it.
+  async function loadTrending() {
+    try {
+      const body = await callApi(`/api/trending/?${new URLSearchParams({ limit: 8, window: "24h" })}`);
+      trendingList.replaceChildren(...body.trending.map((item) => {
+        const li = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = item.query;
+        button.title = `${item.uses} searches in the last 24 hours (${item.previous_uses} the day before)`;
+        button.addEventListener("click", () => choose(item.query));
+        li.appendChild(button);
+        return li;
+      }));
+      trending.hidden = body.trending.length === 0;
+    } catch (err) {
+      trending.hidden = true;
+    }
+  }
+
+  function submitSearch(query) {
+    const next = new URLSearchParams(window.location.search);
+    next.set("q", query);
+    window.history.replaceState(null, "", `?${next}`);
+    search(query, false);
+  }
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    hideSuggestions();
     const query = input.value.trim();
     if (!query) {
       setStatus("Type what the sticker should show.", true);
       return;
     }
-    const next = new URLSearchParams(window.location.search);
-    next.set("q", query);
-    window.history.replaceState(null, "", `?${next}`);
-    search(query, false);
+    submitSearch(query);
   });
 
   loadMore.addEventListener("click", () => {
     if (state.mode === "search") search(state.query, true);
   });
+
+  loadTrending();
 
   const initial = (params.get("q") || "").trim();
   if (initial) {
