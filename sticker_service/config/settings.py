@@ -45,6 +45,12 @@ ADMIN_TOKEN = env.str("ADMIN_TOKEN", default="")
 FEEDBACK_MAX_ITEMS = env.int("FEEDBACK_MAX_ITEMS", default=100)
 FEEDBACK_MAX_FILENAMES = env.int("FEEDBACK_MAX_FILENAMES", default=100)
 
+# Immediate lift from votes (feedback/boosts.py): the largest boost a query's votes give a sticker (0 = off), the
+# Beta prior's pseudo-votes on each side, and the distinct clients at which the confidence reaches one half.
+FEEDBACK_BOOST_MAX = env.float("FEEDBACK_BOOST_MAX", default=0.1)
+FEEDBACK_BOOST_PRIOR = env.float("FEEDBACK_BOOST_PRIOR", default=1.0)
+FEEDBACK_BOOST_HALF_CLIENTS = env.float("FEEDBACK_BOOST_HALF_CLIENTS", default=3.0)
+
 # Cache (throttling counters): local memory per process, or Redis when REDIS_URL is set.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {

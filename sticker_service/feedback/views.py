@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
 from feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
 from feedback.services import FeedbackEntry, record_feedback
+from searches.normalize import client_identity, client_key
 from servicekit.openapi import error_schema
 
 
@@ -20,7 +21,10 @@ class FeedbackView(APIView):
         summary="Record thumbs up/down on search results",
         description="The whole body is validated first: a malformed body is a 400 that records nothing. Votes for "
         "queries never searched or stickers not in the catalogue are listed in `failed`; the rest are "
-        "recorded in one transaction (counters and one event per vote).",
+        "recorded in one transaction (counters, one event per vote, and the client's latest vote per query and "
+        "sticker: for the ranking each client counts once, its latest vote wins). `client_id` names the client; "
+        "without it the client's address does. Queries are matched in their normal form (NFKC, case-folded, "
+        "whitespace collapsed, trimmed).",
         request=FeedbackRequestSerializer,
         responses={
             200: FeedbackResponseSerializer,
@@ -33,7 +37,10 @@ class FeedbackView(APIView):
             OpenApiExample(
                 "votes",
                 request_only=True,
-                value={"feedback": [{"query": "cat in a park", "positive": ["cat.png"], "negative": ["dog.png"]}]},
+                value={
+                    "client_id": "3f6c2a9e-install-42",
+                    "feedback": [{"query": "cat in a park", "positive": ["cat.png"], "negative": ["dog.png"]}],
+                },
             )
         ],
         tags=["feedback"],
@@ -45,5 +52,6 @@ class FeedbackView(APIView):
             FeedbackEntry(query=item["query"], positive=item["positive"], negative=item["negative"])
             for item in body.validated_data["feedback"]
         ]
-        result = record_feedback(entries)
+        client = client_key(client_identity(request, body.validated_data.get("client_id")))
+        result = record_feedback(entries, client=client)
         return Response(asdict(result))

@@ -104,16 +104,19 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
             raise SearchServiceUnavailable("answer too large", status=response.status_code)
 
 
-def _send(path: str, params: dict[str, Any]) -> requests.Response:
-    """One GET, retried once at once if a pooled connection turned out dead (search_service restarted)."""
+def _send(path: str, params: dict[str, Any], body: dict[str, Any] | None = None) -> requests.Response:
+    """One GET (or with ``body``, a POST of that JSON), retried once at once if a pooled connection turned out
+    dead (search_service restarted)."""
     deadline = time.monotonic() + settings.SEARCH_SERVICE_TOTAL_TIMEOUT
     url = f"{settings.SEARCH_SERVICE_URL}{path}"
     for attempt in (1, 2):
         try:
             # requests hands a urllib3 Timeout on to urllib3 as it is (HTTPAdapter.send); its annotations omit it.
-            response = _session.get(
+            response = _session.request(
+                "GET" if body is None else "POST",
                 url,
                 params=params,
+                json=body,
                 headers=_headers(),
                 timeout=_timeout(deadline),  # type: ignore[arg-type]
                 stream=True,
@@ -147,9 +150,10 @@ def _error_of(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
         return "error", response.text[:200], {}
 
 
-def get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
-    """GET ``path`` on search_service and return its JSON object, or raise one of the two errors."""
-    response = _send(path, params)
+def get_json(path: str, params: dict[str, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """GET ``path`` on search_service (POST ``body`` when given) and return its JSON object, or raise one of the
+    two errors."""
+    response = _send(path, params, body)
     if response.status_code >= 500 or response.status_code == 429:
         code = _error_of(response)[0] if response.content.startswith(b"{") else ""
         reason = f"HTTP {response.status_code}" + (f" {code}" if code and code != "error" else "")
@@ -192,9 +196,18 @@ def _ranking(data: dict[str, Any]) -> Ranking:
         raise SearchServiceUnavailable("answer does not have the expected shape", status=200) from exc
 
 
-def search(query: str, *, limit: int, offset: int) -> Ranking:
-    """Stickers ranked by similarity to ``query``."""
-    return _ranking(get_json("/api/search/", {"query": query, "limit": limit, "offset": offset}))
+def search(query: str, *, limit: int, offset: int, boosts: dict[str, float] | None = None) -> Ranking:
+    """Stickers ranked by similarity to ``query``; with ``boosts`` (filename -> additive score), search_service's
+    ``POST /api/search/`` adds them (bounded there too), else a plain GET."""
+    if not boosts:
+        return _ranking(get_json("/api/search/", {"query": query, "limit": limit, "offset": offset}))
+    body = {
+        "query": query,
+        "limit": limit,
+        "offset": offset,
+        "boosts": [{"filename": name, "boost": boost} for name, boost in boosts.items()],
+    }
+    return _ranking(get_json("/api/search/", {}, body))
 
 
 def similar(filename: str, *, limit: int) -> Ranking:

@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
-from config.api import FilenameField, QueryField
+from config.api import ClientIdField, FilenameField, QueryField
 
 
 class SearchParamsSerializer(serializers.Serializer):
     query = QueryField(help_text="Search text: trimmed, 1..256 characters, any Unicode except control characters.")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
     offset = serializers.IntegerField(min_value=0, max_value=100_000, default=0, help_text="Stickers to skip.")
+    client_id = ClientIdField()
 
 
 class SimilarParamsSerializer(serializers.Serializer):
@@ -22,7 +23,7 @@ class StickerHitSerializer(serializers.Serializer):
 
 
 class SearchResponseSerializer(serializers.Serializer):
-    query = serializers.CharField(help_text="The query as searched (trimmed).")
+    query = serializers.CharField(help_text="The query as sent (trimmed); it is counted in its normal form.")
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
     model = serializers.CharField(help_text="Id of the model that ranked the stickers.")

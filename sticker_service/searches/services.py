@@ -12,6 +12,7 @@ from catalog.services import record_seen_stickers
 from searches import client
 from searches.errors import SearchRefused, SearchUnavailable, UnknownSticker
 from searches.models import Query
+from searches.normalize import normalize_query
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class SearchResult:
 
 
 def record_query_use(text: str) -> int:
-    """Count one use of ``text`` atomically (one INSERT ... ON CONFLICT DO UPDATE); returns the new count."""
+    """Count one use of ``text`` (in normal form) atomically (one INSERT ... ON CONFLICT DO UPDATE); returns the
+    new count."""
     table = connection.ops.quote_name(Query._meta.db_table)
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -76,18 +78,21 @@ def _hits(ranking: client.Ranking) -> list[StickerHit]:
 
 
 def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
-    """Stickers matching ``query`` (already validated and trimmed); counts one use of the query.
+    """Stickers matching ``query`` (already validated and trimmed); counts one use of its normal form.
 
-    Only searches that answered count as a use. Raises :class:`SearchRefused` or
-    :class:`SearchUnavailable`.
+    search_service is asked for the normal form, with the boosts the query's votes give (feedback.boosts).
+    Only searches that answered count as a use. Raises :class:`SearchRefused` or :class:`SearchUnavailable`.
     """
+    from feedback.boosts import query_boosts
+
+    normal = normalize_query(query)
     try:
-        ranking = client.search(query, limit=limit, offset=offset)
+        ranking = client.search(normal, limit=limit, offset=offset, boosts=query_boosts(normal))
     except client.SearchServiceUnavailable as exc:
         raise _unavailable(exc) from exc
     except client.SearchServiceError as exc:
         raise _upstream_error(exc) from exc
-    record_query_use(query)
+    record_query_use(normal)
     record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
     return SearchResult(model=ranking.model, stickers=_hits(ranking))
 

@@ -24,7 +24,10 @@ class SearchView(APIView):
         operation_id="search_stickers",
         summary="Search stickers by text",
         description="Ranks the stickers by how well they match `query` (through search_service) and counts one "
-        "use of the trimmed query. search_service down, slow or failing: 503 within 3 seconds.",
+        "use of the query in its normal form (NFKC, case-folded, inner whitespace collapsed, trimmed: 'Cat ', "
+        "'cat' and 'CAT' are one query); the response echoes the query as sent (trimmed). Votes on the query "
+        "lift or lower their stickers (each client counts once, bounded). `client_id` is optional (1..64 "
+        "visible ASCII characters). search_service down, slow or failing: 503 within 3 seconds.",
         parameters=[SearchParamsSerializer],
         responses={200: SearchResponseSerializer, 400: INVALID, 429: THROTTLED, 503: UNAVAILABLE},
         tags=["search"],
