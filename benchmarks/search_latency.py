@@ -159,6 +159,8 @@ def _pg_text(value: str) -> bytes:
 
 def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) -> None:
     """Binary COPY of rows [start, stop) into the Sticker table (all columns, as Django would write them)."""
+    from django.conf import settings
+
     from stickers.models import Sticker
 
     columns = [
@@ -171,9 +173,13 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
         "model_id",
         "image_embedding",
         "text_embedding",
+        "blended_embedding",
+        "blend_weight",
         "created",
         "updated",
     ]
+    weight = settings.SEARCH_TEXT_WEIGHT
+    weight_be = struct.pack("!id", 8, weight)
     now = struct.pack("!iq", 8, int(time.time() * 1_000_000) - PG_EPOCH_US)
     int256 = struct.pack("!ii", 4, 256)
     empty_varchar_array = struct.pack("!iiii", 12, 0, 0, 1043)  # ndim 0, no nulls, element type varchar
@@ -185,7 +191,9 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
         yield b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
         for b in range(start // BLOCK, (stop + BLOCK - 1) // BLOCK):
             image, text = block(b, dim)
+            blended = blended_rows(image, text, b * BLOCK, weight)
             image_be, text_be = image.astype(">f4").tobytes(), text.astype(">f4").tobytes()
+            blended_be = blended.astype(">f4").tobytes()
             size = 4 * dim
             out = []
             for offset in range(BLOCK):
@@ -209,7 +217,7 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
                     parts += [vector_header, text_be[offset * size : (offset + 1) * size]]
                 else:
                     parts.append(null)
-                parts += [now, now]
+                parts += [vector_header, blended_be[offset * size : (offset + 1) * size], weight_be, now, now]
                 out.append(b"".join(parts))
             yield b"".join(out)
             progress(min(stop, (b + 1) * BLOCK))
@@ -235,10 +243,21 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", Stream(), size=1 << 20)
 
 
+def blended_rows(image: np.ndarray, text: np.ndarray, first_row: int, weight: float) -> np.ndarray:
+    """The stored search vectors of rows first_row.. (``stickers.blending.blend``: image alone without text)."""
+    from stickers.blending import blend
+
+    return np.stack([blend(image[i], text[i] if has_text(first_row + i) else None, weight) for i in range(len(image))])
+
+
 def orm_rows(model_id: str, dim: int, stop: int) -> None:
+    from django.conf import settings
+
+    from stickers.blending import blend
     from stickers.models import Sticker
 
     image, text = block(0, dim)
+    w = settings.SEARCH_TEXT_WEIGHT
     Sticker.objects.bulk_create(
         [
             Sticker(
@@ -251,6 +270,8 @@ def orm_rows(model_id: str, dim: int, stop: int) -> None:
                 model_id=model_id,
                 image_embedding=image[row],
                 text_embedding=text[row] if has_text(row) else None,
+                blended_embedding=blend(image[row], text[row] if has_text(row) else None, w),
+                blend_weight=w,
             )
             for row in range(stop)
         ],
@@ -374,68 +395,117 @@ def _recorded_build(n: int) -> float | None:
 
 
 # --- measurements ------------------------------------------------------------------------------------------------
-def sql_latency(model_id: str, queries: np.ndarray, warmup: int, dim: int) -> list[float]:
+def sql_latency(model_id: str, queries: np.ndarray, warmup: int, dim: int, *, exact: bool) -> list[float]:
+    """Seconds per ``ranking.selectors.search`` (first page of 10), a different query vector each time."""
     from ranking import selectors
 
     # Warm-up: other query vectors than the timed ones (the same vector again would find its pages cached).
     for query in unit_rows(np.random.default_rng(999), warmup, dim):
-        selectors.search(query, model_id=model_id, limit=10)
+        selectors.search(query, model_id=model_id, limit=10, exact=exact)
     times = []
     for query in queries:
         started = time.perf_counter()
-        selectors.search(query, model_id=model_id, limit=10)
+        selectors.search(query, model_id=model_id, limit=10, exact=exact)
         times.append(time.perf_counter() - started)
     return times
 
 
-def exact_top(image: np.ndarray, text: np.ndarray, query: np.ndarray, w: float, k: int = 10) -> list[int]:
-    scores = image @ query
-    text_rows = np.arange(0, len(image), 2)
-    scores[text_rows] = (1 - w) * scores[text_rows] + w * (text[text_rows] @ query)
-    top = np.argpartition(-scores, k)[:k]
-    return top[np.argsort(-scores[top])].tolist()
+def numpy_exact(blended: np.ndarray, queries: np.ndarray) -> tuple[list[float], float]:
+    """An exact scan in numpy over the same vectors (in memory): seconds per query (B @ q + top 10), and the
+    memory read rate of one pass over B (GB/s; the bound of any exact scan of these bytes on this machine)."""
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        scores = blended @ query
+        top = np.argpartition(-scores, 10)[:10]
+        top[np.argsort(-scores[top])]
+        times.append(time.perf_counter() - started)
+    reads = []
+    for _ in range(5):
+        started = time.perf_counter()
+        np.add.reduce(blended, axis=0)
+        reads.append(time.perf_counter() - started)
+    return times, blended.nbytes / min(reads) / 1e9
 
 
-def ranking_recall(model_id: str, image: np.ndarray, text: np.ndarray, queries: np.ndarray) -> float:
-    from django.conf import settings
+def exact_top(blended: np.ndarray, query: np.ndarray, k: int = 10) -> set[int]:
+    scores = blended @ query
+    return set(np.argpartition(-scores, k)[:k].tolist())
 
+
+def ranking_recall(model_id: str, blended: np.ndarray, queries: np.ndarray) -> float:
+    """Recall@10 of the HNSW ranking's first page against the exact top 10 of the same (blended) score."""
     from ranking import selectors
 
     hits = 0
     for query in queries:
-        got = {row_of(hit.filename) for hit in selectors.search(query, model_id=model_id, limit=10)}
-        hits += len(got & set(exact_top(image, text, query, settings.SEARCH_TEXT_WEIGHT)))
+        got = {row_of(hit.filename) for hit in selectors.search(query, model_id=model_id, limit=10, exact=False)}
+        hits += len(got & exact_top(blended, query))
     return hits / (10 * len(queries))
 
 
-def hnsw_recall(model_id: str, dim: int, image: np.ndarray, queries: np.ndarray, ef: int) -> tuple[float, float, bool]:
-    """Recall@10, median seconds of one image-index scan at this ef_search, and whether the planner used the
-    HNSW index (on small tables it may prefer an exact sequential scan)."""
-    from django.db import connection, transaction
-    from pgvector import Vector
+def build_blended(model_id: str, dim: int, m: int, ef_construction: int) -> float:
+    """Drop the blended HNSW index and build it again with (m, ef_construction); seconds."""
+    from django.conf import settings
+    from django.db import connection
 
-    from stickers.vector_index import column_expr
+    from stickers import vector_index
 
-    expr = column_expr("image_embedding", dim)
-    sql = (
-        f"SELECT s.filename FROM stickers_sticker s WHERE s.model_id = %(model)s "
-        f"ORDER BY {expr} <=> %(q)s::vector({dim}) LIMIT 10"
-    )
-    hits, times = 0, []
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
-        cursor.execute("EXPLAIN " + sql, {"model": model_id, "q": Vector._to_db(queries[0])})
-        uses_index = "hnsw" in "\n".join(row[0] for row in cursor.fetchall())
-    for query in queries:
-        exact = set(np.argpartition(-(image @ query), 10)[:10].tolist())
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
-            started = time.perf_counter()
-            cursor.execute(sql, {"model": model_id, "q": Vector._to_db(query)})
-            rows = cursor.fetchall()
-            times.append(time.perf_counter() - started)
-        hits += len({row_of(name) for (name,) in rows} & exact)
-    return hits / (10 * len(queries)), common.median(times), uses_index
+    vector_index.drop_vector_indexes("blended_embedding")
+    settings.SEARCH_HNSW_M, settings.SEARCH_HNSW_EF_CONSTRUCTION = m, ef_construction
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '3GB'")
+    started = time.perf_counter()
+    vector_index.ensure_vector_indexes(model_id, dim)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("RESET maintenance_work_mem")
+    return seconds
+
+
+def trade_off_curve(
+    model_id: str,
+    dim: int,
+    blended: np.ndarray,
+    queries: np.ndarray,
+    recall_queries: np.ndarray,
+    configs: list[tuple[int, int]],
+    ef_values: list[int],
+    warmup: int,
+) -> list[tuple]:
+    """(m, ef_construction, build s, ef_search, recall@10, p50 s, p99 s) for every build config and ef_search;
+    the index is left built with the last config."""
+    from django.conf import settings
+
+    ef_default = settings.SEARCH_HNSW_EF_SEARCH
+    rows = []
+    try:
+        for m, ef_construction in configs:
+            seconds = build_blended(model_id, dim, m, ef_construction)
+            print(f"  blended index m={m} ef_construction={ef_construction}: built in {seconds:.1f} s", flush=True)
+            for ef in ef_values:
+                settings.SEARCH_HNSW_EF_SEARCH = ef
+                times = sql_latency(model_id, queries, warmup, dim, exact=False)
+                recall = ranking_recall(model_id, blended, recall_queries)
+                rows.append(
+                    (
+                        m,
+                        ef_construction,
+                        seconds,
+                        ef,
+                        recall,
+                        common.percentile(times, 50),
+                        common.percentile(times, 99),
+                    )
+                )
+                print(
+                    f"    ef_search {ef}: recall@10 {recall:.3f}, p50 {common.fmt_ms(rows[-1][5])} ms, "
+                    f"p99 {common.fmt_ms(rows[-1][6])} ms",
+                    flush=True,
+                )
+    finally:
+        settings.SEARCH_HNSW_EF_SEARCH = ef_default
+    return rows
 
 
 def http_latency(database: str, env: dict[str, str], queries: int, log: Path) -> dict[str, list[float]]:
@@ -454,6 +524,7 @@ def http_latency(database: str, env: dict[str, str], queries: int, log: Path) ->
         GUNICORN_ACCESS_LOG="",
         SEARCH_REDIS_URL=REDIS_URL,
         SEARCH_REDIS_TTL="600",
+        SEARCH_RESULT_CACHE_TTL="0",
     )
     headers = {"Authorization": f"Bearer {token}"}
     result: dict[str, list[float]] = {"cached": [], "uncached": []}
@@ -471,7 +542,9 @@ def http_latency(database: str, env: dict[str, str], queries: int, log: Path) ->
 
         nonce = secrets.token_hex(3)  # new texts on every run (Redis keeps them for a while)
         cached = [f"{CACHED_QUERIES[i % len(CACHED_QUERIES)]} {nonce} {i}" for i in range(queries)]
-        for text in cached:  # encoded once now (warm-up of both workers, connections and plans on the way)
+        # Every text is encoded once in a first pass (warming both workers, connections and plans); the timed pass
+        # asks them again in the same order, so each was last asked `queries` requests earlier, never just before.
+        for text in cached:
             get(text)
         result["cached"] = [get(text) for text in cached]
         result["uncached"] = [get(f"sticker query number {i} {nonce}") for i in range(queries)]
@@ -493,17 +566,24 @@ def extrapolate(samples: list, n: int, elapsed: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--sizes", default="1000,2000,5000,10000,20000,100000")
     parser.add_argument("--model", default="auto", help="default, vit-b-32 (random weights) or auto")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per measurement")
+    parser.add_argument("--exact-queries", type=int, default=50, help="timed queries of the exact scans")
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument(
         "--warmup",
         type=int,
         default=20,
-        help="untimed searches before the SQL timing (more: closer to a steady state with the "
-        "indexes in shared_buffers, when they fit)",
+        help="untimed searches before each SQL timing (other query vectors than the timed ones)",
     )
+    parser.add_argument(
+        "--curve-configs",
+        default="16:64,16:128,24:128",
+        help="HNSW m:ef_construction pairs of the trade-off curve at the largest size (the index "
+        "is rebuilt with the configured SEARCH_HNSW_M/EF_CONSTRUCTION afterwards)",
+    )
+    parser.add_argument("--ef-values", default="20,40,60,100,200")
     parser.add_argument("--max-build-minutes", type=float, default=15.0)
     parser.add_argument(
         "--data",
@@ -514,11 +594,18 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
+    parser.add_argument(
+        "--section",
+        default="",
+        help="a name for a separate RESULTS.md section (e.g. a second HNSW build), instead of the size table's",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     if sizes != sorted(sizes):
         raise SystemExit("--sizes must grow")
+    configs = [tuple(int(x) for x in pair.split(":")) for pair in args.curve_configs.split(",") if pair]
+    ef_values = [int(x) for x in args.ef_values.split(",")]
 
     env = common.model_env(args.model)
     database = DB if args.data == "uniform" else f"{DB}_{args.data}"
@@ -545,10 +632,10 @@ def main() -> None:
     queries = Data.queries(args.queries, dim)
     log = common.CACHE_DIR / "search_latency_gunicorn.log"
     common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    w = settings.SEARCH_TEXT_WEIGHT
+    m_default, efc_default = settings.SEARCH_HNSW_M, settings.SEARCH_HNSW_EF_CONSTRUCTION
 
-    rows, builds, recalls, loads = [], [], [], []
-    k = max(settings.SEARCH_CANDIDATES, 10)
-    ef_used = min(max(settings.SEARCH_HNSW_EF_SEARCH, k), 1000)
+    rows, builds, loads, curve, crossover = [], [], [], [], None
     for n in sizes:
         print(f"\n== N = {n:,}")
         facts = load_and_index(model_id, dim, n, args.max_build_minutes)
@@ -564,31 +651,41 @@ def main() -> None:
             build += " (earlier run)"
         builds.append((f"{n:,}", build))
         loads.append(common.loadavg())
-        sql = sql_latency(model_id, queries, args.warmup, dim)
-        print(
-            f"  SQL p50 {common.fmt_ms(common.percentile(sql, 50))} ms, "
-            f"p99 {common.fmt_ms(common.percentile(sql, 99))} ms"
-        )
         image, text = vectors_upto(n, dim)
-        recall_queries = queries[: args.recall_queries]
-        ranking = ranking_recall(model_id, image, text, recall_queries)
-        per_ef = {ef: hnsw_recall(model_id, dim, image, recall_queries, ef) for ef in EF_VALUES}
+        blended = blended_rows(image, text, 0, w)
         del image, text
+        hnsw = sql_latency(model_id, queries, args.warmup, dim, exact=False)
+        exact = sql_latency(model_id, queries[: args.exact_queries], args.warmup // 4, dim, exact=True)
+        numpy_times, read_rate = numpy_exact(blended, queries[: args.exact_queries])
+        recall = ranking_recall(model_id, blended, queries[: args.recall_queries])
+        if common.percentile(exact, 50) <= common.percentile(hnsw, 50):
+            crossover = n
         print(
-            f"  recall@10 ranking {ranking:.3f}; HNSW scan "
-            + ", ".join(
-                f"ef {ef}: {r:.3f} ({common.fmt_ms(t)} ms{'' if hnsw else ', seq scan'})"
-                for ef, (r, t, hnsw) in per_ef.items()
-            )
+            f"  HNSW p50 {common.fmt_ms(common.percentile(hnsw, 50))} ms p99 "
+            f"{common.fmt_ms(common.percentile(hnsw, 99))} ms recall@10 {recall:.3f}; exact pgvector p50 "
+            f"{common.fmt_ms(common.percentile(exact, 50))} ms; numpy exact p50 "
+            f"{common.fmt_ms(common.percentile(numpy_times, 50))} ms (one read of the {blended.nbytes / 1e6:.0f} MB "
+            f"of vectors: {read_rate:.1f} GB/s)",
+            flush=True,
         )
-        recalls.append(
-            (
-                f"{n:,}",
-                f"{ranking:.3f}",
-                *(f"{r:.3f} / {common.fmt_ms(t)} ms" + ("" if hnsw else " (seq)") for r, t, hnsw in per_ef.values()),
+        if n == sizes[-1] and configs:
+            curve = trade_off_curve(
+                model_id,
+                dim,
+                blended,
+                queries,
+                queries[: args.recall_queries],
+                [c for c in configs if c != (m_default, efc_default)] + [(m_default, efc_default)],
+                ef_values,
+                args.warmup,
             )
+            loads.append(common.loadavg())
+        del blended
+        http = (
+            {"cached": [], "uncached": []}
+            if args.no_http or n != sizes[-1]
+            else http_latency(database, env, args.queries, log)
         )
-        http = {"cached": [], "uncached": []} if args.no_http else http_latency(database, env, args.queries, log)
         loads.append(common.loadavg())
 
         def p(values, q):
@@ -597,54 +694,89 @@ def main() -> None:
         rows.append(
             (
                 f"{n:,}",
-                p(sql, 50),
-                p(sql, 99),
+                p(exact, 50),
+                p(hnsw, 50),
+                p(hnsw, 99),
+                f"{recall:.3f}",
+                p(numpy_times, 50),
+                f"{read_rate:.1f}",
                 p(http["cached"], 50),
                 p(http["cached"], 99),
                 p(http["uncached"], 50),
                 p(http["uncached"], 99),
             )
         )
-        print(f"  HTTP cached p50 {rows[-1][3]} p99 {rows[-1][4]}; uncached p50 {rows[-1][5]} p99 {rows[-1][6]} ms")
+        if http["cached"]:
+            print(
+                f"  HTTP cached p50 {rows[-1][7]} p99 {rows[-1][8]}; uncached p50 {rows[-1][9]} p99 {rows[-1][10]} ms"
+            )
 
+    curve_rows = [
+        (m, efc, f"{build_s:.1f}", ef, f"{recall:.3f}", common.fmt_ms(p50), common.fmt_ms(p99))
+        for m, efc, build_s, ef, recall, p50, p99 in curve
+    ]
     lines = [
         common.machine_line(loads),
         "",
         f"`.venv/bin/python benchmarks/search_latency.py --sizes {args.sizes} --model {args.model} --data "
-        f"{args.data} --warmup {args.warmup}`: {common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} "
-        "Every other sticker has "
-        f"a title/tags vector (both HNSW indexes are searched). PostgreSQL {common.server_url()} with "
-        f"shared_buffers={shared_buffers}; {args.warmup} untimed searches with other query vectors first. "
-        f"HNSW m={16}, ef_construction={64}; the ranking takes "
-        f"K={k} candidates per index with hnsw.ef_search = max(SEARCH_HNSW_EF_SEARCH={settings.SEARCH_HNSW_EF_SEARCH}"
-        f", K) = {ef_used}. {args.queries} timed queries per cell (after warm-up), milliseconds.",
+        f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}"
+        f"{' --recall-queries ' + str(args.recall_queries) if args.recall_queries != 100 else ''}"
+        f"{' --no-http' if args.no_http else ''}{' --section ' + args.section if args.section else ''}`: "
+        f"{common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} Every other sticker has a title/tags "
+        f"vector; each row stores its blended vector (text weight {w}) as `index_images` does. PostgreSQL "
+        f"{common.server_url()} with shared_buffers={shared_buffers}. Production ranking: one inner-product HNSW "
+        f"scan of the blended vectors (m={m_default}, ef_construction={efc_default}, ef_search="
+        f"{settings.SEARCH_HNSW_EF_SEARCH}, iterative scan in strict order), the exact score. {args.queries} timed "
+        f"queries per HNSW cell, {args.exact_queries} per exact cell, a different query vector each time, after "
+        f"{args.warmup} untimed searches with other vectors. Milliseconds. The machine is shared with other "
+        "agents' jobs (load average above).",
         "",
-        "Latency (ms). SQL = `ranking.selectors.search` with the query vector in hand. HTTP = `GET /api/search/` "
-        "on gunicorn (2 workers x 4 threads, result cache off), one request at a time, distinct queries; cached = "
-        "each query asked once before (its embedding from the worker's LRU or Redis, SEARCH_REDIS_URL), uncached "
-        "= new queries (the text tower runs).",
+        "Latency and recall per catalogue size. Exact pgvector = the same query as an exact scan "
+        "(`selectors.search(exact=True)`: sequential scan and top-N sort, recall 1.0); HNSW = the production path; "
+        "numpy exact = `B @ q` + top 10 over the same vectors already in memory; read GB/s = one pass of numpy over "
+        "those vectors (the memory bound of any exact scan here). HTTP (largest size only) = `GET /api/search/` on "
+        "gunicorn (2 workers x 4 threads, result cache off), one request at a time, distinct query texts; cached = "
+        "each text asked once in an earlier pass (its embedding from the worker's LRU or Redis), uncached = new "
+        "texts (the text tower runs).",
         "",
         *common.table(
-            ["N", "SQL p50", "SQL p99", "HTTP cached p50", "HTTP cached p99", "HTTP uncached p50", "HTTP uncached p99"],
+            [
+                "N",
+                "exact pgvector p50",
+                "HNSW p50",
+                "HNSW p99",
+                "HNSW recall@10",
+                "numpy exact p50",
+                "read GB/s",
+                "HTTP cached p50",
+                "HTTP cached p99",
+                "HTTP uncached p50",
+                "HTTP uncached p99",
+            ],
             rows,
         ),
         "",
-        "Recall@10 against exact search (numpy over all N vectors). Ranking = the first page of the production "
-        f"query (K={k}, ef_search={ef_used}) vs the exact top 10 of the same blended score. HNSW scan = one "
-        "`ORDER BY image <=> q LIMIT 10` at the given ef_search (recall / median time; (seq) = the planner chose an "
-        "exact sequential scan over the HNSW index at that ef_search).",
+        f"Exact scan at least as fast as HNSW (p50) up to N = {crossover:,}."
+        if crossover
+        else "The exact scan was slower than HNSW at every size measured.",
         "",
-        *common.table(["N", "ranking", *(f"scan ef={ef}" for ef in EF_VALUES)], recalls),
+        f"Trade-off curve at N = {sizes[-1]:,}: the blended index built with each (m, ef_construction) (build time of "
+        "that one index), then the production query at each ef_search: recall@10 against the exact blended top 10 "
+        f"({args.recall_queries} queries) and SQL latency.",
         "",
-        "HNSW build (both indexes: image for N rows, title/tags for N/2; maintenance_work_mem=3GB, "
-        "CREATE INDEX CONCURRENTLY through `ensure_vector_indexes`):",
+        *common.table(["m", "ef_construction", "build s", "ef_search", "recall@10", "SQL p50", "SQL p99"], curve_rows),
+        "",
+        "HNSW build of both indexes (image cosine for similar stickers, blended inner product for search) at the "
+        "configured m/ef_construction, maintenance_work_mem=3GB, CREATE INDEX CONCURRENTLY through "
+        "`ensure_vector_indexes`:",
         "",
         *common.table(["N", "build time"], builds),
     ]
     suffix = "" if shared_buffers == "128MB" else f", shared_buffers={shared_buffers}"
+    section = f"-{args.section}" if args.section else ""
     common.write_section(
-        f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}",
-        f"search_service latency and recall vs N ({args.data} data{suffix})",
+        f"search-latency-{args.data}{suffix.replace(', shared_buffers=', '-sb')}{section}",
+        f"search_service latency and recall vs N ({args.data} data{suffix}{', ' + args.section if section else ''})",
         lines,
         write=not args.no_write,
     )

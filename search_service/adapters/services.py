@@ -6,7 +6,6 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,13 +27,6 @@ class NothingToRollBack(Exception):
     """There is no adapter of this model to roll back."""
 
 
-def _blend(image: np.ndarray, text: np.ndarray | None, weight: float) -> np.ndarray:
-    """A sticker's blended vector (its inner product with a unit query is the search score)."""
-    if text is None:
-        return image
-    return (1.0 - weight) * image + weight * text
-
-
 def sticker_vectors(model_id: str, voted: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """Filenames and blended vectors of the candidates: every sticker of the model up to FULL_SOFTMAX_MAX, else
     the voted ones and a random sample of the others."""
@@ -44,13 +36,12 @@ def sticker_vectors(model_id: str, voted: Sequence[str]) -> tuple[list[str], np.
         stickers = Sticker.objects.filter(model_id=model_id, filename__in=set(voted)) | Sticker.objects.filter(
             id__in=sample
         )
-    weight = settings.SEARCH_TEXT_WEIGHT
     names, vectors = [], []
-    for filename, image, text in stickers.order_by("id").values_list("filename", "image_embedding", "text_embedding"):
-        names.append(filename)
-        vectors.append(
-            _blend(np.asarray(image, np.float32), None if text is None else np.asarray(text, np.float32), weight)
-        )
+    # The blended vector: its inner product with a unit query is the search score (stickers.blending).
+    for filename, blended in stickers.order_by("id").values_list("filename", "blended_embedding"):
+        if blended is not None:
+            names.append(filename)
+            vectors.append(np.asarray(blended, np.float32))
     return names, np.asarray(vectors, dtype=np.float32)
 
 

@@ -47,8 +47,17 @@ SEARCH_REDIS_TTL = env.int("SEARCH_REDIS_TTL", default=30 * 24 * 3600)  # second
 # --- ranking ---
 # 0.7: picked by benchmarks/quality.py on held-out emoji (keyword and description queries alike).
 SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.7)
-SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=100)
-SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=200)
+# HNSW build (m, ef_construction) and search breadth (ef_search, the same for every page: stable pages);
+# measured by benchmarks/search_latency.py, docs/ranking.md.
+SEARCH_HNSW_M = env.int("SEARCH_HNSW_M", default=16)
+SEARCH_HNSW_EF_CONSTRUCTION = env.int("SEARCH_HNSW_EF_CONSTRUCTION", default=200)
+SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=200)
+# Catalogues up to this many stickers (of the loaded model) are ranked by an exact scan instead of HNSW.
+SEARCH_EXACT_MAX_STICKERS = env.int("SEARCH_EXACT_MAX_STICKERS", default=2000)
+# PostgreSQL statement_timeout of ranking queries, ms (below sticker_service's 2.5 s deadline); 0 = none.
+SEARCH_STATEMENT_TIMEOUT_MS = env.int("SEARCH_STATEMENT_TIMEOUT_MS", default=2000)
+# Largest absolute per-request boost added to a listed sticker's score (POST /api/search/ "boosts").
+SEARCH_BOOST_MAX = env.float("SEARCH_BOOST_MAX", default=0.2)
 # Seconds a search's results are reused for the same query in this process (0 = off); see ranking/result_cache.py.
 SEARCH_RESULT_CACHE_TTL = env.float("SEARCH_RESULT_CACHE_TTL", default=0.0)
 SEARCH_RESULT_CACHE_SIZE = env.int("SEARCH_RESULT_CACHE_SIZE", default=4096)  # searches kept per process
@@ -81,8 +90,21 @@ if SEARCH_RESULT_CACHE_TTL < 0 or SEARCH_RESULT_CACHE_SIZE < 1:
     raise ImproperlyConfigured("SEARCH_RESULT_CACHE_TTL must be >= 0 and SEARCH_RESULT_CACHE_SIZE >= 1.")
 if SEARCH_REDIS_TIMEOUT <= 0 or SEARCH_REDIS_TTL < 1:
     raise ImproperlyConfigured("SEARCH_REDIS_TIMEOUT must be > 0 and SEARCH_REDIS_TTL >= 1 (seconds).")
-if SEARCH_CANDIDATES < 1 or SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
-    raise ImproperlyConfigured("SEARCH_CANDIDATES must be >= 1; SEARCH_TEXT_CACHE_SIZE, SEARCH_TORCH_THREADS >= 0.")
+if not (
+    2 <= SEARCH_HNSW_M <= 100
+    and 4 <= SEARCH_HNSW_EF_CONSTRUCTION <= 1000
+    and SEARCH_HNSW_EF_CONSTRUCTION >= 2 * SEARCH_HNSW_M
+):
+    raise ImproperlyConfigured(
+        "SEARCH_HNSW_M must be 2..100 and SEARCH_HNSW_EF_CONSTRUCTION 4..1000 and at least "
+        "2 * SEARCH_HNSW_M (pgvector's ranges)."
+    )
+if SEARCH_EXACT_MAX_STICKERS < 0 or SEARCH_STATEMENT_TIMEOUT_MS < 0 or not 0 <= SEARCH_BOOST_MAX <= 10:
+    raise ImproperlyConfigured(
+        "SEARCH_EXACT_MAX_STICKERS and SEARCH_STATEMENT_TIMEOUT_MS must be >= 0, SEARCH_BOOST_MAX 0..10."
+    )
+if SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
+    raise ImproperlyConfigured("SEARCH_TEXT_CACHE_SIZE and SEARCH_TORCH_THREADS must be >= 0.")
 if SEARCH_ADAPTER_REFRESH < 0:
     raise ImproperlyConfigured("SEARCH_ADAPTER_REFRESH must be >= 0 (seconds).")
 if not SEARCH_MEDIA_URL.endswith("/"):

@@ -1,7 +1,8 @@
 """Recent search results of this process, for queries that repeat (popular searches): no text encoding and no
 HNSW scans for a query asked again within ``SEARCH_RESULT_CACHE_TTL`` seconds (0 = off, the default).
 
-Keyed by everything the ranking depends on (model, query, limit, offset, weight, candidates, ef_search).
+Keyed by everything the ranking depends on (model, query, limit, offset, boosts, weight, ef_search, the
+exact-scan size and the boost cap).
 Emptied when this process changes the index (``stickers.signals.index_changed``, and Sticker saves and
 deletes); changes made by other processes (another worker, ``index_images``) show after at most the TTL,
 which is the price: a sticker added or deleted elsewhere may be missing from, or linger in, a repeated
@@ -60,7 +61,13 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
     ttl = settings.SEARCH_RESULT_CACHE_TTL
     if ttl <= 0:
         return compute()
-    key = (*key, settings.SEARCH_TEXT_WEIGHT, settings.SEARCH_CANDIDATES, settings.SEARCH_HNSW_EF_SEARCH)
+    key = (
+        *key,
+        settings.SEARCH_TEXT_WEIGHT,
+        settings.SEARCH_HNSW_EF_SEARCH,
+        settings.SEARCH_EXACT_MAX_STICKERS,
+        settings.SEARCH_BOOST_MAX,
+    )
     generation = results.generation
     value = results.get(key)
     if value is None:

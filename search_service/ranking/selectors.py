@@ -1,31 +1,53 @@
-"""Ranking stickers for a text query or for another sticker, on the HNSW indexes.
+"""Ranking stickers for a text query or for another sticker.
 
-Search score (cosine similarities, all vectors unit length)::
+Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``)::
 
     score = (1 - w) * cos(query, image) + w * cos(query, title_and_tags)   if the sticker has a title or tags
     score = cos(query, image)                                              otherwise
+          = query . blended        (blended = (1 - w) image + w text, stored per sticker: stickers.blending)
 
-with ``w = SEARCH_TEXT_WEIGHT``. Candidates: the top ``K = max(SEARCH_CANDIDATES, offset + limit)`` by image
-similarity and the top ``K`` by title/tags similarity, each an HNSW index scan; their union is re-scored
-exactly, sorted (ties by age), and cut to ``offset``/``limit``.
+plus, for stickers listed in the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]``.
+
+One scan gives the exact score: ``ORDER BY blended <#> q`` on the inner-product HNSW index, with pgvector's
+iterative scan in ``strict_order`` and a fixed ``hnsw.ef_search`` (SEARCH_HNSW_EF_SEARCH, never raised with the
+page): the index yields one stream of stickers in non-decreasing distance whatever the LIMIT, so a page is a
+slice of that stream and pages of any size concatenate to one ranking (up to ``offset + limit <=
+MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers are ranked by an exact scan
+(ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and the boosted
+stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of that
+union equals the top of the whole boosted ranking, so pages stay stable for the same boosts.
+
+Every statement carries its settings (``set_config(..., true)`` in the same string: one round trip), among them
+``statement_timeout`` = SEARCH_STATEMENT_TIMEOUT_MS, so an abandoned query stops in PostgreSQL too, and the
+checks that refuse a mixed index (another model's rows: ``ModelMismatch``; rows blended with another weight:
+``BlendOutdated``) ride in the same statement.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 from pgvector import Vector
+from psycopg2 import errors as pg_errors
 
-from stickers.errors import ModelMismatch
+from stickers.errors import BlendOutdated, ModelMismatch
 from stickers.models import Sticker
 from stickers.selectors import index_model_ids
+from stickers.signals import index_changed
 from stickers.vector_index import column_expr
 
+from .errors import ResultWindowExceeded, SearchTimeout
+
 TABLE = Sticker._meta.db_table
+MAX_RESULT_WINDOW = 1000  # offset + limit
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
+SIZE_TTL = 60.0  # seconds a catalogue size (exact scan or HNSW) is reused by this process
 
 
 @dataclass(frozen=True)
@@ -35,81 +57,154 @@ class Hit:
     title: str
 
 
-def _search_params(k: int) -> tuple[str, dict]:
-    """A statement setting the HNSW knobs for the query sent in the same string: ef_search >= K (else fewer
-    than K rows come back), and for deeper pages pgvector's (>= 0.8) iterative scan past ef_search.
+# --- exact scan or HNSW ---------------------------------------------------------------------------------------
+_sizes: dict[str, tuple[float, int]] = {}
+_sizes_lock = threading.Lock()
 
-    Sent with the query in one string, PostgreSQL runs both as one implicit transaction, so the ``is_local``
-    settings apply to that query only: one round trip and no BEGIN/COMMIT, and safe behind a transaction
-    pooler (the settings never outlive the statement string, whatever connection it lands on).
+
+def forget_sizes(**_signal_kwargs) -> None:
+    with _sizes_lock:
+        _sizes.clear()
+
+
+index_changed.connect(forget_sizes, dispatch_uid="ranking.selectors.forget_sizes")
+
+
+def catalogue_size(model_id: str) -> int:
+    """Stickers of ``model_id``, counted at most once a minute per process (and after this process's writes)."""
+    now = time.monotonic()
+    with _sizes_lock:
+        item = _sizes.get(model_id)
+    if item is not None and item[0] > now:
+        return item[1]
+    count = Sticker.objects.filter(model_id=model_id).count()
+    with _sizes_lock:
+        _sizes[model_id] = (now + SIZE_TTL, count)
+    return count
+
+
+def uses_exact_scan(model_id: str) -> bool:
+    return catalogue_size(model_id) <= settings.SEARCH_EXACT_MAX_STICKERS
+
+
+def _settings_prelude(*, exact: bool, ef_search: int) -> tuple[str, dict]:
+    """The statement setting this query's knobs, sent in the same string as the query.
+
+    PostgreSQL runs a multi-statement string as one implicit transaction, so the ``is_local`` settings apply to
+    that query only: one round trip, no BEGIN/COMMIT, safe behind a transaction pooler. Exact: no index scans
+    (the HNSW index cannot serve the ordering, a sequential scan and a top-N sort do). HNSW: no sequential scans
+    or sorts, so the planner takes the index whatever the LIMIT (its stream is what makes pages stable).
     """
-    ef_search = min(max(settings.SEARCH_HNSW_EF_SEARCH, k), MAX_EF_SEARCH)
-    iterative = "relaxed_order" if k > ef_search else "off"
+    knobs = {
+        "ef_search": str(ef_search),
+        "iterative": "strict_order",
+        "timeout": str(settings.SEARCH_STATEMENT_TIMEOUT_MS),
+        "indexscan": "off" if exact else "on",
+        "seqscan": "on" if exact else "off",
+        "sort": "on" if exact else "off",
+    }
     statement = (
         "SELECT set_config('hnsw.ef_search', %(ef_search)s, true), "
-        "set_config('hnsw.iterative_scan', %(iterative_scan)s, true);"
+        "set_config('hnsw.iterative_scan', %(iterative)s, true), "
+        "set_config('statement_timeout', %(timeout)s, true), "
+        "set_config('enable_indexscan', %(indexscan)s, true), "
+        "set_config('enable_seqscan', %(seqscan)s, true), "
+        "set_config('enable_sort', %(sort)s, true);"
     )
-    return statement, {"ef_search": str(ef_search), "iterative_scan": iterative}
+    return statement, knobs
+
+
+def _run(sql: str, params: dict) -> list[tuple]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, pg_errors.QueryCanceled):
+            raise SearchTimeout(settings.SEARCH_STATEMENT_TIMEOUT_MS) from exc
+        raise
+
+
+def check_result_window(offset: int, limit: int) -> None:
+    if offset + limit > MAX_RESULT_WINDOW:
+        raise ResultWindowExceeded(offset, limit, MAX_RESULT_WINDOW)
+
+
+def clamp_boosts(boosts: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """One boost per filename (the last one given), clamped to [-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]."""
+    cap = settings.SEARCH_BOOST_MAX
+    merged = {filename: min(max(float(boost), -cap), cap) for filename, boost in boosts}
+    return sorted(merged.items())
 
 
 def search(
-    query_vector: np.ndarray, *, model_id: str, limit: int, offset: int = 0, text_weight: float | None = None
+    query_vector: np.ndarray,
+    *,
+    model_id: str,
+    limit: int,
+    offset: int = 0,
+    boosts: Sequence[tuple[str, float]] = (),
+    exact: bool | None = None,
 ) -> list[Hit]:
-    """The best stickers for a query embedding (see the module docstring for the score).
+    """The best stickers for a query embedding (see the module docstring for the score and the pages).
 
-    Raises :class:`ModelMismatch` when the index also holds another model's embeddings: the check rides in
-    the same statement (an ``EXISTS`` on the model-id btree), so a search is one round trip to PostgreSQL.
+    ``exact``: force the exact scan (True) or the HNSW scan (False); default by catalogue size.
+    Raises :class:`ResultWindowExceeded`, :class:`ModelMismatch`, :class:`BlendOutdated`, :class:`SearchTimeout`.
     """
-    w = settings.SEARCH_TEXT_WEIGHT if text_weight is None else float(text_weight)
+    check_result_window(offset, limit)
+    w = float(settings.SEARCH_TEXT_WEIGHT)
     dim = int(query_vector.shape[0])
-    k = max(settings.SEARCH_CANDIDATES, offset + limit)
-    image, text = column_expr("image_embedding", dim), column_expr("text_embedding", dim)
-    query = f"%(q)s::vector({dim})"
-    image_score = f"(1 - ({image} <=> {query}))"
-    text_score = f"(1 - ({text} <=> {query}))"
+    if exact is None:
+        exact = uses_exact_scan(model_id)
+    boosts = clamp_boosts(boosts)
+    distance = f"({column_expr('blended_embedding', dim)} <#> %(q)s::vector({dim}))"
+    tie = ", s.id" if exact else ""  # the HNSW stream's order is kept as it is (strict order)
     # SQL assembled from constants and the int dimension only; values travel as parameters.
-    text_candidates = (
-        f"""
-        UNION
-        (SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s AND s.text_embedding IS NOT NULL
-         ORDER BY {text} <=> {query} LIMIT %(k)s)"""  # noqa: S608
-        if w > 0
-        else ""
-    )
-    # One row even when nothing matches (LEFT JOIN from a one-row table), carrying the model check.
+    if not boosts:
+        page = f"""
+            SELECT s.id, s.filename, s.title, -{distance} AS score FROM {TABLE} s WHERE s.model_id = %(model)s
+            ORDER BY {distance}{tie} LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
+    else:
+        page = f"""
+            WITH scan AS (
+                SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s ORDER BY {distance}{tie} LIMIT %(depth)s
+            ), boost (filename, boost) AS (
+                SELECT * FROM unnest(%(names)s::text[], %(boosts)s::float8[])
+            ), candidates AS (
+                SELECT id FROM scan
+                UNION SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s
+            )
+            SELECT s.id, s.filename, s.title, -{distance} + coalesce(b.boost, 0) AS score
+            FROM candidates c JOIN {TABLE} s ON s.id = c.id LEFT JOIN boost b ON b.filename = s.filename
+            ORDER BY score DESC, s.id LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
+    # One row even when nothing matches (LEFT JOIN from the one-row checks), carrying both index checks.
     sql = f"""
-        WITH candidates AS (
-            (SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s ORDER BY {image} <=> {query} LIMIT %(k)s)
-            {text_candidates}
-        ), ranked AS (
-            SELECT s.id, s.filename, s.title,
-                   CASE WHEN s.text_embedding IS NULL THEN {image_score}
-                        ELSE (1 - %(w)s) * {image_score} + %(w)s * {text_score} END AS score
-            FROM candidates c JOIN {TABLE} s ON s.id = c.id
-            ORDER BY score DESC, s.id
-            LIMIT %(limit)s OFFSET %(offset)s
-        )
         SELECT EXISTS (SELECT 1 FROM {TABLE} o WHERE o.model_id < %(model)s OR o.model_id > %(model)s),
+               EXISTS (SELECT 1 FROM {TABLE} o WHERE o.model_id = %(model)s
+                       AND (o.blend_weight IS NULL OR o.blend_weight < %(w)s OR o.blend_weight > %(w)s)),
                r.filename, r.title, r.score
-        FROM (VALUES (1)) AS one (x) LEFT JOIN ranked r ON true
-        ORDER BY r.score DESC, r.id
+        FROM (VALUES (1)) AS one (x)
+        LEFT JOIN (SELECT p.*, row_number() OVER () AS position FROM ({page}) p) r ON true
+        ORDER BY r.position
     """  # noqa: S608
-    prelude, knobs = _search_params(k)
+    prelude, knobs = _settings_prelude(exact=exact, ef_search=settings.SEARCH_HNSW_EF_SEARCH)
     params = {
         "q": Vector._to_db(query_vector),
         "model": model_id,
-        "k": k,
         "w": w,
         "limit": limit,
         "offset": offset,
+        "depth": offset + limit + len(boosts),
+        "names": [name for name, _ in boosts],
+        "boosts": [boost for _, boost in boosts],
         **knobs,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(prelude + sql, params)
-        rows = cursor.fetchall()
+    rows = _run(prelude + sql, params)
     if rows and rows[0][0]:
         raise ModelMismatch(model_id, [m for m in index_model_ids() if m != model_id])
-    return [Hit(filename, float(score), title) for _, filename, title, score in rows if filename is not None]
+    if rows and rows[0][1]:
+        raise BlendOutdated(w)
+    return [Hit(filename, float(score), title) for _, _, filename, title, score in rows if filename is not None]
 
 
 def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
@@ -118,15 +213,16 @@ def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
     dim = int(reference.shape[0])
     image = column_expr("image_embedding", dim)
     query = f"%(q)s::vector({dim})"
+    k = limit + 1  # itself is (nearly always) the first row
+    exact = uses_exact_scan(model_id)
     sql = f"""
         SELECT s.id, s.filename, s.title, 1 - ({image} <=> {query}) AS score
         FROM {TABLE} s WHERE s.model_id = %(model)s
-        ORDER BY {image} <=> {query}
+        ORDER BY {image} <=> {query}{", s.id" if exact else ""}
         LIMIT %(k)s
     """  # noqa: S608
-    k = limit + 1  # itself is (nearly always) the first row
-    prelude, knobs = _search_params(k)
-    with connection.cursor() as cursor:
-        cursor.execute(prelude + sql, {"q": Vector._to_db(reference), "model": model_id, "k": k, **knobs})
-        rows = cursor.fetchall()
+    prelude, knobs = _settings_prelude(
+        exact=exact, ef_search=min(max(settings.SEARCH_HNSW_EF_SEARCH, k), MAX_EF_SEARCH)
+    )
+    rows = _run(prelude + sql, {"q": Vector._to_db(reference), "model": model_id, "k": k, **knobs})
     return [Hit(filename, float(score), title) for id_, filename, title, score in rows if id_ != sticker.id][:limit]

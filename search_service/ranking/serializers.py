@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import math
+
 from rest_framework import serializers
 
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
 
 MAX_QUERY = 256
 MAX_LIMIT = 100
-MAX_OFFSET = 1_000_000
+MAX_OFFSET = 1_000_000  # offset + limit <= ranking.selectors.MAX_RESULT_WINDOW is checked after the fields
+MAX_BOOSTS = 200
 
 
 # Control characters refused; a pattern, so that the OpenAPI schema states the rule (servicekit.validation).
@@ -24,6 +27,35 @@ class SearchParamsSerializer(serializers.Serializer):
     )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+
+class BoostSerializer(serializers.Serializer):
+    filename = serializers.CharField(
+        max_length=255,
+        trim_whitespace=False,
+        validators=[no_control_characters],
+        help_text="A sticker of the catalogue (unknown filenames are ignored).",
+    )
+    boost = serializers.FloatField(
+        help_text="Added to the sticker's score; clamped to [-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX] (default 0.2)."
+    )
+
+    def validate_boost(self, value: float) -> float:
+        if not math.isfinite(value):
+            raise serializers.ValidationError("A finite number is required.")
+        return value
+
+
+class SearchBodySerializer(SearchParamsSerializer):
+    boosts = serializers.ListField(
+        child=BoostSerializer(),
+        required=False,
+        default=list,
+        max_length=MAX_BOOSTS,
+        help_text=f"Per-request score boosts of listed stickers (at most {MAX_BOOSTS}; "
+        "a filename given twice: the last one counts). Boosted stickers are ranked "
+        "by score + boost wherever they are in the ranking.",
+    )
 
 
 class SimilarParamsSerializer(serializers.Serializer):

@@ -49,3 +49,18 @@ class UploadTooLarge(DomainError):
         super().__init__(
             f"The upload is {size} bytes; at most {limit} bytes are accepted.", details={"max_bytes": limit}
         )
+
+
+class BlendOutdated(DomainError):
+    """Stored blended embeddings were made with another text weight than SEARCH_TEXT_WEIGHT (or none)."""
+
+    code = "blend_outdated"
+    status_code = 503
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+        super().__init__(
+            f"The index's blended embeddings were not made with SEARCH_TEXT_WEIGHT={weight}; search is refused "
+            "until 'python manage.py reblend' has re-blended them (or the previous weight is configured again).",
+            details={"text_weight": weight},
+        )

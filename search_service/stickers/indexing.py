@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from encoders.base import Encoder
 
+from .blending import reblend
 from .images import IMAGE_EXTENSIONS, InvalidImage, decode_image, sha256_hex
 from .metadata import Metadata
 from .models import Sticker
@@ -143,6 +144,7 @@ class FolderIndexer:
         self._seen_sha: set[str] = set()
         # A first load for this model builds its HNSW indexes once at the end (finish()), not row by row.
         self._defer_index = not Sticker.objects.filter(model_id=encoder.model_id).exists()
+        self.reblended = 0
 
     # -- folder --------------------------------------------------------------------------------------
     def index_folder(self, root: Path, *, recursive: bool = False) -> IndexStats:
@@ -285,7 +287,9 @@ class FolderIndexer:
         return self.stats
 
     def finish(self) -> list[str]:
-        """Make sure the loaded model's indexes exist; drop other models' once none of their rows remain."""
+        """Make sure the loaded model's indexes exist; drop other models' once none of their rows remain.
+        Rows blended with another text weight than SEARCH_TEXT_WEIGHT (it changed) are re-blended first."""
+        self.reblended = reblend()
         if Sticker.objects.filter(model_id=self.encoder.model_id).exists():
             ensure_vector_indexes(self.encoder.model_id, self.encoder.dim)
         if not other_models_present(self.encoder.model_id):

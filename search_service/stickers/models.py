@@ -7,7 +7,8 @@ class Sticker(models.Model):
     """One sticker image and its embeddings, with the id of the model that made them.
 
     The vector columns have no fixed dimension (it depends on the model); each (model id, dimension)
-    gets its own partial HNSW cosine index on ``embedding::vector(dim)`` (see ``stickers.vector_index``).
+    gets its own partial HNSW indexes on ``column::vector(dim)`` (see ``stickers.vector_index``): cosine on the
+    image embedding (similar stickers), inner product on the blended embedding (search, ``stickers.blending``).
     """
 
     filename = models.CharField(max_length=255, unique=True)
@@ -20,6 +21,10 @@ class Sticker(models.Model):
     image_embedding = VectorField()
     # Embedding of the title and tags (same text tower as queries); null when the sticker has neither.
     text_embedding = VectorField(null=True, blank=True)
+    # (1 - w) * image + w * text (the image embedding alone without title/tags), w = blend_weight: its inner
+    # product with a unit query is the search score. Null only for a row written before the blend existed.
+    blended_embedding = VectorField(null=True, blank=True)
+    blend_weight = models.FloatField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -27,8 +32,9 @@ class Sticker(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["sha256"], name="stickers_sha256_idx"),
-            # Also serves the model-mismatch probe (model_id < x or > x).
-            models.Index(fields=["model_id"], name="stickers_model_id_idx"),
+            # Also serves the probes of each search: another model's rows (model_id < x or > x), rows blended
+            # with another weight (model_id = x and blend_weight <> w or null).
+            models.Index(fields=["model_id", "blend_weight"], name="stickers_model_blend_idx"),
         ]
 
     def __str__(self) -> str:

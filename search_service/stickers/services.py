@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from encoders.base import Encoder
 from encoders.loader import get_encoder
 
+from .blending import blend, blend_sql
 from .errors import StickerExists, UnknownSticker, UploadTooLarge
 from .images import DecodedImage, check_upload_filename, decode_image
 from .metadata import metadata_text
@@ -79,6 +80,7 @@ def store_stickers(
     text_vectors = embed_metadata(encoder, [(item.title, item.tags) for item in items])
     if ensure_index:
         ensure_vector_indexes(encoder.model_id, encoder.dim)
+    weight = settings.SEARCH_TEXT_WEIGHT
     rows = [
         Sticker(
             filename=item.filename,
@@ -90,6 +92,8 @@ def store_stickers(
             model_id=encoder.model_id,
             image_embedding=image_vector,
             text_embedding=text_vector,
+            blended_embedding=blend(image_vector, text_vector, weight),
+            blend_weight=weight,
         )
         for item, image_vector, text_vector in zip(items, image_vectors, text_vectors, strict=True)
     ]
@@ -108,6 +112,8 @@ def store_stickers(
                     "model_id",
                     "image_embedding",
                     "text_embedding",
+                    "blended_embedding",
+                    "blend_weight",
                     "updated",
                 ],
             )
@@ -143,7 +149,7 @@ def add_sticker(name: str, data: bytes, *, title: str = "", tags: Sequence[str] 
 
 
 def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encoder: Encoder | None = None) -> int:
-    """New title/tags for stickers (their text embedding follows; the image one is untouched)."""
+    """New title/tags for stickers (their text and blended embeddings follow; the image one is untouched)."""
     if not changes:
         return 0
     encoder = encoder or get_encoder()
@@ -154,6 +160,13 @@ def update_metadata(changes: Sequence[tuple[Sticker, str, list[str]]], *, encode
         stickers.append(sticker)
     with transaction.atomic():
         Sticker.objects.bulk_update(stickers, ["title", "tags", "text_embedding", "updated"])
+        # The blend from the stored image embedding (often deferred by the caller), in the same transaction.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Sticker._meta.db_table} SET blended_embedding = {blend_sql()}, "  # noqa: S608
+                "blend_weight = %(w)s WHERE id = ANY(%(ids)s)",
+                {"w": settings.SEARCH_TEXT_WEIGHT, "ids": [sticker.id for sticker in stickers]},
+            )
         _index_changed()
     return len(stickers)
 

@@ -1,14 +1,18 @@
-"""The HNSW cosine indexes of the embedding columns: one pair per (model id, dimension).
+"""The HNSW indexes of the embedding columns: one pair per (model id, dimension).
 
 The vector columns are untyped (``vector``) because the dimension depends on the model. For each model
 that has indexed stickers there is a partial expression index per column::
 
     CREATE INDEX ... USING hnsw ((image_embedding::vector(D)) vector_cosine_ops) WHERE model_id = '<id>'
+    CREATE INDEX ... USING hnsw ((blended_embedding::vector(D)) vector_ip_ops) WHERE model_id = '<id>'
 
-Queries use the same cast (:func:`column_expr`) and predicate, so the planner uses the
-index. The model id must reach PostgreSQL as a literal (psycopg2 interpolates parameters client-side),
-otherwise the partial index's predicate cannot be proven. Each index carries a JSON comment
-``{"model_id", "dim", "column"}`` so stale ones (models no longer in the table) can be found and dropped.
+The image index serves "similar stickers", the blended one (inner product, see ``stickers.blending``) search.
+Build parameters: ``SEARCH_HNSW_M``, ``SEARCH_HNSW_EF_CONSTRUCTION`` (for indexes built after a change;
+``manage.py reblend --rebuild-indexes`` rebuilds). Queries use the same cast and predicate (:func:`column_expr`),
+so the planner uses the index. The model id must reach PostgreSQL as a literal (psycopg2 interpolates
+parameters client-side), otherwise the partial index's predicate cannot be proven. Each index carries a JSON
+comment ``{"model_id", "dim", "column", "m", "ef_construction"}`` so stale ones (models no longer in the
+table) can be found and dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, cast
 
+from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import connection
 from django.db.models import Q
@@ -32,10 +37,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("image_embedding", "text_embedding")
-_PREFIX = {"image_embedding": "stickers_img_hnsw_", "text_embedding": "stickers_txt_hnsw_"}
-HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
+COLUMNS = ("image_embedding", "blended_embedding")
+_PREFIX = {"image_embedding": "stickers_img_hnsw_", "blended_embedding": "stickers_bld_hnsw_"}
+_OPCLASS = {"image_embedding": "vector_cosine_ops", "blended_embedding": "vector_ip_ops"}
 _ensured: set[tuple[str, str, int]] = set()  # (database alias, model id, dim) known to be indexed
 _ensured_lock = threading.Lock()
 _ADVISORY_KEY = 4_118_001  # serialises index creation across processes
@@ -46,15 +50,12 @@ def index_name(column: str, model_id: str, dim: int) -> str:
 
 
 def vector_index(column: str, model_id: str, dim: int) -> HnswIndex:
-    condition = Q(model_id=model_id)
-    if column == "text_embedding":
-        condition &= Q(text_embedding__isnull=False)
     return HnswIndex(
-        OpClass(Cast(column, VectorField(dimensions=dim)), name="vector_cosine_ops"),
+        OpClass(Cast(column, VectorField(dimensions=dim)), name=_OPCLASS[column]),
         name=index_name(column, model_id, dim),
-        condition=condition,
-        m=HNSW_M,
-        ef_construction=HNSW_EF_CONSTRUCTION,
+        condition=Q(model_id=model_id),
+        m=settings.SEARCH_HNSW_M,
+        ef_construction=settings.SEARCH_HNSW_EF_CONSTRUCTION,
     )
 
 
@@ -73,7 +74,7 @@ def _existing() -> dict[str, tuple[bool, dict]]:
             FROM pg_index i
             JOIN pg_class c ON c.oid = i.indexrelid
             WHERE i.indrelid = %s::regclass AND (c.relname LIKE 'stickers\\_img\\_hnsw\\_%%'
-                                                  OR c.relname LIKE 'stickers\\_txt\\_hnsw\\_%%')
+                                                  OR c.relname LIKE 'stickers\\_bld\\_hnsw\\_%%')
             """,
             [Sticker._meta.db_table],
         )
@@ -120,7 +121,15 @@ def ensure_vector_indexes(model_id: str, dim: int) -> list[str]:
                 if state:  # an invalid leftover of an interrupted concurrent build
                     editor.remove_index(Sticker, index, concurrently=concurrently)
                 editor.add_index(Sticker, index, concurrently=concurrently)
-                comment = json.dumps({"model_id": model_id, "dim": int(dim), "column": column})
+                comment = json.dumps(
+                    {
+                        "model_id": model_id,
+                        "dim": int(dim),
+                        "column": column,
+                        "m": settings.SEARCH_HNSW_M,
+                        "ef_construction": settings.SEARCH_HNSW_EF_CONSTRUCTION,
+                    }
+                )
                 editor.execute(f"COMMENT ON INDEX {editor.quote_name(index.name)} IS %s", [comment])
             created.append(index.name)
             logger.info("Created HNSW index %s on %s for %s (dim %d)", index.name, column, model_id, dim)
@@ -144,6 +153,32 @@ def drop_stale_vector_indexes() -> list[str]:
             logger.info("Dropped HNSW index %s (model %s has no stickers left)", name, model_id)
         _ensured.clear()
     return dropped
+
+
+def drop_vector_indexes(column: str | None = None) -> list[str]:
+    """Drop the HNSW indexes of ``column`` (all columns when None), of every model: before a bulk rewrite."""
+    dropped = []
+    concurrently = not connection.in_atomic_block
+    with _ensured_lock, _advisory_lock():
+        for name, (_valid, meta) in _existing().items():
+            if column is not None and not name.startswith(_PREFIX[column]):
+                continue
+            with connection.schema_editor(atomic=not concurrently) as editor:
+                # Django's private helper (PostgreSQL's schema editor); not in django-stubs.
+                editor.execute(editor._delete_index_sql(Sticker, name, concurrently=concurrently))  # type: ignore[attr-defined]
+            dropped.append(name)
+            logger.info("Dropped HNSW index %s (%s)", name, meta.get("column", column))
+        _ensured.clear()
+    return dropped
+
+
+def rebuild_vector_indexes(column: str | None = None) -> None:
+    """Build again the HNSW indexes of ``column`` (all when None) for every (model, dimension) in the table."""
+    drop_vector_indexes(column)
+    for model_id in Sticker.objects.order_by().values_list("model_id", flat=True).distinct():
+        sample = Sticker.objects.filter(model_id=model_id).only("image_embedding").first()
+        if sample is not None:
+            ensure_vector_indexes(model_id, len(sample.image_embedding))
 
 
 def forget_ensured() -> None:

@@ -34,3 +34,13 @@ class UnknownSticker(DomainError):
     def __init__(self, filename: str) -> None:
         self.filename = filename
         super().__init__(f"Unknown sticker: {filename}", details={"filename": filename})
+
+
+class ResultWindowExceeded(DomainError):
+    """offset + limit past the result window (as Elasticsearch's max_result_window)."""
+
+    code = "result_window_exceeded"
+    status_code = 400
+
+    def __init__(self, message: str, *, details: dict[str, Any]) -> None:
+        super().__init__(message, details=details)

@@ -6,7 +6,9 @@ from config.api import ClientIdField, FilenameField, QueryField
 class SearchParamsSerializer(serializers.Serializer):
     query = QueryField(help_text="Search text: trimmed, 1..256 characters, any Unicode except control characters.")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
-    offset = serializers.IntegerField(min_value=0, max_value=100_000, default=0, help_text="Stickers to skip.")
+    offset = serializers.IntegerField(
+        min_value=0, max_value=100_000, default=0, help_text="Stickers to skip; offset + limit <= 1000."
+    )
     client_id = ClientIdField()
 
 

@@ -10,9 +10,22 @@ from django.utils import timezone
 from catalog.selectors import sticker_url
 from catalog.services import record_seen_stickers
 from searches import client
-from searches.errors import SearchRefused, SearchUnavailable, UnknownSticker
+from searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
 from searches.models import Query
 from searches.normalize import normalize_query
+
+# offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
+MAX_RESULT_WINDOW = 1000
+
+
+def check_result_window(offset: int, limit: int) -> None:
+    """:class:`ResultWindowExceeded` past the window (search_service refuses the same with the same code)."""
+    if offset + limit > MAX_RESULT_WINDOW:
+        raise ResultWindowExceeded(
+            f"offset + limit = {offset + limit} is past the result window of {MAX_RESULT_WINDOW} stickers; "
+            "refine the query instead of paging deeper.",
+            details={"offset": offset, "limit": limit, "max_result_window": MAX_RESULT_WINDOW},
+        )
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,7 @@ def _unavailable(exc: client.SearchServiceUnavailable) -> SearchUnavailable:
     return SearchUnavailable(details={"dependency": "search_service", "reason": exc.reason})
 
 
-def _upstream_error(exc: client.SearchServiceError) -> SearchRefused | SearchUnavailable:
+def _upstream_error(exc: client.SearchServiceError) -> ResultWindowExceeded | SearchRefused | SearchUnavailable:
     """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
     upstream = {
         "dependency": "search_service",
@@ -57,6 +70,8 @@ def _upstream_error(exc: client.SearchServiceError) -> SearchRefused | SearchUna
         "upstream_code": exc.code,
         "upstream_message": exc.message,
     }
+    if exc.status == 400 and exc.code == "result_window_exceeded":
+        return ResultWindowExceeded(exc.message, details={**exc.details, **upstream})
     if exc.status == 400:
         return SearchRefused(
             exc.message or "search_service refused the request.",
@@ -81,10 +96,12 @@ def search_stickers(*, query: str, limit: int, offset: int) -> SearchResult:
     """Stickers matching ``query`` (already validated and trimmed); counts one use of its normal form.
 
     search_service is asked for the normal form, with the boosts the query's votes give (feedback.boosts).
-    Only searches that answered count as a use. Raises :class:`SearchRefused` or :class:`SearchUnavailable`.
+    Only searches that answered count as a use. Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or
+    :class:`SearchUnavailable`.
     """
     from feedback.boosts import query_boosts
 
+    check_result_window(offset, limit)
     normal = normalize_query(query)
     try:
         ranking = client.search(normal, limit=limit, offset=offset, boosts=query_boosts(normal))

@@ -15,6 +15,11 @@ from searches.serializers import (
 )
 from servicekit.openapi import error_schema
 
+SEARCH_INVALID = error_schema(
+    "invalid_request: a parameter is missing or out of range (see details.fields); "
+    f"result_window_exceeded: offset + limit > {services.MAX_RESULT_WINDOW}."
+)
+
 
 class SearchView(APIView):
     throttle_classes = [ScopedThrottle]
@@ -27,9 +32,11 @@ class SearchView(APIView):
         "use of the query in its normal form (NFKC, case-folded, inner whitespace collapsed, trimmed: 'Cat ', "
         "'cat' and 'CAT' are one query); the response echoes the query as sent (trimmed). Votes on the query "
         "lift or lower their stickers (each client counts once, bounded). `client_id` is optional (1..64 "
-        "visible ASCII characters). search_service down, slow or failing: 503 within 3 seconds.",
+        "visible ASCII characters). Pages of any size concatenate to one ranking up to offset + limit <= "
+        f"{services.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded), for an unchanged index and vote "
+        "state. search_service down, slow or failing: 503 within 3 seconds.",
         parameters=[SearchParamsSerializer],
-        responses={200: SearchResponseSerializer, 400: INVALID, 429: THROTTLED, 503: UNAVAILABLE},
+        responses={200: SearchResponseSerializer, 400: SEARCH_INVALID, 429: THROTTLED, 503: UNAVAILABLE},
         tags=["search"],
     )
     def get(self, request: Request) -> Response:

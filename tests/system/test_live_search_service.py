@@ -34,6 +34,29 @@ def test_search_through_the_live_service(client, use_live_search_service, settin
     assert Query.objects.get(text="cat in a park").usage_count == 2
 
 
+def test_pages_of_any_size_are_one_ranking_and_past_the_window_is_400(client, use_live_search_service):
+    service = use_live_search_service
+
+    def names(limit, offset=0):
+        response = client.get("/api/search/", {"query": "animal", "limit": limit, "offset": offset})
+        assert response.status_code == 200, response.content
+        return [s["filename"] for s in response.json()["stickers"]]
+
+    whole = names(100)
+    assert sorted(whole) == sorted(service.filenames)
+    for size in (1, 3, 7):
+        assert [name for offset in range(0, len(whole), size) for name in names(size, offset)] == whole
+    for url, headers in ((f"{service.url}/api/search/", service.headers()), ("/api/search/", None)):
+        params = {"query": "animal", "limit": 100, "offset": 901}
+        response = (
+            requests.get(url, params=params, headers=headers, timeout=10)
+            if headers is not None
+            else client.get(url, params)
+        )
+        assert response.status_code == 400, url
+        assert response.json()["error"]["code"] == "result_window_exceeded"
+
+
 @pytest.mark.parametrize("text", ["cats & dogs #1 100%", "🐱🌳 кошка", "%25%26%23", "x" * 256])
 def test_special_queries_work_end_to_end(client, use_live_search_service, text):
     response = client.get("/api/search/", {"query": text, "limit": 3})

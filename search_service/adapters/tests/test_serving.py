@@ -15,6 +15,7 @@ from adapters.models import QueryAdapter
 from adapters.residual import Residual
 from adapters.training import PairVotes, TrainConfig
 from encoders.loader import embed_query
+from ranking import result_cache
 from stickers.models import Sticker
 from stickers.services import add_sticker
 from testkit.images import png
@@ -28,11 +29,11 @@ TITLES = [("red ball", ["ball"]), ("green box", []), ("", ["blue"]), ("", []), (
 def stickers(encoder, settings):
     settings.SEARCH_ADAPTER_REFRESH = 0  # look for a new version on every search
     settings.SEARCH_RESULT_CACHE_TTL = 60  # results are cached: a new version must not be served old results
-    serving.reset()
     for i, (title, tags) in enumerate(TITLES):
         add_sticker(f"s{i}.png", png(i), title=title, tags=tags)
     yield {s.filename: s for s in Sticker.objects.all()}
-    serving.reset()
+    result_cache.results.clear()
+    result_cache.results.hits = result_cache.results.misses = 0
 
 
 def store(encoder, seed: int) -> QueryAdapter:

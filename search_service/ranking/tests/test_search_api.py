@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from django.core.management import call_command
 
+from stickers.blending import reblend
 from stickers.models import Sticker
 from stickers.services import add_sticker
 from testkit.images import image_bytes, make_image, png
@@ -29,6 +33,7 @@ def search(client, **params):
 
 def test_scores_are_the_documented_blend_of_cosine_similarities(client, stickers, encoder, settings):
     settings.SEARCH_TEXT_WEIGHT = 0.3
+    reblend()
     body = search(client, query="a red ball", limit=10)
     assert body["model"] == encoder.model_id
     results = body["results"]
@@ -47,6 +52,7 @@ def test_scores_are_the_documented_blend_of_cosine_similarities(client, stickers
 
 def test_title_and_tags_match_when_the_text_weight_is_one(client, stickers, settings):
     settings.SEARCH_TEXT_WEIGHT = 1.0
+    reblend()
     results = search(client, query="green box")["results"]
     assert results[0] == {"filename": "s1.png", "score": pytest.approx(1.0, abs=1e-4), "title": "green box"}
     assert search(client, query="blue")["results"][0]["filename"] == "s2.png"
@@ -54,9 +60,25 @@ def test_title_and_tags_match_when_the_text_weight_is_one(client, stickers, sett
 
 def test_image_only_when_the_text_weight_is_zero(client, stickers, encoder, settings):
     settings.SEARCH_TEXT_WEIGHT = 0.0
+    reblend()
     query = encoder.encode_texts(["green box"])[0]
     expected = sorted(stickers, key=lambda name: -float(np.dot(query, stickers[name].image_embedding)))
     assert [hit["filename"] for hit in search(client, query="green box")["results"]] == expected
+
+
+def test_a_changed_text_weight_is_refused_until_reblend(client, stickers, settings):
+    before = search(client, query="a red ball")["results"]
+    settings.SEARCH_TEXT_WEIGHT = 0.5
+    response = client.get("/api/search/", {"query": "a red ball"})
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "blend_outdated" and "manage.py reblend" in error["message"]
+    assert error["details"] == {"text_weight": 0.5}
+    call_command("reblend", stdout=io.StringIO())
+    after = search(client, query="a red ball")["results"]
+    assert {hit["filename"] for hit in after} == {hit["filename"] for hit in before}
+    assert [hit["score"] for hit in after] != [hit["score"] for hit in before]
+    assert set(Sticker.objects.values_list("blend_weight", flat=True)) == {0.5}
 
 
 def test_limit_and_offset_page_through_one_ranking(client, stickers):
@@ -99,6 +121,50 @@ def test_bad_search_parameters_are_400(client, params):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_request" and error["details"]["fields"]
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (1, 1000), (10, 10**6)])
+def test_past_the_result_window_is_400(client, limit, offset):
+    response = client.get("/api/search/", {"query": "cat", "limit": limit, "offset": offset})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "result_window_exceeded"
+    assert error["details"] == {"offset": offset, "limit": limit, "max_result_window": 1000}
+
+
+def test_the_last_page_of_the_window_is_fine(client, stickers):
+    assert search(client, query="cat", limit=100, offset=900)["results"] == []
+
+
+def test_post_with_boosts_lifts_the_listed_stickers(client, stickers, settings):
+    settings.SEARCH_BOOST_MAX = 2.0
+    plain = search(client, query="a red ball", limit=5)["results"]
+    last = plain[-1]
+    body = {"query": "a red ball", "limit": 5, "boosts": [{"filename": last["filename"], "boost": 50}]}
+    response = client.post("/api/search/", body, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    boosted = response.json()["results"]
+    assert boosted[0]["filename"] == last["filename"]
+    assert boosted[0]["score"] == pytest.approx(last["score"] + settings.SEARCH_BOOST_MAX, abs=1e-5)
+    same = client.post("/api/search/", {"query": "a red ball", "limit": 5}, content_type="application/json")
+    assert same.json()["results"] == plain
+
+
+@pytest.mark.parametrize(
+    "boosts",
+    [
+        [{"filename": "s0.png", "boost": "nan"}],
+        [{"filename": "s0.png", "boost": "Infinity"}],
+        [{"filename": "s0.png"}],
+        [{"filename": "a\x00b", "boost": 0.1}],
+        [{"filename": "s0.png", "boost": 0.1}] * 201,
+        {"s0.png": 0.1},
+    ],
+)
+def test_bad_boosts_are_400(client, boosts):
+    response = client.post("/api/search/", {"query": "cat", "boosts": boosts}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
 
 
 def test_similar_excludes_itself_and_finds_the_near_duplicate(client, stickers, encoder):
@@ -168,7 +234,11 @@ def test_the_schema_describes_parameters_and_responses(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     search = schema["paths"]["/api/search/"]["get"]
     assert {p["name"] for p in search["parameters"]} == {"query", "limit", "offset"}
-    assert {"200", "400", "409"} <= set(search["responses"])
+    assert {"200", "400", "409", "503"} <= set(search["responses"])
+    assert "result_window_exceeded" in search["responses"]["400"]["description"]
+    boosted = schema["paths"]["/api/search/"]["post"]
+    body = boosted["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][body]["properties"]) == {"query", "limit", "offset", "boosts"}
     assert {p["name"] for p in schema["paths"]["/api/similar/"]["get"]["parameters"]} == {"filename", "limit"}
     assert "multipart/form-data" in schema["paths"]["/api/images/"]["post"]["requestBody"]["content"]
     assert {"page", "page_size"} <= {p["name"] for p in schema["paths"]["/api/images/"]["get"]["parameters"]}

@@ -1,4 +1,4 @@
-"""The ranking runs as one statement string: its HNSW knobs apply to that query, the model check rides along."""
+"""The ranking runs as one statement string: its knobs apply to that query, the index checks ride along."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from ranking import selectors
-from stickers.errors import ModelMismatch
+from stickers.errors import BlendOutdated, ModelMismatch
 from stickers.models import Sticker
 from stickers.vector_index import ensure_vector_indexes
 
@@ -21,38 +21,58 @@ def _unit(rng, n):
 
 
 @pytest.fixture
-def stickers():
+def stickers(settings):
     rng = np.random.default_rng(0)
     Sticker.objects.bulk_create(
         [
-            Sticker(filename=f"k{i:02d}.png", sha256=f"{i:064x}", width=1, height=1, model_id=MODEL, image_embedding=v)
+            Sticker(
+                filename=f"k{i:02d}.png",
+                sha256=f"{i:064x}",
+                width=1,
+                height=1,
+                model_id=MODEL,
+                image_embedding=v,
+                blended_embedding=v,
+                blend_weight=settings.SEARCH_TEXT_WEIGHT,
+            )
             for i, v in enumerate(_unit(rng, COUNT))
         ]
     )
     ensure_vector_indexes(MODEL, DIM)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # small table: make the planner use the HNSW index
     return _unit(rng, 1)[0]
 
 
-def test_ef_search_is_raised_to_the_candidate_count_for_that_query(settings, stickers):
-    settings.SEARCH_HNSW_EF_SEARCH, settings.SEARCH_CANDIDATES = 10, 70
-    hits = selectors.search(stickers, model_id=MODEL, limit=70, text_weight=0.0)
-    # An HNSW scan returns at most ef_search rows: pgvector's default (40) or the setting (10) would cut this.
-    assert len(hits) == 70
-    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
-
-
-def test_deep_pages_scan_past_ef_search(settings, stickers):
-    settings.SEARCH_HNSW_EF_SEARCH, settings.SEARCH_CANDIDATES = 10, 10
-    first = selectors.search(stickers, model_id=MODEL, limit=40, text_weight=0.0)
-    page = selectors.search(stickers, model_id=MODEL, limit=20, offset=40, text_weight=0.0)
+def test_pages_deeper_than_ef_search_come_from_the_iterative_scan(settings, stickers):
+    settings.SEARCH_HNSW_EF_SEARCH = 10
+    first = selectors.search(stickers, model_id=MODEL, limit=40, exact=False)
+    page = selectors.search(stickers, model_id=MODEL, limit=20, offset=40, exact=False)
+    # Without the iterative scan an HNSW scan returns at most ef_search rows.
     assert len(first) == 40 and len(page) == 20
     assert not {hit.filename for hit in first} & {hit.filename for hit in page}
+    scores = [hit.score for hit in first + page]
+    assert scores == sorted(scores, reverse=True)  # strict order
 
 
-def test_an_empty_page_still_carries_the_model_check(stickers):
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production (no test transaction around it)
+def test_the_knobs_do_not_outlive_the_statement(settings, stickers):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+    assert selectors.search(stickers, model_id=MODEL, limit=5, exact=False)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('statement_timeout'), current_setting('hnsw.iterative_scan'), "
+            "current_setting('enable_seqscan')"
+        )
+        assert cursor.fetchone() == (before, "off", "on")
+
+
+def test_an_empty_page_still_carries_the_index_checks(stickers, settings):
     assert selectors.search(stickers, model_id=MODEL, limit=10, offset=COUNT) == []
+    Sticker.objects.filter(filename="k00.png").update(blend_weight=0.123)
+    with pytest.raises(BlendOutdated):
+        selectors.search(stickers, model_id=MODEL, limit=10, offset=COUNT)
+    Sticker.objects.filter(filename="k00.png").update(blend_weight=settings.SEARCH_TEXT_WEIGHT)
     Sticker.objects.create(
         filename="other.png",
         sha256="f" * 64,

@@ -26,15 +26,16 @@ def explain(sql_runner) -> str:
 
         def execute(self, sql, params=None):
             prelude, _, query = sql.rpartition(";")  # ranking sends "SELECT set_config(...); <query>"
-            if query.lstrip().upper().startswith(("WITH", "SELECT S.")):
+            if query.lstrip().upper().startswith(("SELECT EXISTS", "SELECT S.")):
                 self.cursor.execute(prelude + (";" if prelude else "") + "EXPLAIN " + query, params)
                 captured.append("\n".join(row[0] for row in self.cursor.fetchall()))
-                self.cursor.execute("SELECT NULL, NULL, NULL, NULL LIMIT 0")
+                columns = 5 if query.lstrip().upper().startswith("SELECT EXISTS") else 4
+                self.cursor.execute(f"SELECT {', '.join(['NULL'] * columns)} LIMIT 0")
             else:
                 self.cursor.execute(sql, params)
 
-        def fetchall(self):
-            return self.cursor.fetchall()
+        def __getattr__(self, name):
+            return getattr(self.cursor, name)
 
         def __enter__(self):
             return self
@@ -50,31 +51,46 @@ def explain(sql_runner) -> str:
     return captured[-1]
 
 
-def test_search_and_similar_use_the_hnsw_indexes(encoder):
+def test_search_and_similar_use_the_hnsw_indexes_past_the_exact_scan_size(encoder, settings):
     for i in range(3):
         add_sticker(f"s{i}.png", png(i), title=f"t{i}")
     model, dim = encoder.model_id, encoder.dim
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny table: make the planner show what it can use
     query = encoder.encode_texts(["a red ball"])[0]
-    plan = explain(lambda: selectors.search(query, model_id=model, limit=5))
-    assert index_name("image_embedding", model, dim) in plan, plan
-    assert index_name("text_embedding", model, dim) in plan, plan
     sticker = Sticker.objects.get(filename="s0.png")
+    settings.SEARCH_EXACT_MAX_STICKERS = 2
+    selectors.forget_sizes()
+    for limit, offset in [(5, 0), (100, 900), (1, 999)]:  # the index's stream whatever the page
+        plan = explain(
+            lambda limit=limit, offset=offset: selectors.search(query, model_id=model, limit=limit, offset=offset)
+        )
+        assert index_name("blended_embedding", model, dim) in plan, plan
+    assert (
+        explain(lambda: selectors.search(query, model_id=model, limit=5, boosts=[("s1.png", 0.1)])).count(
+            index_name("blended_embedding", model, dim)
+        )
+        == 1
+    )
     plan = explain(lambda: selectors.similar(sticker, model_id=model, limit=5))
     assert index_name("image_embedding", model, dim) in plan, plan
+    settings.SEARCH_EXACT_MAX_STICKERS = 3  # small catalogue: an exact scan
+    selectors.forget_sizes()
+    for plan in (
+        explain(lambda: selectors.search(query, model_id=model, limit=5)),
+        explain(lambda: selectors.similar(sticker, model_id=model, limit=5)),
+    ):
+        assert "_hnsw_" not in plan and "Sort Key" in plan, plan
 
 
 def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
     assert set(ensure_vector_indexes("model-a", 8)) == {
         index_name("image_embedding", "model-a", 8),
-        index_name("text_embedding", "model-a", 8),
+        index_name("blended_embedding", "model-a", 8),
     }
     assert ensure_vector_indexes("model-a", 8) == []
     existing = _existing()
     assert existing[index_name("image_embedding", "model-a", 8)] == (
         True,
-        {"model_id": "model-a", "dim": 8, "column": "image_embedding"},
+        {"model_id": "model-a", "dim": 8, "column": "image_embedding", "m": 16, "ef_construction": 200},
     )
     Sticker.objects.create(
         filename="x.png",
@@ -88,6 +104,6 @@ def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
     Sticker.objects.all().delete()
     assert set(drop_stale_vector_indexes()) == {
         index_name("image_embedding", "model-a", 8),
-        index_name("text_embedding", "model-a", 8),
+        index_name("blended_embedding", "model-a", 8),
     }
     assert not _existing()

@@ -167,6 +167,33 @@ def test_search_service_refusing_the_input_is_400(client, fake_search_service):
     assert response.json()["error"]["details"]["fields"] == {"query": ["nope"]}
 
 
+@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (1, 1000), (10, 100_000)])
+def test_past_the_result_window_is_400_without_asking_search_service(client, fake_search_service, limit, offset):
+    response = search(client, query="cat", limit=limit, offset=offset)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "result_window_exceeded"
+    assert error["details"] == {"offset": offset, "limit": limit, "max_result_window": 1000}
+    assert fake_search_service.requests == [] and Query.objects.count() == 0
+    assert search(client, query="cat", limit=100, offset=900).status_code == 200
+
+
+def test_search_services_result_window_error_is_passed_through_as_400(client, fake_search_service):
+    fake_search_service.behaviour, fake_search_service.status = "error", 400
+    fake_search_service.body = {
+        "error": {
+            "code": "result_window_exceeded",
+            "message": "past the window",
+            "details": {"offset": 90, "limit": 10, "max_result_window": 50},
+        }
+    }
+    response = search(client, query="cat", limit=10, offset=90)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "result_window_exceeded" and error["message"] == "past the window"
+    assert error["details"]["max_result_window"] == 50 and error["details"]["upstream_status"] == 400
+
+
 def test_search_recovers_when_search_service_comes_back(client, fake_search_service):
     fake_search_service.behaviour = "error"
     assert search(client, query="cat").status_code == 503

@@ -95,6 +95,7 @@ class Command(BaseCommand):
                     indexer.reindex_stored()
                     bar.close()
             dropped = indexer.finish()
+        self._reblended = indexer.reblended
         self._report(indexer.stats, dropped, encoder.model_id)
 
     def _report(self, stats: IndexStats, dropped: list[str], model_id: str) -> None:
@@ -108,6 +109,11 @@ class Command(BaseCommand):
         )
         for failure in stats.failures:
             self.stdout.write(f"  failed: {failure}")
+        if indexer_reblended := getattr(self, "_reblended", 0):
+            self.stdout.write(
+                f"Re-blended {indexer_reblended} stickers with SEARCH_TEXT_WEIGHT="
+                f"{settings.SEARCH_TEXT_WEIGHT} (it changed since they were indexed)."
+            )
         if dropped:
             self.stdout.write(f"Dropped {len(dropped)} HNSW indexes of models no longer in the index.")
         if other_models_present(model_id):
