@@ -22,18 +22,9 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from feedback.models import ClientVote, Vote
+from feedback.scoring import vote_boost
 
 MAX_BOOSTS = 200  # search_service's limit per request
-
-
-def vote_boost(up: int, down: int, *, max_boost: float, prior: float, half_clients: float) -> float:
-    """The boost of a sticker with ``up`` / ``down`` distinct clients' votes (see the module docstring)."""
-    n = up + down
-    if n <= 0 or max_boost <= 0:
-        return 0.0
-    share = (up + prior) / (n + 2 * prior)
-    confidence = n / (n + half_clients)
-    return max_boost * (2 * share - 1) * confidence
 
 
 def client_vote_counts(normal_query: str) -> dict[str, tuple[int, int]]:

@@ -6,8 +6,9 @@ import json
 import pytest
 
 from catalog.models import Sticker
-from feedback.boosts import query_boosts, vote_boost
+from feedback.boosts import query_boosts
 from feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
+from feedback.scoring import vote_boost
 from searches.normalize import client_key
 from searches.services import record_query_use
 
