@@ -394,12 +394,12 @@ def main() -> None:
             ["cost", "value", "goal"],
             [
                 [
-                    f"search_service search p50, GET without boosts ({len(get_times)} searches)",
+                    f"search_service search p50, GET without boosts ({len(get_times)} searches), ms",
                     common.fmt_ms(common.median(get_times)),
                     "",
                 ],
                 [
-                    f"search_service search p50, POST with the query's boosts (mean {boosts_per_query:.1f} boosts)",
+                    f"search_service search p50, POST with the query's boosts (mean {boosts_per_query:.1f} boosts), ms",
                     common.fmt_ms(common.median(post_times)),
                     "",
                 ],

@@ -38,11 +38,11 @@ class PairVotes:
 @dataclass
 class TrainConfig:
     rank: int = 32
-    steps: int = 300
+    steps: int = 100
     batch: int = 256
     lr: float = 3e-3
     temperature: float = 0.05
-    l2: float = 0.1
+    l2: float = 1.0
     seed: int = 0
     threads: int = 1  # torch threads while training (small matrices: more threads mostly contend)
 
