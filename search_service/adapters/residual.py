@@ -39,7 +39,7 @@ class Residual:
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Residual:
+    def from_bytes(cls, data: bytes | memoryview) -> Residual:
         with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as arrays:
             return cls(down=arrays["down"].astype(np.float32), up=arrays["up"].astype(np.float32))
 
