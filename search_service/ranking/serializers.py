@@ -29,24 +29,53 @@ class SearchParamsSerializer(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
+# JSON bodies (POST /api/search/) take JSON types only: DRF's fields would turn 5 into "5", "10" into 10 and
+# false into 0.0, which the OpenAPI schema does not allow.
+class JsonStringField(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonNumberField(serializers.FloatField):
+    """A finite JSON number."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class BoostSerializer(serializers.Serializer):
-    filename = serializers.CharField(
+    filename = JsonStringField(
         max_length=255,
         trim_whitespace=False,
         validators=[no_control_characters],
         help_text="A sticker of the catalogue (unknown filenames are ignored).",
     )
-    boost = serializers.FloatField(
+    boost = JsonNumberField(
         help_text="Added to the sticker's score; clamped to [-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX] (default 0.2)."
     )
 
-    def validate_boost(self, value: float) -> float:
-        if not math.isfinite(value):
-            raise serializers.ValidationError("A finite number is required.")
-        return value
 
-
-class SearchBodySerializer(SearchParamsSerializer):
+class SearchBodySerializer(serializers.Serializer):
+    query = JsonStringField(
+        min_length=1,
+        max_length=MAX_QUERY,
+        trim_whitespace=True,
+        validators=[query_characters],
+        help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
+    )
+    limit = JsonIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    offset = JsonIntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     boosts = serializers.ListField(
         child=BoostSerializer(),
         required=False,

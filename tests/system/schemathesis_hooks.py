@@ -1,8 +1,9 @@
 """schemathesis hooks for test_schemathesis.py (loaded through ``SCHEMATHESIS_HOOKS``).
 
-The one rule of sticker_service's API that JSON Schema cannot state: in a feedback entry no filename is both
-positive and negative (a 400). Generated "valid" bodies that break it are left out, so that the check that
-valid requests are accepted stays on for the rest.
+The rules of the APIs that JSON Schema cannot state: in a feedback entry no filename is both positive and
+negative (a 400), and a search's offset + limit stays within the result window of 1,000 (a 400
+``result_window_exceeded`` on both services). Generated "valid" requests that break them are left out, so that
+the check that valid requests are accepted stays on for the rest.
 """
 
 from __future__ import annotations
@@ -21,3 +22,33 @@ def no_filename_both_positive_and_negative(ctx, body) -> bool:
             if {repr(name) for name in positive} & {repr(name) for name in negative}:
                 return False
     return True
+
+
+RESULT_WINDOW = 1000  # ranking.selectors.MAX_RESULT_WINDOW, searches.services.MAX_RESULT_WINDOW
+
+
+def _within_the_window(params) -> bool:
+    if not isinstance(params, dict):
+        return True
+    try:  # a missing or empty parameter takes its default
+        return int(params.get("offset") or 0) + int(params.get("limit") or 10) <= RESULT_WINDOW
+    except (TypeError, ValueError):
+        return True  # not a number: the request is refused as invalid anyway
+
+
+@schemathesis.hook("filter_query").apply_to(path="/api/search/", method="GET")
+def search_query_within_the_result_window(ctx, query) -> bool:
+    return _within_the_window(query)
+
+
+@schemathesis.hook("filter_body").apply_to(path="/api/search/", method="POST")
+def search_body_within_the_result_window(ctx, body) -> bool:
+    return _within_the_window(body)
+
+
+@schemathesis.deserializer("application/vnd.oai.openapi")
+def openapi_yaml(ctx, response):
+    """/api/schema/'s default answer is the OpenAPI document as YAML (drf-spectacular's media type)."""
+    import yaml
+
+    return yaml.safe_load(response.content)

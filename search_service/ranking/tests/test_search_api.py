@@ -154,6 +154,9 @@ def test_post_with_boosts_lifts_the_listed_stickers(client, stickers, settings):
     "boosts",
     [
         [{"filename": "s0.png", "boost": "nan"}],
+        [{"filename": "s0.png", "boost": "0.1"}],
+        [{"filename": "s0.png", "boost": False}],
+        [{"filename": 5, "boost": 0.1}],
         [{"filename": "s0.png", "boost": "Infinity"}],
         [{"filename": "s0.png"}],
         [{"filename": "a\x00b", "boost": 0.1}],
@@ -163,6 +166,16 @@ def test_post_with_boosts_lifts_the_listed_stickers(client, stickers, settings):
 )
 def test_bad_boosts_are_400(client, boosts):
     response = client.post("/api/search/", {"query": "cat", "boosts": boosts}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"query": 5}, {"query": "cat", "limit": "10"}, {"query": "cat", "offset": True}, {"query": "cat", "limit": 1.5}],
+)
+def test_search_bodies_take_json_types_only(client, body):
+    response = client.post("/api/search/", body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
 
