@@ -69,6 +69,18 @@ def sticker_media(settings, tmp_path):
     vector_index.forget_ensured()
 
 
+@pytest.fixture(autouse=True)
+def adapter_state(settings):
+    """No query adapter remembered between tests; within a test, the first search looks for one and later ones
+    reuse the answer (a test about adapters sets SEARCH_ADAPTER_REFRESH = 0)."""
+    from adapters import serving
+
+    settings.SEARCH_ADAPTER_REFRESH = 3600
+    serving.reset()
+    yield
+    serving.reset()
+
+
 def pytest_terminal_summary(terminalreporter, config):
     saved = getattr(config, "_search_checkpoint_seconds", None)
     loaded = getattr(config, "_search_model_seconds", None)

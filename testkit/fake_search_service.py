@@ -1,9 +1,10 @@
 """A fake search_service (http.server in a thread) for sticker_service's tests of its client's failure paths.
 
-It speaks search_service's contract just enough: ``/api/search/``, ``/api/similar/``, ``/api/images/``
-and ``/healthz``. ``behaviour`` picks what it does: ``"ok"`` answers from ``stickers``; ``"slow"`` sleeps
-``delay`` seconds first; ``"error"`` answers ``status`` with ``body``; ``"drip"`` sends the body one byte
-per ``delay`` seconds. Every request's path, parsed parameters and headers are kept in ``requests``.
+It speaks search_service's contract just enough: ``/api/search/`` (GET, and POST with a JSON body whose boosts
+it ignores), ``/api/similar/``, ``/api/images/`` and ``/healthz``. ``behaviour`` picks what it does: ``"ok"``
+answers from ``stickers``; ``"slow"`` sleeps ``delay`` seconds first; ``"error"`` answers ``status`` with
+``body``; ``"drip"`` sends the body one byte per ``delay`` seconds. Every request's path, parsed parameters,
+headers (and a POST's JSON body) are kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Seen:
     params: dict[str, list[str]]
     headers: dict[str, str]
     raw_query: str
+    body: Any = None  # the parsed JSON body of a POST
 
 
 @dataclass
@@ -116,10 +118,17 @@ def _handler(fake_search_service: FakeSearchService):
         def log_message(self, *args) -> None:  # quiet
             pass
 
-        def do_GET(self) -> None:
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+            params = {key: [str(value)] for key, value in body.items() if key != "boosts"}
+            self.do_GET(params=params, body=body)
+
+        def do_GET(self, params: dict[str, list[str]] | None = None, body: Any = None) -> None:
             parts = urlsplit(self.path)
-            params = parse_qs(parts.query, keep_blank_values=True)
-            fake_search_service.requests.append(Seen(parts.path, params, dict(self.headers.items()), parts.query))
+            if params is None:
+                params = parse_qs(parts.query, keep_blank_values=True)
+            seen = Seen(parts.path, params, dict(self.headers.items()), parts.query, body)
+            fake_search_service.requests.append(seen)
             behaviour = fake_search_service.behaviour
             if behaviour == "slow":
                 time.sleep(fake_search_service.delay)

@@ -12,7 +12,7 @@ globals().update(
     base_settings(
         service="search",
         base_dir=BASE_DIR,
-        apps=["django.contrib.postgres", "encoders", "stickers", "ranking"],
+        apps=["django.contrib.postgres", "encoders", "stickers", "ranking", "adapters"],
         title="Sticker Search internal search API",
         description="Ranks stickers for a text with a CLIP-style model over a pgvector index.",
     )
@@ -69,6 +69,13 @@ SEARCH_BOOST_MAX = env.float("SEARCH_BOOST_MAX", default=0.2)
 # Seconds a search's results are reused for the same query in this process (0 = off); see ranking/result_cache.py.
 SEARCH_RESULT_CACHE_TTL = env.float("SEARCH_RESULT_CACHE_TTL", default=0.0)
 SEARCH_RESULT_CACHE_SIZE = env.int("SEARCH_RESULT_CACHE_SIZE", default=4096)  # searches kept per process
+
+# --- query adapters (adapters app) ---
+# Seconds a process serves an adapter version before looking for a newer one (0 = on every search).
+SEARCH_ADAPTER_REFRESH = env.float("SEARCH_ADAPTER_REFRESH", default=10.0)
+# sticker_service's base URL and an admin API token: manage.py train_query_adapter pulls the votes from there.
+SEARCH_FEEDBACK_URL = env.str("SEARCH_FEEDBACK_URL", default="http://127.0.0.1:8000")
+SEARCH_FEEDBACK_TOKEN = env.str("SEARCH_FEEDBACK_TOKEN", default="")
 
 # --- sticker images (stickers app) ---
 SEARCH_MEDIA_ROOT = env.str("SEARCH_MEDIA_ROOT", default=str(BASE_DIR.parent / ".data" / "media" / "stickers"))
@@ -148,5 +155,7 @@ if SEARCH_DATABASE_REPLICA_MAX_LAG <= 0 or SEARCH_DATABASE_REPLICA_CHECK_INTERVA
     raise ImproperlyConfigured("SEARCH_DATABASE_REPLICA_MAX_LAG must be > 0, ..._CHECK_INTERVAL >= 0 (seconds).")
 if SEARCH_CELERY_VISIBILITY_TIMEOUT < 1:
     raise ImproperlyConfigured("SEARCH_CELERY_VISIBILITY_TIMEOUT must be >= 1 (seconds).")
+if SEARCH_ADAPTER_REFRESH < 0:
+    raise ImproperlyConfigured("SEARCH_ADAPTER_REFRESH must be >= 0 (seconds).")
 if not SEARCH_MEDIA_URL.endswith("/"):
     raise ImproperlyConfigured("SEARCH_MEDIA_URL must end with a slash.")

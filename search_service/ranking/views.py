@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from adapters import serving as adapter_serving
 from config.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
 from config.db_router import on_replica
 from config.metrics import RANKING_SECONDS
-from encoders.loader import embed_query, get_encoder
+from encoders.loader import get_encoder
 from servicekit.openapi import error_schema
 from stickers.selectors import check_model, get_sticker
 
@@ -29,6 +30,14 @@ SIMILAR_DOWN = error_schema(
 )
 SEARCH_RESPONSES = {200: RankingSerializer, 400: BAD_SEARCH, 401: UNAUTHORIZED, 409: MISMATCH, 503: SEARCH_DOWN}
 
+ADAPTER_HEADER = OpenApiParameter(
+    "X-Query-Adapter",
+    int,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="Version of the query adapter that moved the query vector (0: none, the model's own embedding).",
+)
+
 
 def _response(model_id: str, hits: list[selectors.Hit]) -> Response:
     return Response(
@@ -41,18 +50,23 @@ def _response(model_id: str, hits: list[selectors.Hit]) -> Response:
 
 def _search(query: str, limit: int, offset: int, boosts: list[tuple[str, float]]) -> Response:
     selectors.check_result_window(offset, limit)  # before the text is encoded
-    model_id = get_encoder().model_id
+    encoder = get_encoder()
+    model_id = encoder.model_id
+    adapter = adapter_serving.current(model_id, encoder.dim)  # the query adapter served now, if any
+    version = adapter_serving.version_of(adapter)
 
     # selectors.search also refuses (ModelMismatch, BlendOutdated) while the index is not searchable as it is.
     def compute() -> list[selectors.Hit]:
-        vector = embed_query(query)
+        vector = adapter_serving.query_vector(query, adapter)
         with RANKING_SECONDS.time():
             return on_replica(
                 lambda: selectors.search(vector, model_id=model_id, limit=limit, offset=offset, boosts=boosts)
             )
 
-    hits = result_cache.cached(("search", model_id, query, limit, offset, tuple(boosts)), compute)
-    return _response(model_id, hits)
+    hits = result_cache.cached(("search", model_id, version, query, limit, offset, tuple(boosts)), compute)
+    response = _response(model_id, hits)
+    response["X-Query-Adapter"] = str(version)
+    return response
 
 
 class SearchView(APIView):
@@ -60,7 +74,7 @@ class SearchView(APIView):
 
     @extend_schema(
         operation_id="search",
-        parameters=[SearchParamsSerializer],
+        parameters=[SearchParamsSerializer, ADAPTER_HEADER],
         responses=SEARCH_RESPONSES,
         summary="Stickers ranked by how well they match the text, best first.",
         description="Pages of any size concatenate to one ranking up to offset + limit <= "
@@ -76,6 +90,7 @@ class SearchView(APIView):
     @extend_schema(
         operation_id="search_with_boosts",
         request=SearchBodySerializer,
+        parameters=[ADAPTER_HEADER],
         responses=SEARCH_RESPONSES,
         summary="The same search with per-request score boosts of listed stickers (JSON body).",
         description="Each listed sticker's score gets its boost (clamped to +-SEARCH_BOOST_MAX) and it enters the "

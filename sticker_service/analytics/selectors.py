@@ -6,47 +6,74 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.db.models import F, QuerySet, Sum, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from analytics.errors import UnknownQuery
 from catalog.selectors import sticker_url
-from feedback.models import FeedbackCounter, FeedbackEvent, Vote
+from feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
 from searches.models import Query
+from searches.normalize import normalize_query
 
 CHUNK = 2000
 VOTE_NAMES = {int(Vote.POSITIVE): "positive", int(Vote.NEGATIVE): "negative"}
 
 
 def get_query(text: str) -> Query:
-    """The query of that text; raises :class:`UnknownQuery` when it was never searched."""
-    query = Query.objects.filter(text=text).first()
+    """The query of that text (in its normal form); raises :class:`UnknownQuery` when it was never searched."""
+    query = Query.objects.filter(text=normalize_query(text)).first()
     if query is None:
         raise UnknownQuery(text)
     return query
 
 
+def _voting_clients() -> Subquery:
+    """Distinct clients that voted on the outer query (a subquery: joining a second relation would multiply
+    the feedback sums)."""
+    clients = (
+        ClientVote.objects.filter(query=OuterRef("pk"))
+        .order_by()
+        .values("query")
+        .annotate(n=Count("client", distinct=True))
+        .values("n")
+    )
+    return Subquery(clients, output_field=IntegerField())
+
+
 def queries_overview() -> QuerySet[Query]:
-    """Every query with its usage and feedback totals, most used first."""
+    """Every query with its usage, feedback totals and distinct voting clients, most used first."""
     return Query.objects.annotate(
         positive=Coalesce(Sum("feedback_counters__positive"), Value(0)),
         negative=Coalesce(Sum("feedback_counters__negative"), Value(0)),
+        clients=Coalesce(_voting_clients(), Value(0)),
     ).order_by("-usage_count", "text")
 
 
+def _client_counts(query: Query | None) -> dict[tuple[int, str], tuple[int, int]]:
+    """(query id, filename) -> (clients whose latest vote is positive, ... negative)."""
+    votes = ClientVote.objects.all() if query is None else ClientVote.objects.filter(query=query)
+    rows = votes.values("query_id", "sticker__filename").annotate(
+        up=Count("id", filter=Q(vote=Vote.POSITIVE)), down=Count("id", filter=Q(vote=Vote.NEGATIVE))
+    )
+    return {(row["query_id"], row["sticker__filename"]): (row["up"], row["down"]) for row in rows}
+
+
 def sticker_feedback(query: Query) -> list[dict]:
-    """Per-sticker positives/negatives of one query, most liked first."""
+    """Per-sticker votes and distinct clients (by their latest vote) of one query, most liked first."""
     rows = (
         FeedbackCounter.objects.filter(query=query)
         .values("positive", "negative", filename=F("sticker__filename"))
         .order_by("-positive", "negative", "sticker__filename")
     )
+    clients = _client_counts(query)
     return [
         {
             "filename": row["filename"],
             "url": sticker_url(row["filename"]),
             "positive": row["positive"],
             "negative": row["negative"],
+            "clients_positive": clients.get((query.pk, row["filename"]), (0, 0))[0],
+            "clients_negative": clients.get((query.pk, row["filename"]), (0, 0))[1],
         }
         for row in rows
     ]
@@ -55,6 +82,7 @@ def sticker_feedback(query: Query) -> list[dict]:
 def query_report(query: Query) -> dict:
     stickers = sticker_feedback(query)
     return {
+        "clients": ClientVote.objects.filter(query=query).values("client").distinct().count(),
         "query": query.text,
         "usage_count": query.usage_count,
         "first_searched_at": query.first_searched_at,
@@ -65,22 +93,34 @@ def query_report(query: Query) -> dict:
     }
 
 
-FEEDBACK_CSV_HEADER = ["query", "usage_count", "filename", "positive", "negative"]
+FEEDBACK_CSV_HEADER = [
+    "query",
+    "usage_count",
+    "filename",
+    "positive",
+    "negative",
+    "clients_positive",
+    "clients_negative",
+]
 
 
 def feedback_csv_rows(query: Query | None = None) -> Iterator[tuple]:
-    """(query, usage_count, filename, positive, negative) per (query, sticker) pair; a query without
-    feedback gives one row with an empty filename. Streamed from a server-side cursor."""
+    """(query, usage_count, filename, positive, negative, clients_positive, clients_negative) per (query,
+    sticker) pair; a query without feedback gives one row with an empty filename. Streamed from a server-side
+    cursor (the distinct-client counts are read first: one small row per voted pair)."""
+    clients = _client_counts(query)
     queryset = Query.objects.all() if query is None else Query.objects.filter(pk=query.pk)
     rows = queryset.values_list(
+        "id",
         "text",
         "usage_count",
         "feedback_counters__sticker__filename",
         "feedback_counters__positive",
         "feedback_counters__negative",
     ).order_by("id", "feedback_counters__sticker__filename")
-    for text, usage, filename, positive, negative in rows.iterator(chunk_size=CHUNK):
-        yield (text, usage, filename or "", positive or 0, negative or 0)
+    for query_id, text, usage, filename, positive, negative in rows.iterator(chunk_size=CHUNK):
+        up, down = clients.get((query_id, filename), (0, 0))
+        yield (text, usage, filename or "", positive or 0, negative or 0, up, down)
 
 
 def events(
@@ -104,18 +144,19 @@ def event_dicts(queryset: Iterable[FeedbackEvent]) -> list[dict]:
             "query": event.query.text,
             "filename": event.sticker.filename,
             "vote": VOTE_NAMES[event.vote],
+            "client": event.client,
         }
         for event in queryset
     ]
 
 
-EVENTS_CSV_HEADER = ["id", "created_at", "query", "filename", "vote"]
+EVENTS_CSV_HEADER = ["id", "created_at", "query", "filename", "vote", "client"]
 
 
 def event_csv_rows(queryset: QuerySet[FeedbackEvent]) -> Iterator[tuple]:
-    rows = queryset.values_list("id", "created_at", "query__text", "sticker__filename", "vote")
-    for event_id, created_at, text, filename, vote in rows.iterator(chunk_size=CHUNK):
-        yield (event_id, created_at.isoformat(), text, filename, VOTE_NAMES[vote])
+    rows = queryset.values_list("id", "created_at", "query__text", "sticker__filename", "vote", "client")
+    for event_id, created_at, text, filename, vote, client in rows.iterator(chunk_size=CHUNK):
+        yield (event_id, created_at.isoformat(), text, filename, VOTE_NAMES[vote], client)
 
 
 class _Echo:

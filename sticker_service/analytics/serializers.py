@@ -6,7 +6,7 @@ FORMAT_HELP = "json (default) or csv (a streamed CSV attachment)."
 
 
 class AnalyticsParamsSerializer(serializers.Serializer):
-    query = QueryField(required=False, help_text="One query (trimmed as when searched); omit for every query.")
+    query = QueryField(required=False, help_text="One query (matched in its normal form); omit for every query.")
     format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
     page = serializers.IntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
     page_size = serializers.IntegerField(
@@ -28,8 +28,10 @@ class EventsParamsSerializer(serializers.Serializer):
 class StickerFeedbackSerializer(serializers.Serializer):
     filename = serializers.CharField()
     url = serializers.CharField()
-    positive = serializers.IntegerField()
-    negative = serializers.IntegerField()
+    positive = serializers.IntegerField(help_text="Positive votes (every vote counted).")
+    negative = serializers.IntegerField(help_text="Negative votes (every vote counted).")
+    clients_positive = serializers.IntegerField(help_text="Distinct clients whose latest vote is positive.")
+    clients_negative = serializers.IntegerField(help_text="Distinct clients whose latest vote is negative.")
 
 
 class QuerySummarySerializer(serializers.Serializer):
@@ -39,6 +41,7 @@ class QuerySummarySerializer(serializers.Serializer):
     last_searched_at = serializers.DateTimeField()
     positive = serializers.IntegerField(help_text="Positive votes over all stickers.")
     negative = serializers.IntegerField(help_text="Negative votes over all stickers.")
+    clients = serializers.IntegerField(help_text="Distinct clients that voted on this query.")
 
 
 class QueryReportSerializer(QuerySummarySerializer):
@@ -59,6 +62,7 @@ class EventSerializer(serializers.Serializer):
     query = serializers.CharField()
     filename = serializers.CharField()
     vote = serializers.ChoiceField(choices=["positive", "negative"])
+    client = serializers.CharField(help_text="SHA-256 of the voting client's identity (empty for older votes).")
 
 
 class EventPageSerializer(serializers.Serializer):

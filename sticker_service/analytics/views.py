@@ -64,7 +64,8 @@ class AnalyticsView(AdminOnly, APIView):
         summary="Query usage and feedback (admins)",
         description="With `query`: that query's usage and per-sticker positives/negatives. Without: every query "
         "with its totals, paginated (JSON) or all of them as one streamed CSV (`format=csv`: columns "
-        "query, usage_count, filename, positive, negative; one row per query and sticker, a query "
+        "query, usage_count, filename, positive, negative, clients_positive, clients_negative; one row per query "
+        "and sticker, a query "
         "without feedback has one row with an empty filename). Needs `Authorization: Token <key>` of "
         "a staff user.",
         parameters=[AnalyticsParamsSerializer],
@@ -109,7 +110,7 @@ class EventsView(AdminOnly, APIView):
     @extend_schema(
         operation_id="analytics_events",
         summary="Raw feedback events (admins)",
-        description="Every vote as recorded (id, created_at, query, filename, vote), oldest first; filter by "
+        description="Every vote as recorded (id, created_at, query, filename, vote, client), oldest first; filter by "
         "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
         "as one CSV attachment.",
         parameters=[EventsParamsSerializer],

@@ -6,6 +6,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -64,6 +65,28 @@ class FilenameField(StrictCharField):
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault("validators", [NoControlCharacters()])
+        super().__init__(**kwargs)
+
+
+class ClientIdField(StrictCharField):
+    """The optional ``client_id``: 1..64 visible ASCII characters (an opaque id, e.g. the app install's anonymous
+    id); without it the client's address stands for the client."""
+
+    def __init__(self, **kwargs):
+        from searches.normalize import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
+
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", CLIENT_ID_MAX_LENGTH)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault(
+            "validators", [RegexValidator(CLIENT_ID_PATTERN, message="1..64 visible ASCII characters, no spaces.")]
+        )
+        kwargs.setdefault(
+            "help_text",
+            "Optional opaque client id (1..64 visible ASCII characters, no spaces), e.g. the app install's "
+            "anonymous id; without it the client's address counts as the client.",
+        )
         super().__init__(**kwargs)
 
 

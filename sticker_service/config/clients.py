@@ -1,5 +1,5 @@
-"""Who is asking, for per-client limits: the feedback vote budget (and issue 14's feedback learning), the admin
-login lockout (django-axes)."""
+"""Who is asking, for per-client limits: the client address of the rate limits, the feedback vote budget
+(searches.normalize.client_identity builds on it) and the admin login lockout (django-axes)."""
 
 from __future__ import annotations
 
@@ -28,12 +28,3 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     )
     response["Retry-After"] = str(minutes * 60)
     return response
-
-
-def client_key(request: Request | HttpRequest, client_id: str | None = None) -> str:
-    """``id:<client_id>`` when the client sent an id (validated by the caller), else ``ip:<address>``: the socket
-    address, or the X-Forwarded-For entry of the outermost trusted proxy when THROTTLE_NUM_PROXIES is set, the
-    same address DRF's rate limits use."""
-    if client_id:
-        return f"id:{client_id}"
-    return f"ip:{client_address(request)}"

@@ -66,6 +66,12 @@ FEEDBACK_MAX_FILENAMES = env.int("FEEDBACK_MAX_FILENAMES", default=100)
 # with Retry-After past it (feedback/limits.py). 0 = unlimited.
 FEEDBACK_MAX_VOTES_PER_MINUTE = env.int("FEEDBACK_MAX_VOTES_PER_MINUTE", default=1000)
 
+# Immediate lift from votes (feedback/boosts.py): the largest boost a query's votes give a sticker (0 = off), the
+# Beta prior's pseudo-votes on each side, and the distinct clients at which the confidence reaches one half.
+FEEDBACK_BOOST_MAX = env.float("FEEDBACK_BOOST_MAX", default=0.1)
+FEEDBACK_BOOST_PRIOR = env.float("FEEDBACK_BOOST_PRIOR", default=1.0)
+FEEDBACK_BOOST_HALF_CLIENTS = env.float("FEEDBACK_BOOST_HALF_CLIENTS", default=3.0)
+
 # Cache (rate-limit counters, feedback vote budgets): shared by every worker and replica. Redis when REDIS_URL
 # is set; else a table in the sticker database (CACHE_TABLE, created by migrate). Never per-process memory: the
 # limits would multiply by the number of workers. The limiter fails open when this store is down (config/api.py).

@@ -1,4 +1,5 @@
-"""Thumbs up/down on search results: per-(query, sticker) counters and one raw event per vote."""
+"""Thumbs up/down on search results: per-(query, sticker) counters, one raw event per vote, and each client's
+latest vote per (query, sticker) (what the ranking counts)."""
 
 from django.db import models
 
@@ -35,9 +36,30 @@ class FeedbackEvent(models.Model):
     query = models.ForeignKey(Query, on_delete=models.PROTECT, related_name="feedback_events")
     sticker = models.ForeignKey(Sticker, on_delete=models.PROTECT, related_name="feedback_events")
     vote = models.SmallIntegerField(choices=Vote.choices)
+    # searches.normalize.client_key of the client that voted ("" for votes recorded before clients were kept).
+    client = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.query} / {self.sticker}: {self.get_vote_display()}"
+
+
+class ClientVote(models.Model):
+    """The latest vote of one client on one (query, sticker): a client counts once, its latest vote wins."""
+
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="client_votes")
+    sticker = models.ForeignKey(Sticker, on_delete=models.CASCADE, related_name="client_votes")
+    client = models.CharField(max_length=64, help_text="SHA-256 of the client identity (searches.normalize).")
+    vote = models.SmallIntegerField(choices=Vote.choices)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["query", "sticker", "client"], name="client_vote_query_sticker_client")
+        ]
+        ordering = ["query", "sticker", "client"]
+
+    def __str__(self) -> str:
+        return f"{self.query} / {self.sticker} / {self.client[:8]}: {self.get_vote_display()}"

@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from config.api import FilenameField, QueryField
+from config.api import ClientIdField, FilenameField, QueryField
 
 
 class FilenameListField(serializers.ListField):
@@ -21,7 +21,10 @@ class FilenameListField(serializers.ListField):
 
 
 class FeedbackEntrySerializer(serializers.Serializer):
-    query = QueryField(help_text="A query as it was searched (trimmed the same way).")
+    query = QueryField(
+        help_text="A query as it was searched (matched in its normal form: NFKC, case-folded, "
+        "whitespace collapsed, trimmed)."
+    )
     positive = FilenameListField(help_text="Filenames the person liked for this query.")
     negative = FilenameListField(
         help_text="Filenames the person disliked for this query; none of them also in positive."
@@ -58,6 +61,7 @@ class FeedbackRequestSerializer(serializers.Serializer):
         max_length=settings.FEEDBACK_MAX_ITEMS,  # type: ignore[call-arg]
         help_text="One entry per query; FEEDBACK_MAX_ITEMS entries at most.",
     )
+    client_id = ClientIdField()
 
     def to_internal_value(self, data):
         # Refuse an oversized batch before validating its entries one by one.

@@ -1,4 +1,5 @@
-"""Recording feedback: counters incremented in SQL and one event per vote, in one transaction."""
+"""Recording feedback: counters incremented in SQL, one event per vote, and each client's latest vote per
+(query, sticker), in one transaction. Queries are matched in their normal form (searches.normalize)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.utils import timezone
 from prometheus_client import Counter as MetricCounter
 
 from catalog.selectors import stickers_by_filename
-from feedback.models import FeedbackCounter, FeedbackEvent, Vote
+from feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
+from searches.normalize import normalize_query
 from searches.selectors import queries_by_text
 
 UNKNOWN_QUERY = "unknown_query"
@@ -57,18 +59,39 @@ def _increment_counters(pairs: Counter, now) -> None:
         )
 
 
-def record_feedback(entries: Sequence[FeedbackEntry]) -> FeedbackResult:
+def _record_client_votes(votes: list[tuple[int, int, int]], client: str, now) -> None:
+    """The client's latest vote per (query, sticker): the last of this batch replaces any earlier one. Rows in
+    key order (no deadlocks between concurrent batches)."""
+    latest = {(query_id, sticker_id): vote for query_id, sticker_id, vote in votes}
+    table = connection.ops.quote_name(ClientVote._meta.db_table)
+    rows = sorted(latest.items())
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    params: list = []
+    for (query_id, sticker_id), vote in rows:
+        params += [query_id, sticker_id, client, vote, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (query_id, sticker_id, client, vote, updated_at) VALUES {values} "  # noqa: S608
+            "ON CONFLICT (query_id, sticker_id, client) DO UPDATE SET vote = EXCLUDED.vote, "
+            "updated_at = EXCLUDED.updated_at",
+            params,
+        )
+
+
+def record_feedback(entries: Sequence[FeedbackEntry], *, client: str = "") -> FeedbackResult:
     """Record every vote whose query was searched before and whose sticker is in the catalogue.
 
-    The others are returned in ``failed`` with reason ``unknown_query`` or ``unknown_sticker``. Known votes
-    are written in one transaction: counters incremented in the database, one FeedbackEvent per vote.
+    ``client`` is the voter's key (``searches.normalize.client_key``). Queries are matched in their normal
+    form. The others are returned in ``failed`` (with the query as sent) with reason ``unknown_query`` or
+    ``unknown_sticker``. Known votes are written in one transaction: counters incremented in the database,
+    one FeedbackEvent per vote, and the client's latest vote per (query, sticker) (a ClientVote row each).
     """
-    queries = queries_by_text(entry.query for entry in entries)
+    queries = queries_by_text(normalize_query(entry.query) for entry in entries)
     stickers = stickers_by_filename(name for entry in entries for name in (*entry.positive, *entry.negative))
     result = FeedbackResult()
     votes: list[tuple[int, int, int]] = []
     for entry in entries:
-        query = queries.get(entry.query)
+        query = queries.get(normalize_query(entry.query))
         for vote, names in ((Vote.POSITIVE, entry.positive), (Vote.NEGATIVE, entry.negative)):
             for name in names:
                 sticker = stickers.get(name)
@@ -83,9 +106,10 @@ def record_feedback(entries: Sequence[FeedbackEntry]) -> FeedbackResult:
         with transaction.atomic():
             _increment_counters(Counter(votes), now)
             FeedbackEvent.objects.bulk_create(
-                [FeedbackEvent(created_at=now, query_id=q, sticker_id=s, vote=v) for q, s, v in votes],
+                [FeedbackEvent(created_at=now, query_id=q, sticker_id=s, vote=v, client=client) for q, s, v in votes],
                 batch_size=2000,
             )
+            _record_client_votes(votes, client, now)
         positives = sum(1 for vote in votes if vote[2] == Vote.POSITIVE)
         VOTES_RECORDED.labels("positive").inc(positives)
         VOTES_RECORDED.labels("negative").inc(len(votes) - positives)

@@ -7,10 +7,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import UNAVAILABLE, ScopedThrottle
-from config.clients import client_key
 from feedback.limits import VoteBudgetExceeded, spend_votes
 from feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
 from feedback.services import FeedbackEntry, record_feedback
+from searches.normalize import client_identity, client_key
 from servicekit.openapi import error_schema
 
 
@@ -23,7 +23,10 @@ class FeedbackView(APIView):
         summary="Record thumbs up/down on search results",
         description="The whole body is validated first: a malformed body is a 400 that records nothing. Votes for "
         "queries never searched or stickers not in the catalogue are listed in `failed`; the rest are "
-        "recorded in one transaction (counters and one event per vote). Each client (its address) may send at "
+        "recorded in one transaction (counters, one event per vote, and the client's latest vote per query and "
+        "sticker: for the ranking each client counts once, its latest vote wins). `client_id` names the client; "
+        "without it the client's address does. Queries are matched in their normal form (NFKC, case-folded, "
+        "whitespace collapsed, trimmed). Each client may send at "
         "most FEEDBACK_MAX_VOTES_PER_MINUTE votes per minute: past that a 429 with Retry-After records nothing; a "
         "request carrying more votes than that alone is a 400.",
         request=FeedbackRequestSerializer,
@@ -44,7 +47,10 @@ class FeedbackView(APIView):
             OpenApiExample(
                 "votes",
                 request_only=True,
-                value={"feedback": [{"query": "cat in a park", "positive": ["cat.png"], "negative": ["dog.png"]}]},
+                value={
+                    "client_id": "3f6c2a9e-install-42",
+                    "feedback": [{"query": "cat in a park", "positive": ["cat.png"], "negative": ["dog.png"]}],
+                },
             )
         ],
         tags=["feedback"],
@@ -56,10 +62,11 @@ class FeedbackView(APIView):
             FeedbackEntry(query=item["query"], positive=item["positive"], negative=item["negative"])
             for item in body.validated_data["feedback"]
         ]
+        identity = client_identity(request, body.validated_data.get("client_id"))
         votes = sum(len(entry.positive) + len(entry.negative) for entry in entries)
         try:
-            spend_votes(client_key(request, body.validated_data.get("client_id")), votes)
+            spend_votes(identity, votes)
         except VoteBudgetExceeded as exc:
             raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
-        result = record_feedback(entries)
+        result = record_feedback(entries, client=client_key(identity))
         return Response(asdict(result))

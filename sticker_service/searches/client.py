@@ -158,17 +158,17 @@ class _Retryable(SearchServiceUnavailable):
     """The instance could not be reached: another one (or, with one instance, a second try) may answer."""
 
 
-def _send(path: str, params: dict[str, Any]) -> requests.Response:
-    """One GET on the first instance that answers, within one deadline: the next instance when one refuses,
-    fails to connect or answers 5xx/429; with a single instance, retried once at once if a pooled connection
-    turned out dead (search_service restarted)."""
+def _send(path: str, params: dict[str, Any], body: dict[str, Any] | None = None) -> requests.Response:
+    """One GET (with ``body``, a POST of that JSON) on the first instance that answers, within one deadline:
+    the next instance when one refuses, fails to connect or answers 5xx/429; with a single instance, retried
+    once at once if a pooled connection turned out dead (search_service restarted)."""
     deadline = time.monotonic() + settings.SEARCH_SERVICE_TOTAL_TIMEOUT
     order = instances.order()
     candidates = order if len(order) > 1 else order * 2
     for index, base in enumerate(candidates):
         is_last = index == len(candidates) - 1
         try:
-            response = _send_to(f"{base}{path}", params, deadline)
+            response = _send_to(f"{base}{path}", params, deadline, body)
         except _Retryable as exc:
             instances.failed(base)
             if not is_last and _time_to_connect(deadline):
@@ -188,13 +188,18 @@ def _time_to_connect(deadline: float) -> bool:
     return deadline - time.monotonic() > settings.SEARCH_SERVICE_CONNECT_TIMEOUT
 
 
-def _send_to(url: str, params: dict[str, Any], deadline: float) -> requests.Response:
-    """One GET on one instance, its body read within the deadline. :class:`_Retryable` when it cannot be reached."""
+def _send_to(
+    url: str, params: dict[str, Any], deadline: float, body: dict[str, Any] | None = None
+) -> requests.Response:
+    """One GET (or POST of ``body``) on one instance, its body read within the deadline. :class:`_Retryable`
+    when it cannot be reached."""
     try:
         # requests hands a urllib3 Timeout on to urllib3 as it is (HTTPAdapter.send); its annotations omit it.
-        response = _session.get(
+        response = _session.request(
+            "GET" if body is None else "POST",
             url,
             params=params,
+            json=body,
             headers=_headers(),
             timeout=_timeout(deadline),  # type: ignore[arg-type]
             stream=True,
@@ -227,11 +232,11 @@ def _error_of(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
         return "error", response.text[:200], {}
 
 
-def get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
-    """GET ``path`` on search_service and return its JSON object, or raise one of the two errors (each counted in
-    ``sticker_search_service_failures_total``)."""
+def get_json(path: str, params: dict[str, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """GET ``path`` on search_service (POST ``body`` when given) and return its JSON object, or raise one of the
+    two errors (each counted in ``sticker_search_service_failures_total``)."""
     try:
-        return _get_json(path, params)
+        return _get_json(path, params, body)
     except SearchServiceUnavailable:
         CALL_FAILURES.labels(path, "unavailable").inc()
         raise
@@ -240,8 +245,8 @@ def get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
         raise
 
 
-def _get_json(path: str, params: dict[str, Any]) -> dict[str, Any]:
-    response = _send(path, params)
+def _get_json(path: str, params: dict[str, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = _send(path, params, body)
     if response.status_code >= 500 or response.status_code == 429:
         code = _error_of(response)[0] if response.content.startswith(b"{") else ""
         reason = f"HTTP {response.status_code}" + (f" {code}" if code and code != "error" else "")
@@ -284,9 +289,18 @@ def _ranking(data: dict[str, Any]) -> Ranking:
         raise SearchServiceUnavailable("answer does not have the expected shape", status=200) from exc
 
 
-def search(query: str, *, limit: int, offset: int) -> Ranking:
-    """Stickers ranked by similarity to ``query``."""
-    return _ranking(get_json("/api/search/", {"query": query, "limit": limit, "offset": offset}))
+def search(query: str, *, limit: int, offset: int, boosts: dict[str, float] | None = None) -> Ranking:
+    """Stickers ranked by similarity to ``query``; with ``boosts`` (filename -> additive score), search_service's
+    ``POST /api/search/`` adds them (bounded there too), else a plain GET."""
+    if not boosts:
+        return _ranking(get_json("/api/search/", {"query": query, "limit": limit, "offset": offset}))
+    body = {
+        "query": query,
+        "limit": limit,
+        "offset": offset,
+        "boosts": [{"filename": name, "boost": boost} for name, boost in boosts.items()],
+    }
+    return _ranking(get_json("/api/search/", {}, body))
 
 
 def similar(filename: str, *, limit: int) -> Ranking:

@@ -1,26 +1,11 @@
 from rest_framework import serializers
 
-from config.api import FilenameField, QueryField, StrictCharField
+from config.api import ClientIdField, FilenameField, QueryField, StrictCharField
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
 
 # Trending windows: 1h..168h or 1d..7d.
 WINDOW_PATTERN = r"^([1-9][0-9]{0,2}h|[1-7]d)$"
 MAX_WINDOW_HOURS = 168
-
-
-class ClientIdField(StrictCharField):
-    """Optional opaque client id (1..64 characters): who is searching, for the distinct-client counts."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        kwargs.setdefault("min_length", 1)
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("trim_whitespace", True)
-        kwargs.setdefault("validators", [NoControlCharacters(TRIMMED_TEXT_PATTERN)])
-        kwargs.setdefault(
-            "help_text", "Opaque id of the client (1..64 characters); without it the client address identifies it."
-        )
-        super().__init__(**kwargs)
 
 
 class SearchParamsSerializer(serializers.Serializer):
@@ -45,7 +30,7 @@ class StickerHitSerializer(serializers.Serializer):
 
 
 class SearchResponseSerializer(serializers.Serializer):
-    query = serializers.CharField(help_text="The query as searched (trimmed).")
+    query = serializers.CharField(help_text="The query as sent (trimmed); it is counted in its normal form.")
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
     model = serializers.CharField(help_text="Id of the model that ranked the stickers.")

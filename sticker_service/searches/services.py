@@ -12,7 +12,7 @@ from catalog.selectors import sticker_url
 from catalog.services import record_seen_stickers
 from searches import client
 from searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
-from searches.models import QUERY_MAX_LENGTH, Query, QueryClient, QueryHourlyUse
+from searches.models import Query, QueryClient, QueryHourlyUse
 from searches.normalize import normalize_query
 
 # offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
@@ -113,21 +113,23 @@ def _hits(ranking: client.Ranking) -> list[StickerHit]:
 
 
 def search_stickers(*, query: str, limit: int, offset: int, client_key: str | None = None) -> SearchResult:
-    """Stickers matching ``query`` (already validated and trimmed); counts one use of the query.
+    """Stickers matching ``query`` (already validated and trimmed); counts one use of its normal form.
 
+    search_service is asked for the normal form, with the boosts the query's votes give (feedback.boosts).
     Only searches that answered count as a use (``client_key``: the searcher's hash, for the distinct-client
-    count). Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or
-    :class:`SearchUnavailable`.
+    count). Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or :class:`SearchUnavailable`.
     """
+    from feedback.boosts import query_boosts
+
     check_result_window(offset, limit)
+    normal = normalize_query(query)
     try:
-        ranking = client.search(query, limit=limit, offset=offset)
+        ranking = client.search(normal, limit=limit, offset=offset, boosts=query_boosts(normal))
     except client.SearchServiceUnavailable as exc:
         raise _unavailable(exc) from exc
     except client.SearchServiceError as exc:
         raise _upstream_error(exc) from exc
-    # NFKC can lengthen a text: the normal form is cut to the column's length.
-    record_query_use(normalize_query(query)[:QUERY_MAX_LENGTH], client_key=client_key)
+    record_query_use(normal, client_key=client_key)
     record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
     return SearchResult(model=ranking.model, stickers=_hits(ranking))
 

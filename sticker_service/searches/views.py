@@ -34,10 +34,12 @@ class SearchView(APIView):
         operation_id="search_stickers",
         summary="Search stickers by text",
         description="Ranks the stickers by how well they match `query` (through search_service) and counts one "
-        "use of the query in normal form (NFKC, case-folded, whitespace collapsed), for this client (`client_id`, "
-        "else the client address). Pages of any size concatenate to one ranking up to offset + limit <= "
-        f"{services.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded). search_service down, slow or failing: "
-        "503 within 3 seconds.",
+        "use of the query in its normal form (NFKC, case-folded, inner whitespace collapsed, trimmed: 'Cat ', "
+        "'cat' and 'CAT' are one query); the response echoes the query as sent (trimmed). Votes on the query "
+        "lift or lower their stickers (each client counts once, bounded). `client_id` is optional (1..64 "
+        "visible ASCII characters). Pages of any size concatenate to one ranking up to offset + limit <= "
+        f"{services.MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded), for an unchanged index and vote "
+        "state. search_service down, slow or failing: 503 within 3 seconds.",
         parameters=[SearchParamsSerializer],
         responses={200: SearchResponseSerializer, 400: SEARCH_INVALID, 429: THROTTLED, 503: UNAVAILABLE},
         tags=["search"],

@@ -28,14 +28,11 @@ def data(settings):
         for _ in range(uses):
             record_query_use(text)
     Sticker.objects.bulk_create([Sticker(filename=name) for name in ("c1.png", "c2.png", "d1.png")])
-    record_feedback(
-        [
-            FeedbackEntry("cat", positive=["c1.png", "c2.png"]),
-            FeedbackEntry("cat", positive=["c1.png"]),
-            FeedbackEntry("cat", negative=["c2.png"]),
-            FeedbackEntry("dog", negative=["d1.png"]),
-        ]
-    )
+    # Clients a, b and c; a changes its mind on c2.png (its latest vote counts for the distinct clients).
+    record_feedback([FeedbackEntry("cat", positive=["c1.png", "c2.png"])], client="a")
+    record_feedback([FeedbackEntry("cat", positive=["c1.png"])], client="b")
+    record_feedback([FeedbackEntry("cat", negative=["c2.png"])], client="a")
+    record_feedback([FeedbackEntry("dog", negative=["d1.png"])], client="c")
 
 
 def get(client, token=None, path="/api/analytics/", **params):
@@ -71,11 +68,27 @@ def test_one_query(client, data, admin_token):
     body = response.json()
     assert body["query"] == "cat"
     assert body["usage_count"] == 3
-    assert (body["positive"], body["negative"]) == (3, 1)
+    assert (body["positive"], body["negative"], body["clients"]) == (3, 1, 2)
     assert body["stickers"] == [
-        {"filename": "c1.png", "url": "https://cdn.example.com/s/c1.png", "positive": 2, "negative": 0},
-        {"filename": "c2.png", "url": "https://cdn.example.com/s/c2.png", "positive": 1, "negative": 1},
+        {
+            "filename": "c1.png",
+            "url": "https://cdn.example.com/s/c1.png",
+            "positive": 2,
+            "negative": 0,
+            "clients_positive": 2,
+            "clients_negative": 0,
+        },
+        {
+            "filename": "c2.png",
+            "url": "https://cdn.example.com/s/c2.png",
+            "positive": 1,
+            "negative": 1,
+            "clients_positive": 0,
+            "clients_negative": 1,
+        },
     ]
+    # The query in another spelling is the same query.
+    assert get(client, admin_token, query="CAT").json()["usage_count"] == 3
     assert body["first_searched_at"] <= body["last_searched_at"]
 
 
@@ -99,14 +112,16 @@ def test_all_queries_paginated(client, data, admin_token):
         "usage_count": 3,
         "positive": 3,
         "negative": 1,
+        "clients": 2,
         "first_searched_at": None,
         "last_searched_at": None,
     }
     assert first["previous"] is None
     second = get(client, admin_token, page_size=2, page=2).json()
-    assert [(row["query"], row["usage_count"], row["positive"], row["negative"]) for row in second["results"]] == [
-        ("dog", 1, 0, 1)
-    ]
+    assert [
+        (row["query"], row["usage_count"], row["positive"], row["negative"], row["clients"])
+        for row in second["results"]
+    ] == [("dog", 1, 0, 1, 1)]
     assert second["next"] is None
 
 
@@ -119,15 +134,18 @@ def read_csv(response):
     return list(csv.reader(io.StringIO(text)))
 
 
+HEADER = ["query", "usage_count", "filename", "positive", "negative", "clients_positive", "clients_negative"]
+
+
 def test_csv_export_of_every_query(client, data, admin_token):
     rows = read_csv(get(client, admin_token, format="csv"))
-    assert rows[0] == ["query", "usage_count", "filename", "positive", "negative"]
+    assert rows[0] == HEADER
     assert sorted(rows[1:]) == sorted(
         [
-            ["cat", "3", "c1.png", "2", "0"],
-            ["cat", "3", "c2.png", "1", "1"],
-            ["dog", "1", "d1.png", "0", "1"],
-            ['a,b "quoted"\nline', "2", "", "0", "0"],
+            ["cat", "3", "c1.png", "2", "0", "2", "0"],
+            ["cat", "3", "c2.png", "1", "1", "0", "1"],
+            ["dog", "1", "d1.png", "0", "1", "0", "1"],
+            ['a,b "quoted"\nline', "2", "", "0", "0", "0", "0"],
         ]
     )
 
@@ -151,7 +169,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, admin_token,
 
 def test_csv_export_of_one_query(client, data, admin_token):
     rows = read_csv(get(client, admin_token, format="csv", query="dog"))
-    assert rows == [["query", "usage_count", "filename", "positive", "negative"], ["dog", "1", "d1.png", "0", "1"]]
+    assert rows == [HEADER, ["dog", "1", "d1.png", "0", "1", "0", "1"]]
 
 
 def test_raw_events_json_cursor_pages_and_filters(client, data, admin_token):
@@ -178,13 +196,13 @@ def test_raw_events_json_cursor_pages_and_filters(client, data, admin_token):
 
 def test_raw_events_csv(client, data, admin_token):
     rows = read_csv(get(client, admin_token, path="/api/analytics/events/", format="csv"))
-    assert rows[0] == ["id", "created_at", "query", "filename", "vote"]
+    assert rows[0] == ["id", "created_at", "query", "filename", "vote", "client"]
     assert [row[2:] for row in rows[1:]] == [
-        ["cat", "c1.png", "positive"],
-        ["cat", "c2.png", "positive"],
-        ["cat", "c1.png", "positive"],
-        ["cat", "c2.png", "negative"],
-        ["dog", "d1.png", "negative"],
+        ["cat", "c1.png", "positive", "a"],
+        ["cat", "c2.png", "positive", "a"],
+        ["cat", "c1.png", "positive", "b"],
+        ["cat", "c2.png", "negative", "a"],
+        ["dog", "d1.png", "negative", "c"],
     ]
     assert all(row[1].endswith("+00:00") for row in rows[1:])
 

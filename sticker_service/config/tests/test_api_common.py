@@ -68,6 +68,12 @@ def test_openapi_schema_documents_every_endpoint(client):
         assert path in paths, path
     search = paths["/api/search/"]["get"]
     assert {p["name"] for p in search["parameters"]} == {"query", "limit", "offset", "client_id"}
+    client_id = next(p for p in search["parameters"] if p["name"] == "client_id")
+    assert client_id["schema"]["maxLength"] == 64 and not client_id.get("required", False)
+    components = schema["components"]["schemas"]
+    assert "client_id" in components["FeedbackRequest"]["properties"]
+    assert {"clients_positive", "clients_negative"} <= set(components["StickerFeedback"]["properties"])
+    assert "clients" in components["QuerySummary"]["properties"]
     assert {"200", "400", "429", "503"} <= set(search["responses"])
     assert {"401", "403", "404"} <= set(paths["/api/analytics/"]["get"]["responses"])
     assert "text/csv" in paths["/api/analytics/"]["get"]["responses"]["200"]["content"]

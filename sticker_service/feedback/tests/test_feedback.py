@@ -216,9 +216,9 @@ def test_votes_per_client_per_minute_are_bounded(client, known, settings):
     assert too_many.status_code == 400 and "at most 7 per client per minute" in too_many.json()["error"]["message"]
 
 
-def test_vote_budget_window_and_client_key(known, settings, rf):
-    from config.clients import client_key
+def test_vote_budget_window_and_client_identity(known, settings, rf):
     from feedback.limits import VoteBudgetExceeded, spend_votes
+    from searches.normalize import client_identity
 
     settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 10
     spend_votes("ip:1.1.1.1", 10, now=120.0)
@@ -227,5 +227,5 @@ def test_vote_budget_window_and_client_key(known, settings, rf):
     assert refused.value.retry_after == 30  # until the next minute starts at 180
     spend_votes("ip:1.1.1.1", 10, now=180.0)  # a new minute, a new budget
     request = rf.get("/", REMOTE_ADDR="10.0.0.7")
-    assert client_key(request) == "ip:10.0.0.7"
-    assert client_key(request, "app-install-42") == "id:app-install-42"
+    assert client_identity(request) == "ip:10.0.0.7"
+    assert client_identity(request, "app-install-42") == "id:app-install-42"

@@ -209,9 +209,9 @@ def test_record_query_use_is_one_atomic_upsert():
 
 def test_seen_stickers_are_inserted_once_per_process(client, fake_search_service, django_assert_max_num_queries):
     search(client, query="cat", limit=5)
-    # Only the use counts: one statement in a transaction (the savepoint and its release inside the test's
-    # transaction); the stickers are known.
-    with django_assert_max_num_queries(3):
+    # The query's votes (one read), then the use: one statement in a transaction (the savepoint and its release
+    # inside the test's transaction); the stickers are known.
+    with django_assert_max_num_queries(4):
         search(client, query="cat", limit=5)
     assert Sticker.objects.count() == 5
     # A title from a later sync is not overwritten by search results.

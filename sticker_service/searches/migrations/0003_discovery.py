@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("searches", "0001_initial"),
+        ("searches", "0002_normalize_queries"),
     ]
 
     operations = [

@@ -1,0 +1,91 @@
+"""The adapter a process serves: the newest version of the loaded model that was not rolled back.
+
+Each process looks at most once per ``SEARCH_ADAPTER_REFRESH`` seconds (0: on every search) for a newer
+version (one indexed query), and loads its weights when the version changed. Query vectors are adapted after
+the encoder's caches (which hold the model's own embeddings, the same for every version) and kept in an LRU
+keyed by (adapter version, text); the result cache keys on the version too (``ranking.views``), so a new
+version or a rollback never serves vectors or results of another.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from encoders.loader import embed_query
+
+from .models import QueryAdapter
+from .residual import Residual
+
+
+@dataclass(frozen=True)
+class ServedAdapter:
+    version: int
+    model_id: str
+    residual: Residual
+
+
+_lock = threading.Lock()
+_served: dict[str, tuple[float, ServedAdapter | None]] = {}
+_vectors: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+
+
+def current(model_id: str, dim: int) -> ServedAdapter | None:
+    """The adapter to serve for ``model_id`` (None: none, or none of that dimension)."""
+    now = time.monotonic()
+    checked = _served.get(model_id)
+    if checked is not None and now - checked[0] < settings.SEARCH_ADAPTER_REFRESH:
+        return checked[1]
+    newest = (
+        QueryAdapter.objects.filter(model_id=model_id, rolled_back_at=None, dim=dim)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    previous = checked[1] if checked is not None else None
+    if newest is None:
+        adapter = None
+    elif previous is not None and previous.version == newest:
+        adapter = previous
+    else:
+        weights = QueryAdapter.objects.filter(pk=newest).values_list("weights", flat=True).first()
+        adapter = None if weights is None else ServedAdapter(newest, model_id, Residual.from_bytes(weights))
+    with _lock:
+        _served[model_id] = (now, adapter)
+    return adapter
+
+
+def query_vector(text: str, adapter: ServedAdapter | None) -> np.ndarray:
+    """The search vector of ``text``: the model's embedding, moved by the adapter when one is served."""
+    vector = embed_query(text)
+    if adapter is None:
+        return vector
+    key = (adapter.version, text)
+    with _lock:
+        cached = _vectors.get(key)
+        if cached is not None:
+            _vectors.move_to_end(key)
+            return cached
+    adapted = adapter.residual.apply(vector)
+    adapted.setflags(write=False)
+    with _lock:
+        _vectors[key] = adapted
+        while len(_vectors) > max(settings.SEARCH_TEXT_CACHE_SIZE, 1):
+            _vectors.popitem(last=False)
+    return adapted
+
+
+def version_of(adapter: ServedAdapter | None) -> int:
+    return 0 if adapter is None else adapter.version
+
+
+def reset() -> None:
+    """Forget what this process served (tests)."""
+    with _lock:
+        _served.clear()
+        _vectors.clear()
