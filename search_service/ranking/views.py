@@ -52,7 +52,8 @@ def _search(query: str, limit: int, offset: int, boosts: list[tuple[str, float]]
     selectors.check_result_window(offset, limit)  # before the text is encoded
     encoder = get_encoder()
     model_id = encoder.model_id
-    adapter = adapter_serving.current(model_id, encoder.dim)  # the query adapter served now, if any
+    # The query adapter served now, if any (read like the ranking: from the replica when one is usable).
+    adapter = on_replica(lambda: adapter_serving.current(model_id, encoder.dim))
     version = adapter_serving.version_of(adapter)
 
     # selectors.search also refuses (ModelMismatch, BlendOutdated) while the index is not searchable as it is.
