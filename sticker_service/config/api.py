@@ -12,6 +12,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.throttling import ScopedRateThrottle
 
+from config.store_lock import store_lock
 from servicekit import errors
 from servicekit.openapi import error_schema
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
@@ -22,17 +23,24 @@ logger = logging.getLogger(__name__)
 class ScopedThrottle(ScopedRateThrottle):
     """Per-client rate limit of a view's ``throttle_scope``, rates from ``settings.THROTTLE_RATES``.
 
-    Rates are read on each request (tests and operators can change them). If the cache behind the
-    counters (Redis) fails, the request is let through: a broken limiter must not take the API down.
+    Rates are read on each request (tests and operators can change them). The check and the update of a
+    client's history hold that client's lock in the shared store (:mod:`config.store_lock`), so the limit is
+    exact across workers. If the store behind the counters fails, the request is let through: a broken
+    limiter must not take the API down.
     """
 
     def get_rate(self) -> str | None:
         return settings.THROTTLE_RATES.get(self.scope) if self.scope else None
 
     def allow_request(self, request, view) -> bool:
+        self.scope = getattr(view, self.scope_attr, None)
+        key = self.get_cache_key(request, view) if self.scope and self.get_rate() else None
+        if key is None:  # no scope or no rate: not limited
+            return True
         try:
-            return super().allow_request(request, view)
-        except Exception:  # cache backend down: fail open, loudly
+            with store_lock(key):
+                return super().allow_request(request, view)
+        except Exception:  # store down: fail open, loudly
             logger.warning("throttle cache unavailable; request let through", exc_info=True)
             return True
 

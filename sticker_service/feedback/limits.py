@@ -2,10 +2,10 @@
 
 The request rate limit (THROTTLE_RATE_FEEDBACK) bounds requests, but one request may carry
 FEEDBACK_MAX_ITEMS x 2 x FEEDBACK_MAX_FILENAMES votes; this bounds the votes themselves. Counted per client
-(:func:`config.clients.client_key`) and calendar minute in the shared cache (Redis or the database cache, the
-rate limits' store), so it holds across workers and replicas. Redis counts atomically (INCRBY); the database
-cache's increment is a read and a write, so votes sent at the same instant from one client to two workers may
-pass the limit by one request's worth. Like the rate limits it fails open when that store is down.
+(:func:`searches.normalize.client_identity`) and calendar minute in the shared cache (Redis or the database cache, the
+rate limits' store), so it holds across workers and replicas. The check and the count hold the client's lock in
+that store (the database cache's increment is a read and a write). Like the rate limits it fails open when that
+store is down.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from config.store_lock import store_lock
 from servicekit.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -54,10 +55,10 @@ def spend_votes(client: str, votes: int, *, now: float | None = None) -> None:
     window = int(now // WINDOW_SECONDS)
     key = f"feedback-votes:{client}:{window}"
     try:
-        cache.add(key, 0, timeout=2 * WINDOW_SECONDS)
-        total = cache.incr(key, votes)
-        if total > limit:
-            cache.decr(key, votes)
+        with store_lock(key):
+            total = cache.get(key, 0) + votes
+            if total <= limit:
+                cache.set(key, total, timeout=2 * WINDOW_SECONDS)
     except Exception:  # the store is down: fail open, loudly (as the rate limits do)
         logger.warning("feedback vote budget store unavailable; votes let through", exc_info=True)
         return

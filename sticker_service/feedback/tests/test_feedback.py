@@ -216,6 +216,40 @@ def test_votes_per_client_per_minute_are_bounded(client, known, settings):
     assert too_many.status_code == 400 and "at most 7 per client per minute" in too_many.json()["error"]["message"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_vote_budget_is_exact_under_concurrency_in_the_database_store(settings):
+    """Eight threads (eight database connections, as eight workers would have) spend one vote at a time from one
+    client: exactly the budget passes (an unlocked read-and-write of the counter let more through)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+    from django.db import connection
+
+    from feedback.limits import VoteBudgetExceeded, spend_votes
+
+    assert isinstance(caches["default"], DatabaseCache)
+    settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 40
+    start = threading.Barrier(8)
+
+    def spend(_: int) -> int:
+        start.wait()
+        passed = 0
+        try:
+            for _ in range(15):
+                try:
+                    spend_votes("id:racer", 1, now=600.0)
+                    passed += 1
+                except VoteBudgetExceeded:
+                    pass
+        finally:
+            connection.close()
+        return passed
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(spend, range(8))) == 40
+
+
 def test_vote_budget_window_and_client_identity(known, settings, rf):
     from feedback.limits import VoteBudgetExceeded, spend_votes
     from searches.normalize import client_identity
