@@ -3,24 +3,25 @@
     .venv/bin/python benchmarks/search_latency.py [--sizes 1000,10000,100000,1000000] [--model auto]
         [--queries 200] [--max-build-minutes 15] [--fresh] [--drop] [--no-http] [--no-write]
 
-Data: N random unit vectors of the model's dimension as image embeddings, and for every other sticker a
-second random unit vector as its title/tags embedding (so both HNSW scans of the ranking run, as with real
-stickers), in the database ``bench_search`` on the embedded server. They go through the real storage path:
-``migrate`` creates search_service's table, the first 1,000 rows are written by the Django model
-(``Sticker.objects.bulk_create``, as indexing does), the rest by binary ``COPY`` into the same table; the
-HNSW indexes are built by ``stickers.vector_index.ensure_vector_indexes`` (timed) after each size's load.
-The database grows from one size to the next (rows are deterministic per position) and is kept for the
-next run unless ``--drop``; ``--fresh`` starts it over.
+Data (``--data``): ``uniform``, N random unit vectors of the model's dimension as image embeddings and, for
+every other sticker, a second one as its title/tags embedding (the hard case for HNSW: no clusters); or
+``seeded``, noisy copies of the demo stickers' real embeddings, queried with the real embeddings of their tag
+words. Each row stores its blended vector as ``index_images`` does. The rows go through the real storage path
+in the database ``bench_search[_seeded]`` on the embedded server: ``migrate`` creates search_service's table,
+the first 1,000 rows are written by the Django model (``Sticker.objects.bulk_create``), the rest by binary
+``COPY``; the HNSW indexes are built by ``stickers.vector_index.ensure_vector_indexes`` (timed) after each
+size's load. The database grows from one size to the next and is kept unless ``--drop``; ``--fresh`` starts
+it over.
 
 Per size:
-* SQL: ``ranking.selectors.search`` (the production query: HNSW candidates from both indexes, exact
-  re-score) with a query vector in hand, i.e. text embedding cached: p50/p99.
-* HTTP: ``GET /api/search/?query=...&limit=10`` on search_service under gunicorn (its gunicorn.conf.py,
-  2 workers x 4 threads, model loaded), one request at a time on a keep-alive connection: the same query
-  repeated (the text embedding comes from the worker's LRU) and a new query each time (the text tower runs).
-* Recall@10 of the ranking's first page against exact search (numpy over all N vectors, same score
-  formula), and recall@10 of one HNSW scan (``ORDER BY image <=> q LIMIT 10``) at several ef_search values.
-  Queries are random unit vectors too: uniform random data is the hard case for HNSW (no clusters).
+* SQL: ``ranking.selectors.search`` (the production query: one inner-product HNSW scan of the blended
+  vectors, iterative scan in strict order, the exact score) with a query vector in hand: p50/p99; the same
+  query as an exact scan (``exact=True``), and an exact numpy scan over the same vectors in memory.
+* HTTP (largest size): ``GET /api/search/`` on search_service under gunicorn (its gunicorn.conf.py), one
+  request at a time, distinct query texts: cached (each text asked once in an earlier pass) and uncached.
+* Recall@10 of the ranking's first page against the exact top 10 of the same blended score; at the largest
+  size, the trade-off curve over (m, ef_construction) builds and ef_search values (``--curve-configs``,
+  ``--ef-values``).
 """
 
 from __future__ import annotations

@@ -59,9 +59,9 @@ SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.7)
 # measured by benchmarks/search_latency.py, docs/ranking.md.
 SEARCH_HNSW_M = env.int("SEARCH_HNSW_M", default=16)
 SEARCH_HNSW_EF_CONSTRUCTION = env.int("SEARCH_HNSW_EF_CONSTRUCTION", default=200)
-SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=200)
+SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=400)
 # Catalogues up to this many stickers (of the loaded model) are ranked by an exact scan instead of HNSW.
-SEARCH_EXACT_MAX_STICKERS = env.int("SEARCH_EXACT_MAX_STICKERS", default=2000)
+SEARCH_EXACT_MAX_STICKERS = env.int("SEARCH_EXACT_MAX_STICKERS", default=3000)
 # PostgreSQL statement_timeout of ranking queries, ms (below sticker_service's 2.5 s deadline); 0 = none.
 SEARCH_STATEMENT_TIMEOUT_MS = env.int("SEARCH_STATEMENT_TIMEOUT_MS", default=2000)
 # Largest absolute per-request boost added to a listed sticker's score (POST /api/search/ "boosts").
