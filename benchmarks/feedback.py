@@ -239,9 +239,10 @@ def main() -> None:
     print(f"never-voted nDCG@10 {np.mean(never_before):.3f} -> {np.mean(never_after):.3f}", flush=True)
 
     # 4. Rerank cost through search_service's view: GET (no boosts) vs POST (the query's boosts).
+    from django.conf import settings
     from django.test import Client
 
-    client = Client(SERVER_NAME="127.0.0.1")
+    client = Client(SERVER_NAME="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {settings.SEARCH_SERVICE_TOKEN}")
     serving.reset()
     adapter.rolled_back_at = adapter.created_at
     adapter.save(update_fields=["rolled_back_at"])  # time the plain model (no adapter)
