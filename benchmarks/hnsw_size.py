@@ -3,8 +3,9 @@
     BENCH_PG_URL=postgres://postgres@127.0.0.1:<port> .venv/bin/python benchmarks/hnsw_size.py \
         [--rows 20000] [--dims 384,512] [--no-write]
 
-For each dimension: ``--rows`` random unit vectors in a table of a scratch database, one HNSW cosine index built
-with the parameters search_service uses (m=16, ef_construction=64, ``stickers.vector_index``), and its size on
+For each dimension: ``--rows`` random unit vectors in a table of a scratch database, one HNSW inner-product index
+built with search_service's default parameters (SEARCH_HNSW_M=16, SEARCH_HNSW_EF_CONSTRUCTION=200, as
+``stickers.vector_index`` builds the blended-vector index that search scans), and its size on
 disk (``pg_relation_size``; an HNSW scan is fast only while the index stays in memory: shared_buffers plus the
 OS page cache). Bytes per vector = size / rows; per million = that x 1,000,000 (the graph's size grows
 linearly: each vector's tuple holds the vector and a fixed-size neighbour list). 384 = the offline default
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 DB = "bench_hnsw_size"
-M, EF_CONSTRUCTION = 16, 64
+M, EF_CONSTRUCTION = 16, 200  # search_service's defaults (config/settings.py)
 
 
 def measure(dim: int, rows: int) -> tuple[int, float]:
@@ -43,7 +44,7 @@ def measure(dim: int, rows: int) -> tuple[int, float]:
         cursor.execute("SET maintenance_work_mem = '1GB'")
         started = time.perf_counter()
         cursor.execute(
-            f"CREATE INDEX vectors_hnsw ON vectors USING hnsw (v vector_cosine_ops) "
+            f"CREATE INDEX vectors_hnsw ON vectors USING hnsw (v vector_ip_ops) "
             f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})"
         )
         seconds = time.perf_counter() - started
@@ -82,8 +83,9 @@ def main() -> None:
         common.machine_line(loads),
         "",
         f"`.venv/bin/python benchmarks/hnsw_size.py --rows {args.rows} --dims {args.dims}`: random unit vectors, one "
-        f"HNSW cosine index (m={M}, ef_construction={EF_CONSTRUCTION}, as search_service builds them), size on disk "
-        "by `pg_relation_size`. A sticker with a title or tags has two such indexes (image, and title/tags).",
+        f"HNSW inner-product index (m={M}, ef_construction={EF_CONSTRUCTION}, search_service's defaults), size on "
+        "disk by `pg_relation_size`. Each sticker is in two such indexes per model: its blended vector (inner "
+        "product, what search scans) and its image vector (cosine, for similar stickers).",
         "",
         *common.table(
             [
