@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.db import connection
@@ -106,6 +107,25 @@ def test_hidden_queries_are_never_suggested_nor_trending_and_the_admin_action_hi
     assert [s["query"] for s in suggest(client, prefix="rude").json()["suggestions"]] == ["rude dog"]
     admin_client.post(changelist, {"action": "show_queries", "_selected_action": [rude.pk]})
     assert suggest(client, prefix="rude").json()["suggestions"][0]["query"] == "rude words"
+
+
+def test_hiding_a_query_needs_the_change_permission(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    searched("rude words", "a", "b", "c")
+    rude = Query.objects.get(text="rude words")
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_query"))
+    client.force_login(viewer)
+    changelist = reverse("admin:searches_query_changelist")
+    assert client.get(changelist).status_code == 200
+    client.post(changelist, {"action": "hide_queries", "_selected_action": [rude.pk]})
+    assert Query.objects.get(pk=rude.pk).hidden is False
+    viewer.user_permissions.add(Permission.objects.get(codename="change_query"))
+    viewer = django_user_model.objects.get(pk=viewer.pk)  # a fresh permission cache
+    client.force_login(viewer)
+    assert client.post(changelist, {"action": "hide_queries", "_selected_action": [rude.pk]}).status_code == 302
+    assert Query.objects.get(pk=rude.pk).hidden is True
 
 
 def _uses(text: str, hours_ago: int, uses: int) -> None:
@@ -213,3 +233,20 @@ def test_concurrent_searches_lose_no_hourly_use_nor_client():
     solos = Query.objects.filter(text__startswith="solo ")
     assert sorted(q.usage_count for q in solos) == [per_thread] * threads_n
     assert all(q.distinct_clients == 1 for q in solos)
+
+
+def test_prune_discovery_keeps_every_hour_a_trending_window_can_compare(client):
+    from django.core.management import call_command
+
+    searched("old", "a", "b", "c")
+    QueryHourlyUse.objects.all().delete()
+    for hours_ago in (0, 167, 335, 336, 900):
+        _uses("old", hours_ago, 1)
+    before = trending(client, window="7d").json()["trending"]
+    out = StringIO()
+    call_command("prune_discovery", stdout=out)
+    assert out.getvalue().strip() == "2 hourly use rows deleted"
+    now = selectors.current_hour()
+    assert sorted((now - row.hour).total_seconds() // 3600 for row in QueryHourlyUse.objects.all()) == [0, 167, 335]
+    assert trending(client, window="7d").json()["trending"] == before  # no window can see the pruned hours
+    assert Query.objects.get(text="old").usage_count == 3  # totals stay
