@@ -57,6 +57,10 @@ class Trend:
     previous_uses: int
 
 
+# Trending compares a window of at most this many clock hours with the window before it.
+MAX_WINDOW_HOURS = 168
+
+
 def current_hour(now: datetime | None = None) -> datetime:
     return (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -14,6 +15,7 @@ from searches import client
 from searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
 from searches.models import Query, QueryClient, QueryHourlyUse
 from searches.normalize import normalize_query
+from searches.selectors import MAX_WINDOW_HOURS, current_hour
 
 # offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
 MAX_RESULT_WINDOW = 1000
@@ -151,3 +153,11 @@ def similar_stickers(*, filename: str, limit: int) -> SearchResult:
 def set_queries_hidden(query_ids: Iterable[int], *, hidden: bool) -> int:
     """Hide queries from suggestions and trending (or show them again); returns how many changed."""
     return Query.objects.filter(pk__in=list(query_ids)).exclude(hidden=hidden).update(hidden=hidden)
+
+
+def prune_hourly_uses(*, now: datetime | None = None) -> int:
+    """Delete the hourly use counts that no trending window can reach any more (older than two of the longest
+    windows); returns how many rows went. Totals (``Query.usage_count``) and the distinct-client rows stay."""
+    oldest_needed = current_hour(now) - timedelta(hours=2 * MAX_WINDOW_HOURS - 1)
+    deleted, _ = QueryHourlyUse.objects.filter(hour__lt=oldest_needed).delete()
+    return deleted
