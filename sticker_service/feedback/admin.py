@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from feedback.models import FeedbackCounter, FeedbackEvent
+from feedback.models import ClientVote, FeedbackCounter, FeedbackEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -36,3 +36,15 @@ class FeedbackEventAdmin(ReadOnlyAdmin):
     list_filter = ["vote", "created_at"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
+
+
+@admin.register(ClientVote)
+class ClientVoteAdmin(ReadOnlyAdmin):
+    """Each client's latest vote per (query, sticker), what the ranking's boosts count (the client as its hash)."""
+
+    list_display = ["updated_at", "query", "sticker", "vote", "client"]
+    list_select_related = ["query", "sticker"]
+    search_fields = ["query__text", "sticker__filename"]
+    list_filter = ["vote", "updated_at"]
+    date_hierarchy = "updated_at"
+    ordering = ["-updated_at"]

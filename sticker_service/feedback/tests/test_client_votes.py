@@ -110,3 +110,20 @@ def test_no_votes_no_boosts_a_plain_get(client, known, fake_search_service, sett
     settings.FEEDBACK_BOOST_MAX = 0
     client.get("/api/search/", {"query": "cat"})
     assert fake_search_service.requests[-1].body is None
+
+
+def test_the_admin_lists_client_votes_read_only(client, admin_client, known):
+    from django.urls import reverse
+
+    vote(client, positive=["s0.png"], client_id="alice")
+    changelist = reverse("admin:feedback_clientvote_changelist")
+    page = admin_client.get(changelist)
+    assert page.status_code == 200
+    assert client_key("id:alice") in page.content.decode() and "s0.png" in page.content.decode()
+    assert admin_client.get(reverse("admin:feedback_clientvote_add")).status_code == 403
+    row = ClientVote.objects.get()
+    assert (
+        admin_client.post(reverse("admin:feedback_clientvote_delete", args=[row.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert ClientVote.objects.count() == 1
