@@ -26,9 +26,9 @@ class FeedbackView(APIView):
         "recorded in one transaction (counters, one event per vote, and the client's latest vote per query and "
         "sticker: for the ranking each client counts once, its latest vote wins). `client_id` names the client; "
         "without it the client's address does. Queries are matched in their normal form (NFKC, case-folded, "
-        "whitespace collapsed, trimmed). Each client may send at "
-        "most FEEDBACK_MAX_VOTES_PER_MINUTE votes per minute: past that a 429 with Retry-After records nothing; a "
-        "request carrying more votes than that alone is a 400.",
+        "whitespace collapsed, trimmed). Each client address may send at "
+        "most FEEDBACK_MAX_VOTES_PER_MINUTE votes per minute, whatever `client_id` it names: past that a 429 with "
+        "Retry-After records nothing; a request carrying more votes than that alone is a 400.",
         request=FeedbackRequestSerializer,
         responses={
             200: FeedbackResponseSerializer,
@@ -64,8 +64,8 @@ class FeedbackView(APIView):
         ]
         identity = client_identity(request, body.validated_data.get("client_id"))
         votes = sum(len(entry.positive) + len(entry.negative) for entry in entries)
-        try:
-            spend_votes(identity, votes)
+        try:  # per address: a client naming a new client_id for every request does not get a new budget
+            spend_votes(client_identity(request), votes)
         except VoteBudgetExceeded as exc:
             raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         result = record_feedback(entries, client=client_key(identity))

@@ -250,6 +250,14 @@ def test_vote_budget_is_exact_under_concurrency_in_the_database_store(settings):
         assert sum(pool.map(spend, range(8))) == 40
 
 
+def test_a_new_client_id_per_request_gets_no_new_vote_budget(client, known, settings):
+    settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 5
+    assert post(client, {**votes_body(5), "client_id": "fake-1"}).status_code == 200
+    refused = post(client, {**votes_body(1), "client_id": "fake-2"})
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "throttled"
+    assert FeedbackEvent.objects.count() == 5
+
+
 def test_vote_budget_window_and_client_identity(known, settings, rf):
     from feedback.limits import VoteBudgetExceeded, spend_votes
     from searches.normalize import client_identity
