@@ -1,11 +1,11 @@
-"""The feedback vote budget: at most FEEDBACK_MAX_VOTES_PER_MINUTE votes per client per minute.
+"""The feedback vote budget: at most FEEDBACK_MAX_VOTES_PER_MINUTE votes per client address per minute.
 
 The request rate limit (THROTTLE_RATE_FEEDBACK) bounds requests, but one request may carry
 FEEDBACK_MAX_ITEMS x 2 x FEEDBACK_MAX_FILENAMES votes; this bounds the votes themselves. Counted per client
-address (as the rate limits see it, whatever ``client_id`` the request names) and calendar minute in the shared cache (Redis or the database cache, the
-rate limits' store), so it holds across workers and replicas. The check and the count hold the client's lock in
-that store (the database cache's increment is a read and a write). Like the rate limits it fails open when that
-store is down.
+address (as the rate limits see it, whatever ``client_id`` the request names) and calendar minute in the shared
+cache (Redis or the database cache, the rate limits' store), so it holds across workers and replicas. The check
+and the count hold the client's lock in that store (the database cache's increment is a read and a write). Like
+the rate limits it fails open when that store is down.
 """
 
 from __future__ import annotations
