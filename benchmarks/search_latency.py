@@ -761,12 +761,20 @@ def main() -> None:
         if crossover
         else "The exact scan was slower than HNSW at every size measured.",
         "",
-        f"Trade-off curve at N = {sizes[-1]:,}: the blended index built with each (m, ef_construction) (build time of "
-        "that one index), then the production query at each ef_search: recall@10 against the exact blended top 10 "
-        f"({args.recall_queries} queries) and SQL latency.",
-        "",
-        *common.table(["m", "ef_construction", "build s", "ef_search", "recall@10", "SQL p50", "SQL p99"], curve_rows),
-        "",
+        *(
+            [
+                f"Trade-off curve at N = {sizes[-1]:,}: the blended index built with each (m, ef_construction) (build "
+                "time of that one index), then the production query at each ef_search: recall@10 against the exact "
+                f"blended top 10 ({args.recall_queries} queries) and SQL latency.",
+                "",
+                *common.table(
+                    ["m", "ef_construction", "build s", "ef_search", "recall@10", "SQL p50", "SQL p99"], curve_rows
+                ),
+                "",
+            ]
+            if curve_rows
+            else []
+        ),
         "HNSW build of both indexes (image cosine for similar stickers, blended inner product for search) at the "
         "configured m/ef_construction, maintenance_work_mem=3GB, CREATE INDEX CONCURRENTLY through "
         "`ensure_vector_indexes`:",

@@ -79,7 +79,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
-    env = common.model_env("auto")
+    # Pages are compared, not timed: no statement timeout, so that a deep page on a loaded machine is not an error.
+    env = {**common.model_env("auto"), "SEARCH_STATEMENT_TIMEOUT_MS": "0"}
     database = "bench_pages_demo" if args.dataset == "demo" else "bench_search_seeded"
     common.create_database(database, fresh=args.dataset == "demo")
     common.setup_search_django(database, env)
@@ -129,7 +130,8 @@ def main() -> None:
         f"`.venv/bin/python benchmarks/stable_pages.py --dataset {args.dataset} --queries {args.queries}`: {label}; "
         f"{args.queries} queries (real tag-word embeddings). Per query, the ranking up to {total:,} fetched in pages "
         f"of 100, of 20, of 7 and in one call; 'equal' = all four identical. HNSW: ef_search="
-        f"{settings.SEARCH_HNSW_EF_SEARCH}, iterative scan in strict order; exact: sequential scan + sort.",
+        f"{settings.SEARCH_HNSW_EF_SEARCH}, iterative scan in strict order; exact: sequential scan + sort. "
+        "No statement timeout (pages are compared, not timed).",
         "",
         *common.table(["path", "queries with equal pages", "seconds", "recall@10 / @100 vs exact"], rows),
     ]
