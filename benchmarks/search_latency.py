@@ -587,6 +587,12 @@ def main() -> None:
     parser.add_argument("--ef-values", default="20,40,60,100,200")
     parser.add_argument("--max-build-minutes", type=float, default=15.0)
     parser.add_argument(
+        "--ef-construction",
+        type=int,
+        help="build the indexes with this ef_construction instead of SEARCH_HNSW_EF_CONSTRUCTION (a cheaper build "
+        "at large sizes; the section states it)",
+    )
+    parser.add_argument(
         "--data",
         default="uniform",
         choices=["uniform", "seeded"],
@@ -634,6 +640,8 @@ def main() -> None:
     log = common.CACHE_DIR / "search_latency_gunicorn.log"
     common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     w = settings.SEARCH_TEXT_WEIGHT
+    if args.ef_construction:
+        settings.SEARCH_HNSW_EF_CONSTRUCTION = args.ef_construction
     m_default, efc_default = settings.SEARCH_HNSW_M, settings.SEARCH_HNSW_EF_CONSTRUCTION
 
     rows, builds, loads, curve, crossover = [], [], [], [], None
@@ -722,7 +730,8 @@ def main() -> None:
         f"`.venv/bin/python benchmarks/search_latency.py --sizes {args.sizes} --model {args.model} --data "
         f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}"
         f"{' --recall-queries ' + str(args.recall_queries) if args.recall_queries != 100 else ''}"
-        f"{' --no-http' if args.no_http else ''}{' --section ' + args.section if args.section else ''}`: "
+        f"{' --no-http' if args.no_http else ''}{' --section ' + args.section if args.section else ''}"
+        f"{' --ef-construction ' + str(args.ef_construction) if args.ef_construction else ''}`: "
         f"{common.model_label(env)}, dimension {dim}; {DATA_TEXT[args.data]} Every other sticker has a title/tags "
         f"vector; each row stores its blended vector (text weight {w}) as `index_images` does. PostgreSQL "
         f"{common.server_url()} with shared_buffers={shared_buffers}. Production ranking: one inner-product HNSW "
