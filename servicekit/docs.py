@@ -8,6 +8,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.renderers import JSONRenderer
 
+from servicekit.openapi import error_schema
+
 _SCHEMA = "The OpenAPI 3 document, as YAML or JSON (see the Accept header)."
 
 
@@ -23,6 +25,9 @@ class SchemaView(SpectacularAPIView):
             (200, "application/vnd.oai.openapi"): OpenApiResponse(OpenApiTypes.OBJECT, description=_SCHEMA),
             (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description=_SCHEMA),
             (200, "application/vnd.oai.openapi+json"): OpenApiResponse(OpenApiTypes.OBJECT, description=_SCHEMA),
+            401: error_schema("not_authenticated: search_service only, without its service token."),
+            404: error_schema("not_found: `format` names no type this view renders (as DRF answers)."),
+            406: error_schema("not_acceptable: `format` asks for a type the Accept header refuses."),
         },
         tags=["schema"],
     )
