@@ -161,6 +161,20 @@ class Pool:
             have[todo] = True
         return self._feats[key][idx]
 
+    def training_feats(self, kind: str, variant: int, idx: Sequence[int], tower: str = "lite0") -> np.ndarray:
+        """What a head trains on for its ``variant``-th copy of items ``idx`` (``sources.training_variant``:
+        monochrome glyphs recoloured, as ``features.training_feature_matrix`` gives ``model_training.train``)."""
+        idx = np.asarray(list(idx), dtype=int)
+        shifted = np.array([sources.training_variant(self.items[i], variant) for i in idx], dtype=int)
+        out: np.ndarray | None = None
+        for v in sorted(set(shifted.tolist())):
+            rows = np.flatnonzero(shifted == v)
+            mat = self.feats(kind, v, idx[rows].tolist(), tower)
+            if out is None:
+                out = np.zeros((len(idx), mat.shape[1]), np.float32)
+            out[rows] = mat
+        return out if out is not None else np.zeros((0, 0), np.float32)
+
     def dataset(self, idx: Sequence[int], recipe: Recipe) -> train.Dataset:
         """A training set of items ``idx`` (features of the recipe's kinds, its number of variants)."""
         idx = list(idx)
@@ -172,7 +186,7 @@ class Pool:
         texts = list(where)
         keys = {k: n for n, k in enumerate(sorted({train.concept_key(it) for it in items}))}
         image_feats = [
-            np.concatenate([self.feats(k, v, idx, recipe.tower) for k in recipe.kinds], 1)
+            np.concatenate([self.training_feats(k, v, idx, recipe.tower) for k in recipe.kinds], 1)
             for v in range(recipe.cfg.variants)
         ]
         return train.Dataset(

@@ -73,7 +73,7 @@ def make_dataset(
     towers: features.Towers, cache: Path, items: Sequence[sources.Item], variants: int, loader=sources.load_image
 ) -> Dataset:
     items = list(items)
-    image_feats = [features.image_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
+    image_feats = [features.training_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
     texts: list[str] = []
     index: dict[str, int] = {}
     prompt_ids = []
