@@ -546,7 +546,6 @@ def main() -> None:
                 f"| {label} | {pct(v['noto']['R@10'])} | {pct(v['style']['R@1'])} | {pct(v['style']['R@10'])} | "
                 f"{v['categories']['P@10']:.3f} | {v['score']:.3f} |"
             )
-        say("")
         missing_sets = [s for s in DATA_ABLATIONS if s not in data_sets]
         not_measured = (
             ([f"the further icon sets {', '.join(missing_sets)} (`--data-ablations`)"] if missing_sets else [])
