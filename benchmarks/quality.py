@@ -240,23 +240,51 @@ ABLATIONS = [
     ("multi-block features (pooled stages 4-6 beside the 1280-d features)", {"kinds": ("pooled", "blocks")}),
     ("ImageNet-class prior blended into the image embedding, 0.2", {"prior": 0.2}),
     ("ImageNet-class prior blended into the image embedding, 0.4", {"prior": 0.4}),
+    ("20 epochs", {"epochs": 20}),
+    ("40 epochs", {"epochs": 40}),
 ]
-DATA_ABLATIONS = [
-    ("+ colour sets " + ", ".join(sources.EXTRA_COLOUR_SETS), {"icon_sets": sources.EXTRA_COLOUR_SETS}),
+# With --budget-ablations (they need an augmented copy of every picture's features).
+BUDGET_ABLATIONS = [
+    ("clean + one augmented copy (2 variants)", {"variants": 2}),
     (
-        "+ monochrome " + ", ".join(sources.EXTRA_MONO_SETS) + " in random colours/outlines/backgrounds",
-        {"icon_sets": sources.EXTRA_MONO_SETS},
-    ),
-    (
-        "+ both, balanced by source (balance 0.5)",
-        {"icon_sets": sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS, "balance": 0.5},
+        "40 epochs, clean + one augmented copy (the budget the v1 weights were trained with)",
+        {"epochs": 40, "variants": 2},
     ),
 ]
+# One further icon set per row (--data-ablations; --data-sets picks some); monochrome sets are trained as
+# recoloured glyphs only (sources.training_variant).
+DATA_ABLATIONS = {
+    s: (
+        f"+ {s} ({'monochrome, as recoloured glyphs' if s in sources.EXTRA_MONO_SETS else 'colour'})",
+        {"icon_sets": (s,)},
+    )
+    for s in sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS
+}
 TOWER_ABLATION = ("EfficientNet-Lite1 tower (240 px) instead of Lite0", {"tower": "lite1"})
+# Combinations of the validation winners that the serving path can serve (a timm tower and a linear head on
+# the pooled features): the v2 candidates, validation tier only, chosen from the rows above.
+FREEHAND = "streamline-freehand-color"
+CANDIDATES: list[tuple[str, dict]] = [
+    ("+ streamline-freehand-color + maki", {"icon_sets": (FREEHAND, "maki")}),
+    ("+ streamline-freehand-color + meteocons", {"icon_sets": (FREEHAND, "meteocons")}),
+    ("+ streamline-freehand-color, balanced by source (0.5)", {"icon_sets": (FREEHAND,), "balance": 0.5}),
+    ("+ streamline-freehand-color, 20 epochs", {"icon_sets": (FREEHAND,), "epochs": 20}),
+    ("+ streamline-freehand-color, 40 epochs", {"icon_sets": (FREEHAND,), "epochs": 40}),
+    ("+ streamline-freehand-color + maki, 20 epochs (v2: shipped)", {"icon_sets": (FREEHAND, "maki"), "epochs": 20}),
+]
+CFG_KEYS = ("balance", "epochs", "variants")
+
+
+def summary(label: str, v: dict) -> str:
+    return (
+        f"{label}: score {v['score']:.3f} noto-A R@1 {pct(v['noto']['R@1'])} R@10 {pct(v['noto']['R@10'])} "
+        f"mean rank {v['noto']['mean_rank']:.1f} style R@1 {pct(v['style']['R@1'])} "
+        f"R@10 {pct(v['style']['R@10'])} categories P@10 {v['categories']['P@10']:.3f}"
+    )
 
 
 def ablation_recipe(base: evaluation.Recipe, label: str, change: dict) -> evaluation.Recipe:
-    cfg_keys = {k: v for k, v in change.items() if k in ("balance",)}
+    cfg_keys = {k: v for k, v in change.items() if k in CFG_KEYS}
     recipe = replace(base, label=label, cfg=replace(base.cfg, **cfg_keys))
     if "icon_sets" in change:
         recipe = replace(recipe, icon_sets=tuple(dict.fromkeys(base.icon_sets + change["icon_sets"])))
@@ -334,6 +362,16 @@ def main() -> None:
         help="with --ablations: also the further icon sets (computes their features first)",
     )
     parser.add_argument(
+        "--data-sets",
+        default=",".join(DATA_ABLATIONS),
+        help="with --data-ablations: the further sets to measure, in this order (default: all)",
+    )
+    parser.add_argument(
+        "--budget-ablations",
+        action="store_true",
+        help="with --ablations: also 2 variants and 40 epochs (augmented features of every picture first)",
+    )
+    parser.add_argument(
         "--tower-ablation",
         action="store_true",
         help="with --ablations: also the Lite1 tower (computes Lite1 features of every picture first)",
@@ -352,17 +390,34 @@ def main() -> None:
         action="store_true",
         help="validation tier only (for choosing a recipe); prints, never writes RESULTS.md",
     )
+    parser.add_argument(
+        "--candidates", action="store_true", help="also the v2 candidates (CANDIDATES), validation tier only"
+    )
+    parser.add_argument(
+        "--previous-weights",
+        type=Path,
+        help="an earlier shipped projection file: its test category precision as served is reported beside",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
     started = time.time()
     shipped = recipe_of(build.PROJECTION_PATH)
     today = evaluation.TODAY
     overrides = {k: v for k, v in (("variants", args.variants), ("epochs", args.epochs)) if v}
-    shipped = replace(shipped, cfg=replace(shipped.cfg, **overrides))
     today = replace(today, cfg=replace(today.cfg, **overrides))
+    # --epochs/--variants are the budget of today's recipe and its ablations. Weights trained by today's recipe
+    # are measured at that budget too (one column, as before); other shipped weights exactly as trained.
+    same_data = (shipped.icon_sets, shipped.tower, shipped.kinds) == (today.icon_sets, today.tower, today.kinds)
+    if same_data:
+        shipped = replace(shipped, cfg=replace(shipped.cfg, **overrides))
     all_sets = dict.fromkeys(shipped.icon_sets + today.icon_sets)
-    if args.ablations and args.data_ablations:
-        all_sets.update(dict.fromkeys(sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS))
+    data_sets = [s for s in args.data_sets.split(",") if s] if args.ablations and args.data_ablations else []
+    unknown = set(data_sets) - set(DATA_ABLATIONS)
+    if unknown:
+        parser.error(f"--data-sets: not a further set: {', '.join(sorted(unknown))}")
+    all_sets.update(dict.fromkeys(data_sets))
+    for _, change in CANDIDATES if args.candidates else []:
+        all_sets.update(dict.fromkeys(change.get("icon_sets", ())))
     towers = features.Towers(args.cache, threads=args.threads)
     pool = evaluation.Pool(towers, args.cache, args.iconify_dir, tuple(all_sets))
     lines: list[str] = []
@@ -370,23 +425,30 @@ def main() -> None:
 
     recipes = [today] if shipped.icon_sets == today.icon_sets and shipped.cfg == today.cfg else [today, shipped]
     val = {r.label: evaluation.validation(pool, r) for r in recipes}
+    for label, v in val.items():
+        print(summary(label, v), flush=True)
     ablation_rows = []
     if args.ablations:
         rows = (
             ABLATIONS
-            + (DATA_ABLATIONS if args.data_ablations else [])
+            + [DATA_ABLATIONS[s] for s in data_sets if s in sources.EXTRA_COLOUR_SETS]
             + ([TOWER_ABLATION] if args.tower_ablation else [])
+            + [DATA_ABLATIONS[s] for s in data_sets if s not in sources.EXTRA_COLOUR_SETS]
+            + (BUDGET_ABLATIONS if args.budget_ablations else [])
         )
         for label, change in rows:
             v = evaluation.validation(pool, ablation_recipe(today, label, change))
             ablation_rows.append((label, v))
-            print(label, {k: v[k] for k in ("score",)}, flush=True)
+            print(summary(label, v), flush=True)
+    candidate_rows = []
+    if args.candidates:
+        for label, change in CANDIDATES:
+            v = evaluation.validation(pool, ablation_recipe(today, label, change))
+            candidate_rows.append((label, v))
+            print(summary(label, v), flush=True)
     if args.validation_only:
-        for label, v in [*val.items(), *ablation_rows]:
-            print(
-                f"{label}: score {v['score']:.3f} noto-A R@10 {pct(v['noto']['R@10'])} style R@10 "
-                f"{pct(v['style']['R@10'])} categories P@10 {v['categories']['P@10']:.3f}"
-            )
+        for label, v in [*val.items(), *ablation_rows, *candidate_rows]:
+            print(summary(label, v))
         return
 
     committed = committed_head(build.PROJECTION_PATH)
@@ -397,6 +459,10 @@ def main() -> None:
     cats = pool.of_categories(evaluation.TEST_CATEGORIES)
     served_diff = as_served(pool, committed, cats[::40], args.threads)
     committed_cat = evaluation.category_precision(pool, evaluation.TEST_CATEGORIES, committed.embed(pool, cats), cats)
+    previous_cat = None
+    if args.previous_weights:
+        previous = committed_head(args.previous_weights)
+        previous_cat = evaluation.category_precision(pool, evaluation.TEST_CATEGORIES, previous.embed(pool, cats), cats)
     zs_cat = evaluation.category_precision(
         pool, evaluation.TEST_CATEGORIES, evaluation.imagenet_prior(pool, cats), cats
     )
@@ -410,6 +476,10 @@ def main() -> None:
         ("--tower-ablation", args.tower_ablation),
         (f"--variants {args.variants}", args.variants),
         (f"--epochs {args.epochs}", args.epochs),
+        (f"--data-sets {args.data_sets}", args.data_ablations and set(data_sets) != set(DATA_ABLATIONS)),
+        ("--budget-ablations", args.budget_ablations),
+        ("--candidates", args.candidates),
+        (f"--previous-weights {args.previous_weights}", args.previous_weights),
     ]
     command = " ".join(["benchmarks/quality.py", *(flag for flag, on in flags if on)])
     say(
@@ -448,8 +518,8 @@ def main() -> None:
         f"Recipes: today's = `{json.dumps(today.icon_sets)}` + Noto font, {today.cfg}; shipped = "
         f"`{json.dumps(shipped.icon_sets)}` + Noto font, {shipped.cfg}. Test category queries "
         f"({t['categories']['queries']} everyday {evaluation.TEST_CATEGORIES} categories with >= "
-        f"{evaluation.MIN_CATEGORY} icons, among their {len(cats)} pictures; for today's recipe the committed "
-        "weights), precision@10: " + ", ".join(f"{c} {p:.1f}" for c, p in t["categories"]["per_category"].items()) + "."
+        f"{evaluation.MIN_CATEGORY} icons, among their {len(cats)} pictures; the committed weights), "
+        "precision@10: " + ", ".join(f"{c} {p:.1f}" for c, p in t["categories"]["per_category"].items()) + "."
     )
     say("")
     say(
@@ -458,6 +528,12 @@ def main() -> None:
         f"the head on the cached features by at most {served_diff:.4f} in cosine. The committed weights "
         f"(`{build.MODEL_ID}`, which no {evaluation.TEST_CATEGORIES} picture trained) as served: "
         f"**{evaluation.TEST_CATEGORIES} category precision@10 {committed_cat['P@10']:.3f}**."
+        + (
+            f" The previous weights (`{args.previous_weights.name}`, recipe {recipe_of(args.previous_weights).cfg}) "
+            f"on the same pictures: {previous_cat['P@10']:.3f}."
+            if previous_cat
+            else ""
+        )
     )
     if ablation_rows:
         say("")
@@ -470,19 +546,35 @@ def main() -> None:
                 f"| {label} | {pct(v['noto']['R@10'])} | {pct(v['style']['R@1'])} | {pct(v['style']['R@10'])} | "
                 f"{v['categories']['P@10']:.3f} | {v['score']:.3f} |"
             )
+        missing_sets = [s for s in DATA_ABLATIONS if s not in data_sets]
+        not_measured = (
+            ([f"the further icon sets {', '.join(missing_sets)} (`--data-ablations`)"] if missing_sets else [])
+            + ([] if args.tower_ablation else ["the EfficientNet-Lite1 tower (`--tower-ablation`)"])
+            + ([] if args.budget_ablations else ["2 variants and 40 epochs (`--budget-ablations`)"])
+            + [
+                "the Lite2 tower (its weights package is not installed)",
+                "tuning the last tower stage on the cached stage-5 maps",
+            ]
+        )
+        say("")
+        say("Not measured: " + ", ".join(not_measured) + ".")
+    if candidate_rows:
         say("")
         say(
-            "Not measured (did not fit the CPU time on a 2-core machine shared with five other jobs): "
-            + (
-                ""
-                if args.data_ablations
-                else "the further icon sets (`--data-ablations`: "
-                + ", ".join(sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS)
-                + "), "
-            )
-            + ("" if args.tower_ablation else "the EfficientNet-Lite1 tower (`--tower-ablation`), ")
-            + "the Lite2 tower, tuning the last tower stage on the cached stage-5 maps, game-icons and healthicons."
+            "v2 candidates, validation tier only: combinations of the rows above that the serving path can serve "
+            "(a timm tower and a linear head on its pooled features, so neither multi-block features nor the "
+            "ImageNet prior), in the order they were tried. The best ships if it beats today's recipe by at least "
+            "0.010; its shipped head is trained on training + validation data (streamline-ultimate-color too), never "
+            "on a test set."
         )
+        say("")
+        say("| recipe | Noto A R@10 | style R@1 | style R@10 | category P@10 | validation score |")
+        say("|---|---|---|---|---|---|")
+        for label, v in [(today.label, val[today.label]), *candidate_rows]:
+            say(
+                f"| {label} | {pct(v['noto']['R@10'])} | {pct(v['style']['R@1'])} | {pct(v['style']['R@10'])} | "
+                f"{v['categories']['P@10']:.3f} | {v['score']:.3f} |"
+            )
     say("")
     blend_section(
         pool, val[shipped.label if shipped.label in val else today.label]["heads"]["noto"], t["heads"]["noto"], say

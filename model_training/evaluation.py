@@ -161,6 +161,20 @@ class Pool:
             have[todo] = True
         return self._feats[key][idx]
 
+    def training_feats(self, kind: str, variant: int, idx: Sequence[int], tower: str = "lite0") -> np.ndarray:
+        """What a head trains on for its ``variant``-th copy of items ``idx`` (``sources.training_variant``:
+        monochrome glyphs recoloured, as ``features.training_feature_matrix`` gives ``model_training.train``)."""
+        idx = np.asarray(list(idx), dtype=int)
+        shifted = np.array([sources.training_variant(self.items[i], variant) for i in idx], dtype=int)
+        out: np.ndarray | None = None
+        for v in sorted(set(shifted.tolist())):
+            rows = np.flatnonzero(shifted == v)
+            mat = self.feats(kind, v, idx[rows].tolist(), tower)
+            if out is None:
+                out = np.zeros((len(idx), mat.shape[1]), np.float32)
+            out[rows] = mat
+        return out if out is not None else np.zeros((0, 0), np.float32)
+
     def dataset(self, idx: Sequence[int], recipe: Recipe) -> train.Dataset:
         """A training set of items ``idx`` (features of the recipe's kinds, its number of variants)."""
         idx = list(idx)
@@ -172,7 +186,7 @@ class Pool:
         texts = list(where)
         keys = {k: n for n, k in enumerate(sorted({train.concept_key(it) for it in items}))}
         image_feats = [
-            np.concatenate([self.feats(k, v, idx, recipe.tower) for k in recipe.kinds], 1)
+            np.concatenate([self.training_feats(k, v, idx, recipe.tower) for k in recipe.kinds], 1)
             for v in range(recipe.cfg.variants)
         ]
         return train.Dataset(
@@ -223,8 +237,32 @@ def fit(pool: Pool, recipe: Recipe, idx: Sequence[int]) -> Head:
     the prior blend, which is applied after the head, share one trained head)."""
     key = (repr(replace(recipe, label="", prior=0.0)), tuple(idx))
     if key not in pool.heads:
-        pool.heads[key] = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None)[0]
+        pool.heads[key] = stored_head(pool, recipe, idx)
     return Head(pool.heads[key], recipe, len(idx))
+
+
+def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
+    """Training is seeded, so a head is kept on disk (``<cache>/heads``) under a hash of its recipe and of its
+    training pictures' uids, and a later run (the final benchmark after the exploring ones) loads it."""
+    import hashlib
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    uids = "\n".join(pool.items[i].uid for i in idx)
+    digest = hashlib.sha256(f"{replace(recipe, label='', prior=0.0)!r}\n{uids}".encode()).hexdigest()[:24]
+    path = Path(pool.cache) / "heads" / f"{digest}.safetensors"
+    if path.exists():
+        state = load_file(str(path))
+        weight = state["proj.weight"] if "proj.weight" in state else state["mlp.fc1.weight"]
+        head = train.make_head(recipe.cfg.head, weight.shape[1])
+        head.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
+        return head.eval()
+    head = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()}, str(path.with_suffix(".tmp")))
+    path.with_suffix(".tmp").replace(path)
+    return head
 
 
 def imagenet_prior(pool: Pool, idx: Sequence[int], tower: str = "lite0") -> np.ndarray:

@@ -193,6 +193,29 @@ def image_feature_matrix(
 KINDS = ("pooled", "blocks", "stage5")
 
 
+def training_feature_matrix(
+    towers: Towers,
+    cache_root: Path,
+    items: Sequence[sources.Item],
+    variant: int,
+    loader: Callable[[sources.Item], Image.Image] = sources.load_image,
+    kind: str = "pooled",
+) -> np.ndarray:
+    """The features a head trains on for its ``variant``-th copy of each item: ``image_feature_matrix`` of
+    ``sources.training_variant`` (monochrome glyphs only recoloured, never in their published black)."""
+    items = list(items)
+    rows: dict[int, list[int]] = {}
+    for n, it in enumerate(items):
+        rows.setdefault(sources.training_variant(it, variant), []).append(n)
+    out = np.zeros((len(items), 0), np.float32)
+    for v, where in sorted(rows.items()):
+        mat = image_feature_matrix(towers, cache_root, [items[n] for n in where], v, loader=loader, kind=kind)
+        if out.shape[1] != mat.shape[1]:
+            out = np.zeros((len(items), mat.shape[1]), np.float32)
+        out[where] = mat
+    return out
+
+
 def text_feature_matrix(towers: Towers, cache_root: Path, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
     cache = ChunkCache(Path(cache_root) / "texts")
     todo = cache.missing(texts)

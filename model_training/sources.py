@@ -37,12 +37,12 @@ EMOJI_ICON_SETS = ("emojione", "emojione-v1", "fxemoji", "streamline-emojis", "f
 NOTO_ICON_SETS = ("noto-v1",)
 # Further allowed sets (licence from each package's info.json, checked when they were added):
 # colour: streamline-freehand-color (CC-BY-4.0), meteocons (MIT) (circle-flags, MIT, names its flags by ISO code only);
-# monochrome, rendered in random colours, outlines and backgrounds: maki (CC0-1.0). (game-icons, CC-BY-3.0,
-# and healthicons, MIT, are allowed too but were not measured: computing their features did not fit the time.)
+# monochrome, trained only as recoloured glyphs (random colours, outlines, backgrounds; ``training_variant``):
+# maki (CC0-1.0), game-icons (CC-BY-3.0), healthicons (MIT).
 # Evaluation-only sets (never trained on by any evaluation head of their tier):
 # icon-park (Apache-2.0) and streamline-ultimate-color (CC-BY-4.0), see model_training/evaluation.py.
 EXTRA_COLOUR_SETS = ("streamline-freehand-color", "meteocons")
-EXTRA_MONO_SETS = ("maki",)
+EXTRA_MONO_SETS = ("maki", "game-icons", "healthicons")
 
 SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
 _PERSON = {chr(c) for c in (0x1F9D1, 0x1F468, 0x1F469, 0x1F466, 0x1F467, 0x1F9D2, 0x1F474, 0x1F475, 0x1F9D3)}
@@ -287,6 +287,13 @@ def render_variant(item: Item, variant: int, loader=load_image) -> Image.Image:
         back.alpha_composite(small, (offset, offset))
         return back
     return glyph
+
+
+def training_variant(item: Item, variant: int) -> int:
+    """The feature variant a head trains on for its ``variant``-th copy of ``item``: a monochrome glyph is
+    never trained in its published black form (variant 0) but always recoloured (variant + 1, see
+    ``render_variant``), so that even a one-variant recipe learns the concept rather than the glyph style."""
+    return variant + 1 if item.mono else variant
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -110,3 +110,34 @@ def test_monochrome_glyphs_are_recoloured_in_their_augmented_variants():
     colours = {sources.render_variant(glyph, v).getpixel((68, 68)) for v in range(1, 6)}
     assert (0, 0, 0, 255) not in colours and len(colours) >= 3
     assert sources.render_variant(glyph, 1) == sources.render_variant(glyph, 1)  # seeded
+
+
+class MeanColourTowers:
+    """Stands in for the frozen towers: a picture's "features" are its mean RGB over opaque pixels."""
+
+    def image_feature_kinds(self, images):
+        import numpy as np
+
+        pooled = []
+        for im in images:
+            px = np.asarray(im.convert("RGBA"), np.float32).reshape(-1, 4)
+            opaque = px[px[:, 3] > 0]
+            pooled.append(opaque[:, :3].mean(0) if len(opaque) else np.zeros(3, np.float32))
+        pooled = np.stack(pooled)
+        return {"pooled": pooled, "blocks": pooled, "stage5": pooled}
+
+
+def test_monochrome_glyphs_are_trained_only_recoloured_never_black(tmp_path):
+    from model_training import features
+
+    square = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16" width="16" height="16">{}</svg>'
+    mono_svg = square.format('<path fill="currentColor" d="M2 2h12v12H2z"/>')
+    glyph = sources.Item("iconify:maki", "square", "square", svg=mono_svg, mono=True)
+    colour = sources.Item("iconify:x", "red", "red", svg=square.format('<path fill="#f00" d="M2 2h12v12H2z"/>'))
+    assert [sources.training_variant(glyph, v) for v in (0, 1)] == [1, 2]
+    assert [sources.training_variant(colour, v) for v in (0, 1)] == [0, 1]
+    feats = features.training_feature_matrix(MeanColourTowers(), tmp_path, [colour, glyph], 0)
+    assert feats[0].tolist() == [255.0, 0.0, 0.0]  # the colour icon as published
+    assert feats[1].max() > 40  # the glyph recoloured (variant 1), not its published black
+    recoloured = features.image_feature_matrix(MeanColourTowers(), tmp_path, [glyph], 1)
+    assert feats[1].tolist() == recoloured[0].tolist()
