@@ -242,15 +242,17 @@ def fit(pool: Pool, recipe: Recipe, idx: Sequence[int]) -> Head:
 
 
 def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
-    """Training is seeded, so a head is kept on disk (``<cache>/heads``) under a hash of its recipe and of its
-    training pictures' uids, and a later run (the final benchmark after the exploring ones) loads it."""
+    """Training is seeded, so a head is kept on disk (``<cache>/heads``) under a hash of its recipe, of its
+    training pictures' uids and of the training code (train, features, sources: a change there retrains), and a
+    later run (the final benchmark after the exploring ones) loads it."""
     import hashlib
 
     import torch
     from safetensors.torch import load_file, save_file
 
     uids = "\n".join(pool.items[i].uid for i in idx)
-    digest = hashlib.sha256(f"{replace(recipe, label='', prior=0.0)!r}\n{uids}".encode()).hexdigest()[:24]
+    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (train, features, sources))).hexdigest()
+    digest = hashlib.sha256(f"{replace(recipe, label='', prior=0.0)!r}\n{uids}\n{code}".encode()).hexdigest()[:24]
     path = Path(pool.cache) / "heads" / f"{digest}.safetensors"
     if path.exists():
         state = load_file(str(path))
