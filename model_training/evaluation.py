@@ -24,6 +24,8 @@ The validation score that picks a recipe is the mean of noto A R@10, style R@10 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -162,18 +164,12 @@ class Pool:
         return self._feats[key][idx]
 
     def training_feats(self, kind: str, variant: int, idx: Sequence[int], tower: str = "lite0") -> np.ndarray:
-        """What a head trains on for its ``variant``-th copy of items ``idx`` (``sources.training_variant``:
-        monochrome glyphs recoloured, as ``features.training_feature_matrix`` gives ``model_training.train``)."""
+        """What a head trains on for its ``variant``-th copy of items ``idx``, as ``features.training_feature_matrix``
+        gives ``model_training.train`` (``features.per_training_variant`` over this pool's features)."""
         idx = np.asarray(list(idx), dtype=int)
-        shifted = np.array([sources.training_variant(self.items[i], variant) for i in idx], dtype=int)
-        out: np.ndarray | None = None
-        for v in sorted(set(shifted.tolist())):
-            rows = np.flatnonzero(shifted == v)
-            mat = self.feats(kind, v, idx[rows].tolist(), tower)
-            if out is None:
-                out = np.zeros((len(idx), mat.shape[1]), np.float32)
-            out[rows] = mat
-        return out if out is not None else np.zeros((0, 0), np.float32)
+        return features.per_training_variant(
+            [self.items[i] for i in idx], variant, lambda v, where: self.feats(kind, v, idx[where].tolist(), tower)
+        )
 
     def dataset(self, idx: Sequence[int], recipe: Recipe) -> train.Dataset:
         """A training set of items ``idx`` (features of the recipe's kinds, its number of variants)."""
@@ -241,17 +237,21 @@ def fit(pool: Pool, recipe: Recipe, idx: Sequence[int]) -> Head:
     return Head(pool.heads[key], recipe, len(idx))
 
 
+@functools.cache
+def training_code_digest() -> str:
+    """SHA-256 of the training code (train, features, sources), read once per process."""
+    return hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (train, features, sources))).hexdigest()
+
+
 def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
     """Training is seeded, so a head is kept on disk (``<cache>/heads``) under a hash of its recipe, of its
     training pictures' uids and of the training code (train, features, sources: a change there retrains), and a
     later run (the final benchmark after the exploring ones) loads it."""
-    import hashlib
-
     import torch
     from safetensors.torch import load_file, save_file
 
     uids = "\n".join(pool.items[i].uid for i in idx)
-    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (train, features, sources))).hexdigest()
+    code = training_code_digest()
     digest = hashlib.sha256(f"{replace(recipe, label='', prior=0.0)!r}\n{uids}\n{code}".encode()).hexdigest()[:24]
     path = Path(pool.cache) / "heads" / f"{digest}.safetensors"
     if path.exists():

@@ -193,6 +193,24 @@ def image_feature_matrix(
 KINDS = ("pooled", "blocks", "stage5")
 
 
+def per_training_variant(
+    items: Sequence[sources.Item], variant: int, fetch: Callable[[int, list[int]], np.ndarray]
+) -> np.ndarray:
+    """One feature row per item for its ``variant``-th training copy: items grouped by
+    ``sources.training_variant`` (monochrome glyphs only recoloured), ``fetch(feature_variant, positions)`` called
+    once per group, the rows put back in the items' order."""
+    rows: dict[int, list[int]] = {}
+    for n, it in enumerate(items):
+        rows.setdefault(sources.training_variant(it, variant), []).append(n)
+    out = np.zeros((len(items), 0), np.float32)
+    for v, where in sorted(rows.items()):
+        mat = fetch(v, where)
+        if out.shape[1] != mat.shape[1]:
+            out = np.zeros((len(items), mat.shape[1]), np.float32)
+        out[where] = mat
+    return out
+
+
 def training_feature_matrix(
     towers: Towers,
     cache_root: Path,
@@ -201,19 +219,14 @@ def training_feature_matrix(
     loader: Callable[[sources.Item], Image.Image] = sources.load_image,
     kind: str = "pooled",
 ) -> np.ndarray:
-    """The features a head trains on for its ``variant``-th copy of each item: ``image_feature_matrix`` of
-    ``sources.training_variant`` (monochrome glyphs only recoloured, never in their published black)."""
+    """The features a head trains on for its ``variant``-th copy of each item (``per_training_variant`` over
+    ``image_feature_matrix``)."""
     items = list(items)
-    rows: dict[int, list[int]] = {}
-    for n, it in enumerate(items):
-        rows.setdefault(sources.training_variant(it, variant), []).append(n)
-    out = np.zeros((len(items), 0), np.float32)
-    for v, where in sorted(rows.items()):
-        mat = image_feature_matrix(towers, cache_root, [items[n] for n in where], v, loader=loader, kind=kind)
-        if out.shape[1] != mat.shape[1]:
-            out = np.zeros((len(items), mat.shape[1]), np.float32)
-        out[where] = mat
-    return out
+
+    def fetch(v: int, where: list[int]) -> np.ndarray:
+        return image_feature_matrix(towers, cache_root, [items[n] for n in where], v, loader=loader, kind=kind)
+
+    return per_training_variant(items, variant, fetch)
 
 
 def text_feature_matrix(towers: Towers, cache_root: Path, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
