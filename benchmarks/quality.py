@@ -10,7 +10,7 @@ What it measures (text -> image, cosine, image embeddings only unless a blend is
 1. The three tiers of ``model_training/evaluation.py`` (validation: held-out Noto half A, the held-out
    streamline-emojis style, streamline-ultimate-color categories; test: held-out Noto half B, the held-out
    fxemoji style, icon-park categories, cross-style = trained without any Noto, all Noto) for the shipped
-   recipe (read from the committed weights' metadata) and today's (v1) recipe, side by side, plus the
+   recipe (read from the committed weights' metadata) and today's (v2) recipe, side by side, plus the
    zero-training ImageNet baseline. The test tier is computed here only, never by the choice of a recipe.
 2. The committed weights as served: search_service's encoder (``OpenClipEncoder``, ``index_images``'s
    preprocessing) on test pictures, checked equal to the head on the cached features, and their
@@ -186,7 +186,7 @@ def recipe_of(path: Path) -> evaluation.Recipe:
     """The recipe a projection file was trained with (its metadata)."""
     _, meta = build.load_projection(path)
     cfg = train.TrainConfig(**json.loads(meta["train_config"]))
-    sets = tuple(json.loads(meta.get("icon_sets", "null")) or evaluation.TODAY.icon_sets)
+    sets = tuple(json.loads(meta.get("icon_sets", "null")) or evaluation.V1.icon_sets)
     return evaluation.Recipe("shipped recipe", cfg, sets, tower=meta.get("tower", "lite0"))
 
 

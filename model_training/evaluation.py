@@ -91,7 +91,9 @@ class Recipe:
     prior: float = 0.0  # weight of the ImageNet-class prior blended into the image embedding (not served)
 
 
-TODAY = Recipe("today's recipe (v1)")
+V1 = Recipe("v1 recipe")
+# The baseline every ablation changes one thing of: the shipped recipe (v2, see train.SHIPPED_CONFIG).
+TODAY = Recipe("today's recipe (v2)", train.SHIPPED_CONFIG, train.SHIPPED_ICON_SETS)
 
 
 def category_query(name: str) -> str:

@@ -32,7 +32,7 @@ NOTO_STRIKE = 109  # the font's bitmap strike: glyphs are 136x128 px
 # Prefixes: "fluent" covers every Fluent set (fluent, fluent-color, fluent-mdl2, fluent-emoji, ...);
 # openclipart and Tux Paint stamps (partly drawn from openclipart) are refused under any name that shows them.
 RESERVED_ICON_SETS = ("fluent", "openmoji", "twemoji", "openclipart", "tuxpaint", "tux-paint")
-# Icon sets of today's (v1) recipe. noto* is Noto emoji art again (left out of the "no Noto" variant).
+# Icon sets of the v1 recipe. noto* is Noto emoji art again (left out of the "no Noto" variant).
 EMOJI_ICON_SETS = ("emojione", "emojione-v1", "fxemoji", "streamline-emojis", "flat-color-icons")
 NOTO_ICON_SETS = ("noto-v1",)
 # Further allowed sets (licence from each package's info.json, checked when they were added):
