@@ -131,46 +131,59 @@ def kw_cells(r: dict) -> str:
 
 # ----------------------------------------------------------------------------- experiments
 def costs(threads: int) -> dict:
-    import open_clip
-    import torch
-    from PIL import Image
+    """The shipped model as search_service serves it (``OpenClipEncoder``: padding-free text path, frozen image
+    tower, ``index_images``' preprocessing), in the order a worker meets them: loading, text queries, single
+    uploads; then the index command's batches."""
+    from PIL import Image, ImageDraw
 
-    torch.set_num_threads(threads)
-    folder = build.ensure_model_dir()
-    model, _, preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))
-    model.eval().to(memory_format=torch.channels_last)
-    tokenizer = open_clip.get_tokenizer("local-dir:" + str(folder))
+    from encoders.open_clip_backend import OpenClipEncoder
+    from encoders.spec import ModelSpec
 
     def rss_mb() -> int:
         return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
 
-    image = preprocess(Image.new("RGB", (96, 96), (200, 60, 60)))
+    def peak_mb() -> int:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+    def sticker(n: int) -> Image.Image:  # a 128 px cut-out, different each time
+        im = Image.new("RGBA", (128, 128), (0, 0, 0, 0))
+        ImageDraw.Draw(im).ellipse((8 + n % 20, 10, 118, 120 - n % 30), fill=(40 + n % 200, 90, 200 - n % 150, 255))
+        return im
+
+    encoder = OpenClipEncoder(
+        ModelSpec(f"local-dir:{build.ensure_model_dir()}", None, build.MODEL_ID), device="cpu", threads=threads
+    )
     out = {
         "resident memory after loading the model (torch, open_clip and transformers alone: about 0.85 GB)": (
             f"{rss_mb()} MB"
         )
     }
-    with torch.inference_mode():
-        for batch in (8, 32):
-            x = image.unsqueeze(0).repeat(batch, 1, 1, 1).contiguous(memory_format=torch.channels_last)
-            model.encode_image(x)  # warm-up
-            rounds, start = max(2, 96 // batch), time.perf_counter()
-            for _ in range(rounds):
-                model.encode_image(x, normalize=True)
-            out[f"images/s @ batch {batch}"] = f"{rounds * batch / (time.perf_counter() - start):.0f}"
-        queries = ["cat in a park", "red heart", "pizza", "a happy face with sunglasses", "rocket"] * 4
-        model.encode_text(tokenizer(queries[:1]))
-        times = []
-        for q in queries:
-            start = time.perf_counter()
-            model.encode_text(tokenizer([q]), normalize=True)
-            times.append(time.perf_counter() - start)
-    out["load average during the run (other jobs share the 2 cores)"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    out["ms per text query (median)"] = f"{1000 * float(np.median(times)):.1f}"
-    out["resident memory after the runs above"] = f"{rss_mb()} MB"
-    out["peak resident memory (during the batch of 32)"] = (
-        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    words = ["cat in a park", "red heart", "pizza", "a happy face with sunglasses", "rocket", "birthday cake"]
+    queries = [f"{w} {n}" for n in range(5) for w in words]  # all different: nothing is cached in between
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        encoder.encode_texts([q])
+        times.append(time.perf_counter() - start)
+    out[f"ms per text query (median of {len(queries)} different queries, text path {encoder.text_path})"] = (
+        f"{1000 * float(np.median(times)):.1f}"
     )
+    for n in range(10):  # single uploads (POST /api/images/), the first one freezes the image tower
+        encoder.encode_images([sticker(n)])
+    out["a worker: resident / peak memory after the text queries and 10 single uploads"] = (
+        f"{rss_mb()} / {peak_mb()} MB"
+    )
+    for batch in (8, 32):
+        images = [sticker(n) for n in range(batch)]
+        encoder.encode_images(images)  # warm-up at this shape
+        rounds, start = max(2, 128 // batch), time.perf_counter()
+        for _ in range(rounds):
+            encoder.encode_images(images)
+        out[f"128 px stickers/s @ batch {batch} (preprocessing + model)"] = (
+            f"{rounds * batch / (time.perf_counter() - start):.0f}"
+        )
+    out["after the batches of 8 and 32 (index_images): resident / peak memory"] = f"{rss_mb()} / {peak_mb()} MB"
+    out["load average during the run"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     return out
 
 
@@ -240,8 +253,13 @@ ABLATIONS = [
     ("multi-block features (pooled stages 4-6 beside the 1280-d features)", {"kinds": ("pooled", "blocks")}),
     ("ImageNet-class prior blended into the image embedding, 0.2", {"prior": 0.2}),
     ("ImageNet-class prior blended into the image embedding, 0.4", {"prior": 0.4}),
-    ("20 epochs", {"epochs": 20}),
+    ("an MLP head (1280 -> 768 -> 384, open_clip's timm_proj=mlp) instead of the linear one", {"head": "mlp"}),
+    ("10 epochs", {"epochs": 10}),
     ("40 epochs", {"epochs": 40}),
+    *(
+        (f"publishers' categories as prompts, {p}", {"category_prob": p})  # sources.share_categories
+        for p in (0.1, 0.25, 0.5)
+    ),
 ]
 # With --budget-ablations (they need an augmented copy of every picture's features).
 BUDGET_ABLATIONS = [
@@ -272,7 +290,7 @@ CANDIDATES: list[tuple[str, dict]] = [
     ("+ streamline-freehand-color, 40 epochs", {"icon_sets": (FREEHAND,), "epochs": 40}),
     ("+ streamline-freehand-color + maki, 20 epochs (v2: shipped)", {"icon_sets": (FREEHAND, "maki"), "epochs": 20}),
 ]
-CFG_KEYS = ("balance", "epochs", "variants")
+CFG_KEYS = ("balance", "category_prob", "epochs", "head", "variants")
 
 
 def summary(label: str, v: dict) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -96,11 +95,6 @@ V1 = Recipe("v1 recipe")
 TODAY = Recipe("today's recipe (v2)", train.SHIPPED_CONFIG, train.SHIPPED_ICON_SETS)
 
 
-def category_query(name: str) -> str:
-    """ "FoodDrinks" -> "food drinks", "Account / User" -> "account / user"."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
-
-
 class Pool:
     """Every item any tier needs, with cached features; heads are trained on subsets of it."""
 
@@ -119,6 +113,7 @@ class Pool:
                 self.categories[name] = {
                     c: keys for c, keys in sources.iconify_categories(package).items() if c in EVERYDAY_CATEGORIES[name]
                 }
+        self.items = sources.share_categories(self.items)
         self.index = {it.uid: i for i, it in enumerate(self.items)}
         self._feats: dict[tuple[str, int, str], np.ndarray] = {}
         self._have: dict[tuple[str, int, str], np.ndarray] = {}
@@ -177,24 +172,12 @@ class Pool:
         """A training set of items ``idx`` (features of the recipe's kinds, its number of variants)."""
         idx = list(idx)
         items = [self.items[i] for i in idx]
-        where: dict[str, int] = {}
-        prompt_ids = []
-        for it in items:
-            prompt_ids.append([where.setdefault(p, len(where)) for p in it.prompts()])
-        texts = list(where)
-        keys = {k: n for n, k in enumerate(sorted({train.concept_key(it) for it in items}))}
+        texts, prompt_ids, category_ids, concepts = train.text_table(items)
         image_feats = [
             np.concatenate([self.training_feats(k, v, idx, recipe.tower) for k in recipe.kinds], 1)
             for v in range(recipe.cfg.variants)
         ]
-        return train.Dataset(
-            items,
-            image_feats,
-            prompt_ids,
-            texts,
-            self.texts(texts),
-            np.array([keys[train.concept_key(it)] for it in items]),
-        )
+        return train.Dataset(items, image_feats, prompt_ids, texts, self.texts(texts), concepts, category_ids)
 
     def texts(self, texts: Sequence[str]) -> np.ndarray:
         return features.text_feature_matrix(self.towers, self.cache, list(texts))
@@ -297,7 +280,8 @@ def category_precision(pool: Pool, set_name: str, emb: np.ndarray, idx: Sequence
     """Publisher's category name -> its icons, precision@10 among the set's pictures (idx)."""
     position = {pool.items[i].key: n for n, i in enumerate(idx)}
     cats = {
-        category_query(c): {position[k] for k in keys if k in position} for c, keys in pool.categories[set_name].items()
+        sources.category_query(c): {position[k] for k in keys if k in position}
+        for c, keys in pool.categories[set_name].items()
     }
     cats = {c: rel for c, rel in sorted(cats.items()) if len(rel) >= MIN_CATEGORY}
     sims = pool.texts(list(cats)) @ emb.T

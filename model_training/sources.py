@@ -18,7 +18,7 @@ import re
 import tarfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,11 +38,11 @@ NOTO_ICON_SETS = ("noto-v1",)
 # Further allowed sets (licence from each package's info.json, checked when they were added):
 # colour: streamline-freehand-color (CC-BY-4.0), meteocons (MIT) (circle-flags, MIT, names its flags by ISO code only);
 # monochrome, trained only as recoloured glyphs (random colours, outlines, backgrounds; ``training_variant``):
-# maki (CC0-1.0), game-icons (CC-BY-3.0), healthicons (MIT).
+# maki (CC0-1.0), game-icons (CC-BY-3.0), healthicons (MIT), emojione-monotone (CC-BY-4.0; emoji as glyphs).
 # Evaluation-only sets (never trained on by any evaluation head of their tier):
 # icon-park (Apache-2.0) and streamline-ultimate-color (CC-BY-4.0), see model_training/evaluation.py.
 EXTRA_COLOUR_SETS = ("streamline-freehand-color", "meteocons")
-EXTRA_MONO_SETS = ("maki", "game-icons", "healthicons")
+EXTRA_MONO_SETS = ("maki", "game-icons", "healthicons", "emojione-monotone")
 
 SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
 _PERSON = {chr(c) for c in (0x1F9D1, 0x1F468, 0x1F469, 0x1F466, 0x1F467, 0x1F9D2, 0x1F474, 0x1F475, 0x1F9D3)}
@@ -61,6 +61,7 @@ class Item:
     emoji: str = ""  # the emoji this picture shows, when known
     svg: str = field(default="", repr=False, compare=False)
     mono: bool = field(default=False, compare=False)  # a one-colour glyph (drawn in currentColor)
+    category: str = field(default="", compare=False)  # the publisher's category, as words ("food drinks")
 
     @property
     def uid(self) -> str:
@@ -73,6 +74,30 @@ class Item:
         if self.keywords:
             out.append(f"{self.name}: {', '.join(self.keywords)}")
         return out
+
+
+def category_query(name: str) -> str:
+    """A publisher's category name as words: "FoodDrinks" -> "food drinks", "Animals & Nature" -> "animals &
+    nature"."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
+
+
+# Sets whose categories a picture of the same emoji from another source (the Noto font) takes, in this order:
+# training sets only, never an evaluation set.
+CATEGORY_DONORS = ("noto-v1", "emojione", "emojione-v1")
+
+
+def share_categories(items: list[Item]) -> list[Item]:
+    """``items`` with each uncategorised emoji picture given the category of the same emoji in a
+    ``CATEGORY_DONORS`` set (the Noto font has no categories; noto-v1 has CLDR's groups)."""
+    by_emoji: dict[str, str] = {}
+    for donor in CATEGORY_DONORS:
+        for it in items:
+            if it.source == f"iconify:{donor}" and it.emoji and it.category:
+                by_emoji.setdefault(it.emoji, it.category)
+    return [
+        replace(it, category=by_emoji[it.emoji]) if not it.category and it.emoji in by_emoji else it for it in items
+    ]
 
 
 def normalise_name(text: str) -> str:
@@ -217,6 +242,10 @@ def iconify_items(package: Path, cldr: dict[str, Annotation]) -> list[Item]:
     data = iconify_icons(package)
     mono = not iconify_info(package).get("palette", True)
     by_name = {concept_id(a.name): cp for cp, a in cldr.items() if not any(c in SKIN_TONES for c in cp)}
+    category_of: dict[str, str] = {}
+    for category, icons in iconify_categories(package).items():
+        for icon in icons:
+            category_of.setdefault(icon, category_query(category))
     default_w, default_h = data.get("width", 16), data.get("height", 16)
     items = []
     for icon_name, icon in sorted(data["icons"].items()):
@@ -237,6 +266,7 @@ def iconify_items(package: Path, cldr: dict[str, Annotation]) -> list[Item]:
             item = Item(f"iconify:{set_name}", icon_name, ann.name, ann.keywords, emoji_group(cp), cp, svg, mono)
         else:
             item = Item(f"iconify:{set_name}", icon_name, words, (), "name:" + concept_id(words), "", svg, mono)
+        item = replace(item, category=category_of.get(icon_name, ""))
         items.append(item)
     return items
 

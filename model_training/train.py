@@ -59,6 +59,7 @@ class TrainConfig:
     name_prob: float = 0.5  # chance of training on the name rather than a keyword prompt
     variants: int = 2  # clean picture + 1 augmented copy per item
     balance: float = 0.0  # sample each picture with probability ~ (pictures of its source) ** -balance
+    category_prob: float = 0.0  # chance of training on the publisher's category ("food drinks"), when it has one
     seed: int = 0
 
 
@@ -76,6 +77,17 @@ class Dataset:
     texts: list[str]
     text_feats: np.ndarray  # (T, 384), normalised
     concepts: np.ndarray  # (N,) int: items with the same concept are positives of each other
+    category_ids: np.ndarray  # (N,) int: index into texts of the item's category, -1 when it has none
+
+
+def text_table(items: Sequence[sources.Item]) -> tuple[list[str], list[list[int]], np.ndarray, np.ndarray]:
+    """(texts, prompt ids per item, category text id per item or -1, concept id per item) of a training set."""
+    index: dict[str, int] = {}
+    prompt_ids = [[index.setdefault(p, len(index)) for p in it.prompts()] for it in items]
+    category_ids = np.array([index.setdefault(it.category, len(index)) if it.category else -1 for it in items])
+    keys = {k: i for i, k in enumerate(sorted({concept_key(it) for it in items}))}
+    concepts = np.array([keys[concept_key(it)] for it in items])
+    return list(index), prompt_ids, category_ids, concepts
 
 
 def concept_key(item: sources.Item) -> str:
@@ -87,21 +99,9 @@ def make_dataset(
 ) -> Dataset:
     items = list(items)
     image_feats = [features.training_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
-    texts: list[str] = []
-    index: dict[str, int] = {}
-    prompt_ids = []
-    for it in items:
-        ids = []
-        for prompt in it.prompts():
-            if prompt not in index:
-                index[prompt] = len(texts)
-                texts.append(prompt)
-            ids.append(index[prompt])
-        prompt_ids.append(ids)
+    texts, prompt_ids, category_ids, concepts = text_table(items)
     text_feats = features.text_feature_matrix(towers, cache, texts)
-    keys = {k: i for i, k in enumerate(sorted({concept_key(it) for it in items}))}
-    concepts = np.array([keys[concept_key(it)] for it in items])
-    return Dataset(items, image_feats, prompt_ids, texts, text_feats, concepts)
+    return Dataset(items, image_feats, prompt_ids, texts, text_feats, concepts, category_ids)
 
 
 def split_groups(items: Sequence[sources.Item], seed: int = 0) -> tuple[list[sources.Item], list[sources.Item]]:
@@ -172,6 +172,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
     img = [torch.from_numpy(m) for m in data.image_feats[: cfg.variants]]
     txt = torch.from_numpy(data.text_feats)
     concepts = torch.from_numpy(data.concepts)
+    category_ids = torch.from_numpy(data.category_ids)
     head.train()
     last = float("nan")
     sizes: dict[str, int] = {}
@@ -189,13 +190,18 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
             prompts = []
             for i in idx:
                 ids = data.prompt_ids[i]
+                if data.category_ids[i] >= 0 and rng.random() < cfg.category_prob:
+                    prompts.append(int(data.category_ids[i]))
+                    continue
                 use_name = len(ids) == 1 or rng.random() < cfg.name_prob
                 prompts.append(ids[0] if use_name else ids[rng.integers(1, len(ids))])
             t = txt[prompts]
             v = F.normalize(apply_head(head, x), dim=-1)
             logits = logit_scale.exp().clamp(max=100) * v @ t.T
             c = concepts[idx]
-            target = (c[:, None] == c[None, :]).float()
+            # Positives: the same concept, or a picture of the category whose name another row was trained on.
+            target = (c[:, None] == c[None, :]) | (category_ids[idx][:, None] == torch.tensor(prompts)[None, :])
+            target = target.float()
             loss = 0.5 * (
                 F.cross_entropy(logits, target / target.sum(1, keepdim=True))
                 + F.cross_entropy(logits.T, target / target.sum(0, keepdim=True).T)
@@ -269,7 +275,7 @@ def collect_items(
     items = sources.noto_items(cldr) if noto else []
     for package in sources.find_iconify_packages(iconify_dir, icon_sets):
         items += sources.iconify_items(package, cldr)
-    return items
+    return sources.share_categories(items)
 
 
 SMOKE_SHAPES = ("circle", "square", "triangle", "star")

@@ -1,5 +1,8 @@
 """The evaluation tiers: the held-out sets never reach a head of their tier, concepts are filtered normalised."""
 
+import numpy as np
+
+from default_model import build
 from model_training import evaluation, sources, train
 
 
@@ -24,8 +27,8 @@ def test_a_held_out_concept_leaves_training_whatever_its_spelling():
 
 
 def test_category_names_become_queries():
-    assert evaluation.category_query("FoodDrinks") == "food drinks"
-    assert evaluation.category_query("Animals") == "animals"
+    assert sources.category_query("FoodDrinks") == "food drinks"
+    assert sources.category_query("Animals") == "animals"
 
 
 class FakePool:
@@ -53,3 +56,31 @@ def test_category_precision_counts_relevant_icons_in_the_top_ten():
 
 def test_the_shipped_recipe_never_trains_on_a_test_set():
     assert not set(train.SHIPPED_ICON_SETS) & set(evaluation.TEST_SETS)
+
+
+def category_dataset(seed: int = 0) -> train.Dataset:
+    """Twelve pictures of twelve concepts in two publisher categories; random features and text vectors."""
+    rng = np.random.default_rng(seed)
+    cats = ["warm things"] * 6 + ["cold things"] * 6
+    items = [sources.Item("iconify:x", f"thing-{n}", f"thing {n}", category=c) for n, c in enumerate(cats)]
+    texts, prompt_ids, category_ids, concepts = train.text_table(items)
+    text_feats = rng.standard_normal((len(texts), build.EMBED_DIM)).astype(np.float32)
+    text_feats /= np.linalg.norm(text_feats, axis=1, keepdims=True)
+    image_feats = [rng.standard_normal((len(items), 64)).astype(np.float32)]
+    return train.Dataset(items, image_feats, prompt_ids, texts, text_feats, concepts, category_ids)
+
+
+def test_category_prompts_teach_each_category_name_its_pictures():
+    data = category_dataset()
+    assert data.texts[data.category_ids[0]] == "warm things" and data.texts[data.category_ids[6]] == "cold things"
+    assert len(set(data.concepts)) == 12  # every picture its own concept: only the category joins them
+
+    def top6(category_prob: float) -> list[set[int]]:
+        cfg = train.TrainConfig(epochs=200, batch_size=12, variants=1, feature_dropout=0.0, category_prob=category_prob)
+        head = train.train_head(data, cfg, log=None)[0]
+        emb = train.embed_images(head, data.image_feats[0])
+        sims = data.text_feats[[data.category_ids[0], data.category_ids[6]]] @ emb.T
+        return [set(np.argsort(-row)[:6].tolist()) for row in sims]
+
+    assert top6(0.5) == [set(range(6)), set(range(6, 12))]
+    assert top6(0.0) != [set(range(6)), set(range(6, 12))]  # without them the category names mean nothing

@@ -9,12 +9,16 @@ import pytest
 from model_training import sources
 
 
-def write_icon_package(path, icons):
-    data = json.dumps({"prefix": "x", "width": 16, "height": 16, "icons": icons}).encode()
+def write_icon_package(path, icons, categories=None):
+    files = {"icons.json": {"prefix": "x", "width": 16, "height": 16, "icons": icons}}
+    if categories is not None:
+        files["metadata.json"] = {"categories": categories}
     with tarfile.open(path, "w:gz") as tar:
-        info = tarfile.TarInfo("package/icons.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+        for name, content in files.items():
+            data = json.dumps(content).encode()
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     return path
 
 
@@ -141,3 +145,21 @@ def test_monochrome_glyphs_are_trained_only_recoloured_never_black(tmp_path):
     assert feats[1].max() > 40  # the glyph recoloured (variant 1), not its published black
     recoloured = features.image_feature_matrix(MeanColourTowers(), tmp_path, [glyph], 1)
     assert feats[1].tolist() == recoloured[0].tolist()
+
+
+def test_publishers_categories_become_words_and_reach_the_same_emoji_in_the_noto_font(tmp_path):
+    path = write_icon_package(
+        tmp_path / "iconify-json-noto-v1-1.2.5.tgz",
+        ICONS,
+        {"Smileys & Emotion": ["red-heart"], "TravelPlaces": ["rocket"]},
+    )
+    icons = {it.key: it for it in sources.iconify_items(path, CLDR)}
+    assert (icons["red-heart"].category, icons["rocket"].category) == ("smileys & emotion", "travel places")
+    font = sources.Item("noto", "\u2764", "red heart", ("heart",), "g", emoji="\u2764")
+    other = sources.Item("iconify:flat-color-icons", "idea", "idea")
+    shared = {it.uid: it for it in sources.share_categories([font, other, *icons.values()])}
+    assert shared[font.uid].category == "smileys & emotion"  # from noto-v1, a CATEGORY_DONORS set
+    assert shared[other.uid].category == ""
+    # A set that is not a donor (here an evaluation set) lends its categories to nobody.
+    fx = write_icon_package(tmp_path / "iconify-json-fxemoji-1.0.0.tgz", ICONS, {"Symbols": ["red-heart"]})
+    assert sources.share_categories([font, *sources.iconify_items(fx, CLDR)])[0].category == ""
