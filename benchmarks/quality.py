@@ -200,14 +200,16 @@ def recipe_of(path: Path) -> evaluation.Recipe:
     _, meta = build.load_projection(path)
     cfg = train.TrainConfig(**json.loads(meta["train_config"]))
     sets = tuple(json.loads(meta.get("icon_sets", "null")) or evaluation.V1.icon_sets)
-    return evaluation.Recipe("shipped recipe", cfg, sets, tower=meta.get("tower", "lite0"))
+    kinds = tuple(meta.get("features", "pooled").split(","))
+    return evaluation.Recipe("shipped recipe", cfg, sets, kinds=kinds, tower=meta.get("tower", "lite0"))
 
 
 def committed_head(path: Path) -> evaluation.Head:
     import torch
 
     tensors, meta = build.load_projection(path)
-    head = train.make_head(meta.get("head", "linear"))
+    weight = tensors.get("visual.head.proj.weight", tensors.get("visual.head.mlp.fc1.weight"))
+    head = train.make_head(meta.get("head", "linear"), weight.shape[1])
     head.load_state_dict({k.removeprefix("visual.head."): v.to(torch.float32) for k, v in tensors.items()})
     return evaluation.Head(head.eval(), recipe_of(path), int(meta.get("items", 0)))
 

@@ -91,8 +91,8 @@ class Recipe:
 
 
 V1 = Recipe("v1 recipe")
-# The baseline every ablation changes one thing of: the shipped recipe (v2, see train.SHIPPED_CONFIG).
-TODAY = Recipe("today's recipe (v2)", train.SHIPPED_CONFIG, train.SHIPPED_ICON_SETS)
+# The baseline every ablation changes one thing of: v2's recipe.
+TODAY = Recipe("today's recipe (v2)", train.V2_CONFIG, train.V2_ICON_SETS)
 
 
 class Pool:

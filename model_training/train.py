@@ -40,11 +40,12 @@ DEFAULT_ICONIFY = build.REPO_ROOT / ".data" / "iconify"
 # v2 candidate), + the validation tier's category set streamline-ultimate-color (the shipped head trains on
 # training + validation data); never a test set of model_training/evaluation.py (fxemoji, icon-park).
 V2_EXTRA_SETS = ("streamline-freehand-color", "maki")
-SHIPPED_ICON_SETS = (
+V2_ICON_SETS = (
     *(s for s in sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS if s != "fxemoji"),
     *V2_EXTRA_SETS,
     "streamline-ultimate-color",
 )
+SHIPPED_ICON_SETS = V2_ICON_SETS
 
 
 @dataclass
@@ -65,7 +66,9 @@ class TrainConfig:
 
 # The shipped recipe's training (v2): exactly what its validation measured (20 epochs; an augmented copy per
 # picture was not measured). TrainConfig() itself stays v1's recipe (40 epochs, 2 variants).
-SHIPPED_CONFIG = TrainConfig(epochs=20, variants=1)
+V2_CONFIG = TrainConfig(epochs=20, variants=1)
+SHIPPED_CONFIG = V2_CONFIG
+SHIPPED_FEATURES = "pooled"  # the head's input (build.MULTIBLOCK_FEATURES: multi-block)
 
 
 # ----------------------------------------------------------------------------- data
@@ -95,10 +98,21 @@ def concept_key(item: sources.Item) -> str:
 
 
 def make_dataset(
-    towers: features.Towers, cache: Path, items: Sequence[sources.Item], variants: int, loader=sources.load_image
+    towers: features.Towers,
+    cache: Path,
+    items: Sequence[sources.Item],
+    variants: int,
+    loader=sources.load_image,
+    kinds: Sequence[str] = ("pooled",),
 ) -> Dataset:
+    """The training set of ``items``: per variant, the features of ``kinds`` side by side (see features.py)."""
     items = list(items)
-    image_feats = [features.training_feature_matrix(towers, cache, items, v, loader=loader) for v in range(variants)]
+    image_feats = [
+        np.concatenate(
+            [features.training_feature_matrix(towers, cache, items, v, loader=loader, kind=k) for k in kinds], 1
+        )
+        for v in range(variants)
+    ]
     texts, prompt_ids, category_ids, concepts = text_table(items)
     text_feats = features.text_feature_matrix(towers, cache, texts)
     return Dataset(items, image_feats, prompt_ids, texts, text_feats, concepts, category_ids)
@@ -190,7 +204,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
             prompts = []
             for i in idx:
                 ids = data.prompt_ids[i]
-                if data.category_ids[i] >= 0 and rng.random() < cfg.category_prob:
+                if cfg.category_prob and data.category_ids[i] >= 0 and rng.random() < cfg.category_prob:
                     prompts.append(int(data.category_ids[i]))
                     continue
                 use_name = len(ids) == 1 or rng.random() < cfg.name_prob
@@ -319,6 +333,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tower", default="lite0", choices=sorted(build.TOWERS), help="frozen image tower")
     parser.add_argument(
+        "--features",
+        default=SHIPPED_FEATURES,
+        choices=["pooled", build.MULTIBLOCK_FEATURES],
+        help="the head's input: the pooled tower output, or it and the last three stages pooled (multi-block)",
+    )
+    parser.add_argument(
         "--icon-sets",
         default=",".join(SHIPPED_ICON_SETS),
         help="comma-separated @iconify-json sets to train on (besides the Noto font)",
@@ -337,9 +357,9 @@ def main(argv: Sequence[str] | None = None) -> Path:
         icon_sets = tuple(s for s in args.icon_sets.split(",") if s and not (args.no_noto and s.startswith("noto")))
         items, loader = collect_items(not args.no_noto, args.iconify_dir, icon_sets), sources.load_image
     print(f"{len(items)} training pictures from {sorted({it.source for it in items})}")
-    data = make_dataset(towers, cache, items, cfg.variants, loader=loader)
+    data = make_dataset(towers, cache, items, cfg.variants, loader=loader, kinds=args.features.split(","))
     head, logit_scale, loss = train_head(data, cfg)
-    extra = {"items": len(items), "final_loss": f"{loss:.4f}", "tower": args.tower}
+    extra = {"items": len(items), "final_loss": f"{loss:.4f}", "tower": args.tower, "features": args.features}
     if not args.smoke:
         extra["icon_sets"] = json.dumps(list(icon_sets))
     out = save_projection(args.out, head, logit_scale, cfg, extra)

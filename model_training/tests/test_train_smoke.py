@@ -57,3 +57,32 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
         ]
     )
     assert sorted((tmp_path / "cache").rglob("chunk-*.npz")) == chunks
+
+
+def test_a_multi_block_head_is_served_as_it_was_trained(tmp_path):
+    """--features pooled,blocks: open_clip builds the registered multi-block tower (default_model/multiblock.py),
+    and search_service's encoder gives what the head gives on the cached training features."""
+    import torch
+
+    from model_training import features
+
+    cache, out = tmp_path / "cache", tmp_path / "mb.safetensors"
+    args = ["--smoke", "--cache", str(cache), "--out", str(out), "--epochs", "30", "--variants", "1"]
+    out = train.main([*args, "--features", build.MULTIBLOCK_FEATURES])
+    tensors, meta = build.load_projection(out)
+    assert meta["features"] == build.MULTIBLOCK_FEATURES
+    assert tensors["visual.head.proj.weight"].shape == (build.EMBED_DIM, build.IMAGE_FEATURES + 112 + 192 + 320)
+
+    items = train.smoke_items()
+    data = train.make_dataset(features.Towers(cache), cache, items, 1, train.draw_smoke, ("pooled", "blocks"))
+    head = train.make_head("linear", data.image_feats[0].shape[1])
+    head.load_state_dict({k.removeprefix("visual.head."): v.to(torch.float32) for k, v in tensors.items()})
+    trained = train.embed_images(head.eval(), data.image_feats[0])
+
+    folder = build.ensure_model_dir(tmp_path / "model", projection_path=out)
+    encoder = OpenClipEncoder(ModelSpec(f"local-dir:{folder}", None, "smoke-mb"), device="cpu", threads=2)
+    served = encoder.encode_images([train.draw_smoke(it) for it in items])
+    assert encoder.image_path == "frozen"  # the traced tower, as search_service runs it
+    assert np.abs((served * trained).sum(1) - 1).max() < 2e-3  # float16 feature cache
+    ranks = train.retrieval_ranks(served, encoder.encode_texts([it.name for it in items]), range(len(items)))
+    assert np.mean(ranks == 1) >= 0.75, ranks

