@@ -281,18 +281,21 @@ DATA_ABLATIONS = {
     for s in sources.EXTRA_COLOUR_SETS + sources.EXTRA_MONO_SETS
 }
 TOWER_ABLATION = ("EfficientNet-Lite1 tower (240 px) instead of Lite0", {"tower": "lite1"})
-# Combinations of the validation winners that the serving path can serve (a timm tower and a linear head on
-# the pooled features): the v2 candidates, validation tier only, chosen from the rows above.
-FREEHAND = "streamline-freehand-color"
+# Combinations of the validation winners that the serving path can serve (a timm tower, multi-block or not,
+# and a linear or MLP head): the v3 candidates, validation tier only, chosen from the rows above; the same
+# recipe at other seeds shows how much of a margin is the seed's.
+MULTIBLOCK = {"kinds": ("pooled", "blocks")}
 CANDIDATES: list[tuple[str, dict]] = [
-    ("+ streamline-freehand-color + maki", {"icon_sets": (FREEHAND, "maki")}),
-    ("+ streamline-freehand-color + meteocons", {"icon_sets": (FREEHAND, "meteocons")}),
-    ("+ streamline-freehand-color, balanced by source (0.5)", {"icon_sets": (FREEHAND,), "balance": 0.5}),
-    ("+ streamline-freehand-color, 20 epochs", {"icon_sets": (FREEHAND,), "epochs": 20}),
-    ("+ streamline-freehand-color, 40 epochs", {"icon_sets": (FREEHAND,), "epochs": 40}),
-    ("+ streamline-freehand-color + maki, 20 epochs (v2: shipped)", {"icon_sets": (FREEHAND, "maki"), "epochs": 20}),
+    ("today's recipe, seed 1", {"seed": 1}),
+    ("today's recipe, seed 2", {"seed": 2}),
+    ("multi-block features", MULTIBLOCK),
+    ("multi-block features, seed 1", {**MULTIBLOCK, "seed": 1}),
+    ("multi-block features, seed 2", {**MULTIBLOCK, "seed": 2}),
+    ("multi-block features, 40 epochs", {**MULTIBLOCK, "epochs": 40}),
+    ("multi-block features, an MLP head", {**MULTIBLOCK, "head": "mlp"}),
+    ("multi-block features + meteocons", {**MULTIBLOCK, "icon_sets": ("meteocons",)}),
 ]
-CFG_KEYS = ("balance", "category_prob", "epochs", "head", "variants")
+CFG_KEYS = ("balance", "category_prob", "epochs", "head", "seed", "variants")
 
 
 def summary(label: str, v: dict) -> str:
@@ -443,7 +446,13 @@ def main() -> None:
     lines: list[str] = []
     say = lines.append
 
-    recipes = [today] if shipped.icon_sets == today.icon_sets and shipped.cfg == today.cfg else [today, shipped]
+    same_recipe = (shipped.icon_sets, shipped.cfg, shipped.kinds, shipped.tower) == (
+        today.icon_sets,
+        today.cfg,
+        today.kinds,
+        today.tower,
+    )
+    recipes = [today] if same_recipe else [today, shipped]
     val = {r.label: evaluation.validation(pool, r) for r in recipes}
     for label, v in val.items():
         print(summary(label, v), flush=True)

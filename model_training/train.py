@@ -68,7 +68,8 @@ class TrainConfig:
 # picture was not measured). TrainConfig() itself stays v1's recipe (40 epochs, 2 variants).
 V2_CONFIG = TrainConfig(epochs=20, variants=1)
 SHIPPED_CONFIG = V2_CONFIG
-SHIPPED_FEATURES = "pooled"  # the head's input (build.MULTIBLOCK_FEATURES: multi-block)
+# v3: v2's data and training on the multi-block features (default_model/multiblock.py), the validation winner.
+SHIPPED_FEATURES = build.MULTIBLOCK_FEATURES
 
 
 # ----------------------------------------------------------------------------- data

@@ -1,8 +1,7 @@
 """EfficientNet-Lite towers whose pooled output also carries the pooled outputs of their last three stages.
 
 The default model's head can be trained on these "multi-block" features (1280 + 112 + 192 + 320 = 1904-d for
-Lite0): the earlier stages still see shapes, colours and parts that the last stage's ImageNet classes no longer
-separate, and on the validation tier this was the largest single gain (benchmarks/RESULTS.md, "Default model").
+Lite0); on the validation tier this was the largest single gain (benchmarks/RESULTS.md, "Default model").
 open_clip builds a timm tower by name and puts its linear head on ``trunk.num_features`` outputs, so the tower
 is registered with timm under ``sticker_multiblock_<timm name>``: the same modules and state-dict keys as the
 plain tower (the ImageNet weights load unchanged), only its forward pass keeps the three pooled stages. It
