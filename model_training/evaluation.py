@@ -20,6 +20,8 @@ Test (held out from every head of every recipe; validation sets may be training 
   * ``categories icon-park``: category precision@10 for the head trained on all the recipe's data.
   * ``cross-style``: trained without any Noto (no font, no ``@iconify-json/noto*``), all Noto emoji.
 The validation score that picks a recipe is the mean of noto A R@10, style R@10 and category P@10.
+A recipe that tunes the last tower stage (``cfg.tune_lr``) trains and embeds from the cached stage-5 maps
+(``Recipe.inputs``), through its tuned copy of that stage, as the served model would.
 """
 
 from __future__ import annotations
@@ -89,6 +91,16 @@ class Recipe:
     tower: str = "lite0"  # image tower (default_model.build.TOWERS)
     prior: float = 0.0  # weight of the ImageNet-class prior blended into the image embedding (not served)
 
+    def inputs(self) -> tuple[str, ...]:
+        """The cached feature kinds its heads read: ``kinds``, or the stage-5 maps when the recipe tunes the last
+        tower stage (``train.input_kind``; that stage makes the pooled features itself)."""
+        kind = train.input_kind(self.cfg)
+        if kind == "pooled":
+            return self.kinds
+        if self.kinds != ("pooled",):
+            raise ValueError(f"tuning the last stage makes the pooled features only, not {self.kinds}")
+        return (kind,)
+
 
 V1 = Recipe("v1 recipe")
 # The baseline every ablation changes one thing of: v2's recipe.
@@ -139,9 +151,9 @@ class Pool:
         return [i for i, it in enumerate(self.items) if it.source == "noto"]
 
     def feats(self, kind: str, variant: int, idx: Sequence[int], tower: str = "lite0") -> np.ndarray:
-        """Features of items ``idx``, computed (and cached on disk) the first time an item is asked for."""
-        if kind == "stage5":
-            raise ValueError("stage5 features are not a head input")
+        """Features of items ``idx``, computed (and cached on disk) the first time an item is asked for; kept in
+        memory as ``features.image_feature_matrix`` gives them (stage-5 maps float16, ~19 KB a picture, resident
+        only for the items asked for: the zero pages of the other rows are never written)."""
         idx = list(idx)
         key = (kind, variant, tower)
         have = self._have.setdefault(key, np.zeros(len(self.items), bool))
@@ -155,7 +167,7 @@ class Pool:
                 towers, cache = self._other_towers[tower], self.cache / tower
             mat = features.image_feature_matrix(towers, cache, [self.items[i] for i in todo], variant, kind=kind)
             if key not in self._feats:
-                self._feats[key] = np.zeros((len(self.items), mat.shape[1]), np.float32)
+                self._feats[key] = np.zeros((len(self.items), *mat.shape[1:]), mat.dtype)
             self._feats[key][todo] = mat
             have[todo] = True
         return self._feats[key][idx]
@@ -174,7 +186,7 @@ class Pool:
         items = [self.items[i] for i in idx]
         texts, prompt_ids, category_ids, concepts = train.text_table(items)
         image_feats = [
-            np.concatenate([self.training_feats(k, v, idx, recipe.tower) for k in recipe.kinds], 1)
+            side_by_side([self.training_feats(k, v, idx, recipe.tower) for k in recipe.inputs()])
             for v in range(recipe.cfg.variants)
         ]
         return train.Dataset(items, image_feats, prompt_ids, texts, self.texts(texts), concepts, category_ids)
@@ -197,6 +209,11 @@ class Pool:
         return [i for i in candidates if self.items[i].uid in keep]
 
 
+def side_by_side(parts: list[np.ndarray]) -> np.ndarray:
+    """Feature kinds of the same items side by side (one kind as it is, not copied: stage-5 maps are large)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, 1)
+
+
 # ----------------------------------------------------------------------------- heads and metrics
 @dataclass
 class Head:
@@ -205,7 +222,7 @@ class Head:
     trained_on: int
 
     def embed(self, pool: Pool, idx: Sequence[int]) -> np.ndarray:
-        x = np.concatenate([pool.feats(k, 0, idx, self.recipe.tower) for k in self.recipe.kinds], 1)
+        x = side_by_side([pool.feats(k, 0, idx, self.recipe.tower) for k in self.recipe.inputs()])
         emb = train.embed_images(self.head, x)
         if self.recipe.prior:
             emb = (1 - self.recipe.prior) * emb + self.recipe.prior * imagenet_prior(pool, idx, self.recipe.tower)
@@ -242,10 +259,11 @@ def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
     if path.exists():
         state = load_file(str(path))
         weight = state["proj.weight"] if "proj.weight" in state else state["mlp.fc1.weight"]
-        head = train.make_head(recipe.cfg.head, weight.shape[1])
-        head.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
-        return head.eval()
-    head = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None)[0]
+        head = train.make_head(recipe.cfg.head, weight.shape[1], recipe.tower if recipe.cfg.tune_lr else None)
+        head.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
+        train.set_training(head, False)
+        return head
+    head = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None, tower=recipe.tower)[0]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()}, str(path.with_suffix(".tmp")))
     path.with_suffix(".tmp").replace(path)

@@ -60,8 +60,8 @@ class ChunkCache:
         tmp.replace(self.folder / f"chunk-{index:05d}-{os.getpid()}.npz")
         self.vectors.update(zip(keys, vectors, strict=True))
 
-    def matrix(self, keys: Sequence[str]) -> np.ndarray:
-        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+    def matrix(self, keys: Sequence[str], dtype: type = np.float32) -> np.ndarray:
+        return np.stack([self.vectors[k] for k in keys]).astype(dtype, copy=False)
 
 
 class Towers:
@@ -162,7 +162,8 @@ def image_feature_matrix(
     kind: str = "pooled",
 ) -> np.ndarray:
     """(len(items), 1280) pooled trunk features (or another ``kind``, see the module docstring); variant 0 is
-    the clean picture, others augmented (monochrome glyphs also recoloured, see ``sources.render_variant``)."""
+    the clean picture, others augmented (monochrome glyphs also recoloured, see ``sources.render_variant``).
+    Stage-5 maps stay float16 as cached (~19 KB a picture): their users convert a batch at a time."""
     root = Path(cache_root)
     caches = {k: ChunkCache(root / (f"images-v{variant}" if k == "pooled" else f"{k}-v{variant}")) for k in KINDS}
     by_uid = {it.uid: it for it in items}
@@ -187,7 +188,7 @@ def image_feature_matrix(
         if pending_keys:
             for k in KINDS:
                 caches[k].add(pending_keys, np.concatenate(pending[k]))
-    return caches[kind].matrix([it.uid for it in items])
+    return caches[kind].matrix([it.uid for it in items], np.float16 if kind == "stage5" else np.float32)
 
 
 KINDS = ("pooled", "blocks", "stage5")
@@ -198,15 +199,15 @@ def per_training_variant(
 ) -> np.ndarray:
     """One feature row per item for its ``variant``-th training copy: items grouped by
     ``sources.training_variant`` (monochrome glyphs only recoloured), ``fetch(feature_variant, positions)`` called
-    once per group, the rows put back in the items' order."""
+    once per group, the rows put back in the items' order (rows of any shape and dtype, as ``fetch`` gives them)."""
     rows: dict[int, list[int]] = {}
     for n, it in enumerate(items):
         rows.setdefault(sources.training_variant(it, variant), []).append(n)
     out = np.zeros((len(items), 0), np.float32)
     for v, where in sorted(rows.items()):
         mat = fetch(v, where)
-        if out.shape[1] != mat.shape[1]:
-            out = np.zeros((len(items), mat.shape[1]), np.float32)
+        if out.shape[1:] != mat.shape[1:] or out.dtype != mat.dtype:
+            out = np.zeros((len(items), *mat.shape[1:]), mat.dtype)
         out[where] = mat
     return out
 

@@ -62,6 +62,9 @@ class TrainConfig:
     balance: float = 0.0  # sample each picture with probability ~ (pictures of its source) ** -balance
     category_prob: float = 0.0  # chance of training on the publisher's category ("food drinks"), when it has one
     seed: int = 0
+    # > 0: also tune a copy of the trunk's last stage + conv_head + bn2 (frozen statistics) at this learning rate,
+    # on the cached stage-5 maps (``input_kind``); 0: the towers stay frozen, only the head learns.
+    tune_lr: float = 0.0
 
 
 # The shipped recipe's training (v2): exactly what its validation measured (20 epochs; an augmented copy per
@@ -96,6 +99,12 @@ def text_table(items: Sequence[sources.Item]) -> tuple[list[str], list[list[int]
 
 def concept_key(item: sources.Item) -> str:
     return item.emoji or "name:" + sources.concept_id(item.name)
+
+
+def input_kind(cfg: TrainConfig) -> str:
+    """The cached image features a head of this config reads (``features.KINDS``): the stage-5 maps when it tunes
+    the last stage, else the pooled trunk features."""
+    return "stage5" if cfg.tune_lr else "pooled"
 
 
 def make_dataset(
@@ -147,48 +156,99 @@ def without_concepts(train: Sequence[sources.Item], test: Sequence[sources.Item]
 
 
 # ----------------------------------------------------------------------------- model
-def make_head(kind: str, in_features: int = build.IMAGE_FEATURES):
+def make_stage(tower: str = "lite0"):
+    """A trainable copy of the image trunk's last stage, its 1x1 head convolution and ``bn2`` (ImageNet weights):
+    stage-5 maps in, the 1280-d maps before pooling out (``pooled_features``). Its state dict keys are the trunk's
+    own (``blocks.6.0.conv_pw.weight``, ``conv_head.weight``, ``bn2.weight``, ...), so that ``head_state`` serves
+    it under open_clip's ``visual.trunk.`` names."""
+    import timm
+    import torch.nn as nn
+
+    trunk = timm.create_model(build.TOWERS[tower][0], pretrained=False, num_classes=0)
+    trunk.load_state_dict(build.efficientnet_trunk_state_dict(tower=tower))
+    last = len(trunk.blocks) - 1
+    return nn.ModuleDict(
+        {"blocks": nn.ModuleDict({str(last): trunk.blocks[last]}), "conv_head": trunk.conv_head, "bn2": trunk.bn2}
+    )
+
+
+def make_head(kind: str, in_features: int = build.IMAGE_FEATURES, tune_tower: str | None = None):
+    """The trained part: a linear or MLP projection into MiniLM's space (``proj`` / ``mlp``), and with
+    ``tune_tower`` also a tuned last stage of that tower (``stage``, see ``make_stage``)."""
     import torch.nn as nn
     from timm.layers import Mlp
 
     if kind == "linear":
-        return nn.ModuleDict({"proj": nn.Linear(in_features, build.EMBED_DIM, bias=True)})
-    if kind == "mlp":  # exactly open_clip TimmModel's head for timm_proj="mlp", timm_proj_bias=True
-        mlp = Mlp(in_features, 2 * build.EMBED_DIM, build.EMBED_DIM, bias=(True, True))
-        return nn.ModuleDict({"mlp": mlp})
-    raise ValueError(f"unknown head {kind!r}")
+        modules = {"proj": nn.Linear(in_features, build.EMBED_DIM, bias=True)}
+    elif kind == "mlp":  # exactly open_clip TimmModel's head for timm_proj="mlp", timm_proj_bias=True
+        modules = {"mlp": Mlp(in_features, 2 * build.EMBED_DIM, build.EMBED_DIM, bias=(True, True))}
+    else:
+        raise ValueError(f"unknown head {kind!r}")
+    if tune_tower:
+        modules["stage"] = make_stage(tune_tower)
+    return nn.ModuleDict(modules)
 
 
-def apply_head(head, x):
+def pooled_features(head, x):
+    """What the projection reads, from a batch of the head's inputs: the pooled trunk features themselves, or for a
+    head with a tuned stage, its stage-5 maps through that stage and the trunk's average pool."""
+    import torch
+
+    if "stage" not in head:
+        return x
+    stage = head["stage"]
+    x = x.float().contiguous(memory_format=torch.channels_last)
+    for block in stage["blocks"].values():
+        x = block(x)
+    return stage["bn2"](stage["conv_head"](x)).mean((2, 3))
+
+
+def project(head, x):
     return head["proj"](x) if "proj" in head else head["mlp"](x)
 
 
-def train_head(data: Dataset, cfg: TrainConfig, log=print):
-    """InfoNCE between projected image features and frozen text vectors; returns (head, logit_scale)."""
+def apply_head(head, x):
+    return project(head, pooled_features(head, x))
+
+
+def set_training(head, mode: bool) -> None:
+    """Train or evaluation mode; a tuned stage stays in evaluation mode (its BatchNorm layers keep the ImageNet
+    running statistics, their affine weights still learn; the stage has no dropout)."""
+    head.train(mode)
+    if "stage" in head:
+        head["stage"].eval()
+
+
+def train_head(data: Dataset, cfg: TrainConfig, log=print, tower: str = "lite0"):
+    """InfoNCE between projected image features and frozen text vectors; returns (head, logit_scale, final loss).
+    With ``cfg.tune_lr`` the inputs are stage-5 maps and the tower's last stage learns too, at that rate."""
     import torch
     import torch.nn.functional as F
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    head = make_head(cfg.head, data.image_feats[0].shape[1])
+    in_features = build.IMAGE_FEATURES if cfg.tune_lr else data.image_feats[0].shape[1]
+    head = make_head(cfg.head, in_features, tower if cfg.tune_lr else None)
     logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / cfg.init_temperature)))
     n = len(data.items)
     batch = min(cfg.batch_size, n)
     steps_per_epoch = max(1, n // batch)
     total = steps_per_epoch * cfg.epochs
-    opt = torch.optim.AdamW(
-        [
-            {"params": list(head.parameters()), "weight_decay": cfg.weight_decay},
-            {"params": [logit_scale], "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-    )
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
+    projection = [p for name, p in head.named_parameters() if not name.startswith("stage.")]
+    groups = [
+        {"params": projection, "weight_decay": cfg.weight_decay, "lr": cfg.lr},
+        {"params": [logit_scale], "weight_decay": 0.0, "lr": cfg.lr},
+    ]
+    if cfg.tune_lr:
+        groups.append({"params": list(head["stage"].parameters()), "weight_decay": cfg.weight_decay, "lr": cfg.tune_lr})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
+    # Features stay as cached (the stage-5 maps are float16, ~19 KB a picture); each batch is converted.
     img = [torch.from_numpy(m) for m in data.image_feats[: cfg.variants]]
     txt = torch.from_numpy(data.text_feats)
     concepts = torch.from_numpy(data.concepts)
     category_ids = torch.from_numpy(data.category_ids)
-    head.train()
+    set_training(head, True)
     last = float("nan")
     sizes: dict[str, int] = {}
     for it in data.items:
@@ -201,7 +261,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
             idx = order[step * batch : (step + 1) * batch]
             var = rng.integers(0, len(img), size=len(idx))
             x = torch.stack([img[v][i] for v, i in zip(var, idx, strict=True)])
-            x = F.dropout(x, p=cfg.feature_dropout, training=True)
+            x = F.dropout(pooled_features(head, x), p=cfg.feature_dropout, training=True)
             prompts = []
             for i in idx:
                 ids = data.prompt_ids[i]
@@ -211,7 +271,7 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
                 use_name = len(ids) == 1 or rng.random() < cfg.name_prob
                 prompts.append(ids[0] if use_name else ids[rng.integers(1, len(ids))])
             t = txt[prompts]
-            v = F.normalize(apply_head(head, x), dim=-1)
+            v = F.normalize(project(head, x), dim=-1)
             logits = logit_scale.exp().clamp(max=100) * v @ t.T
             c = concepts[idx]
             # Positives: the same concept, or a picture of the category whose name another row was trained on.
@@ -229,20 +289,45 @@ def train_head(data: Dataset, cfg: TrainConfig, log=print):
         last = float(np.mean(losses))
         if log and (epoch % 10 == 0 or epoch == cfg.epochs - 1):
             log(f"epoch {epoch + 1}/{cfg.epochs} loss {last:.4f} temperature {1 / logit_scale.exp().item():.4f}")
-    head.eval()
+    set_training(head, False)
     return head, float(logit_scale.detach()), last
 
 
-def embed_images(head, feats: np.ndarray) -> np.ndarray:
+def embed_images(head, feats: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Normalised embeddings of the head's inputs (pooled features, or stage-5 maps for a tuned stage), in batches."""
     import torch
     import torch.nn.functional as F
 
     with torch.inference_mode():
-        return F.normalize(apply_head(head, torch.from_numpy(np.asarray(feats, np.float32))), dim=-1).numpy()
+        out = [
+            F.normalize(apply_head(head, torch.from_numpy(np.asarray(feats[s : s + batch_size], np.float32))), dim=-1)
+            for s in range(0, len(feats), batch_size)
+        ]
+    return torch.cat(out).numpy() if out else np.zeros((0, build.EMBED_DIM), np.float32)
 
 
 def head_state(head) -> dict:
-    return {f"visual.head.{k}": v.detach().contiguous() for k, v in head.state_dict().items()}
+    """The head's tensors under open_clip's names: ``visual.head.*``, and a tuned stage's ``visual.trunk.*`` (which
+    ``default_model.build.full_state_dict`` lays over the frozen trunk)."""
+
+    def served_name(key: str) -> str:
+        return f"visual.trunk.{key.removeprefix('stage.')}" if key.startswith("stage.") else f"visual.head.{key}"
+
+    return {served_name(k): v.detach().contiguous() for k, v in head.state_dict().items()}
+
+
+def head_from_state(tensors: dict, meta: dict):
+    """The inverse of ``head_state``: the head (evaluation mode) of a projection file's tensors and metadata."""
+    import torch
+
+    trunk = {k.removeprefix("visual.trunk."): v for k, v in tensors.items() if k.startswith("visual.trunk.")}
+    state = {k.removeprefix("visual.head."): v for k, v in tensors.items() if k.startswith("visual.head.")}
+    first = state["proj.weight"] if "proj.weight" in state else state["mlp.fc1.weight"]
+    head = make_head(meta.get("head", "linear"), first.shape[1], meta.get("tower", "lite0") if trunk else None)
+    state.update({f"stage.{k}": v for k, v in trunk.items()})
+    head.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
+    set_training(head, False)
+    return head
 
 
 def save_projection(path: Path, head, logit_scale: float, cfg: TrainConfig, extra: dict | None = None) -> Path:
@@ -358,8 +443,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
         icon_sets = tuple(s for s in args.icon_sets.split(",") if s and not (args.no_noto and s.startswith("noto")))
         items, loader = collect_items(not args.no_noto, args.iconify_dir, icon_sets), sources.load_image
     print(f"{len(items)} training pictures from {sorted({it.source for it in items})}")
-    data = make_dataset(towers, cache, items, cfg.variants, loader=loader, kinds=args.features.split(","))
-    head, logit_scale, loss = train_head(data, cfg)
+    if cfg.tune_lr and args.features != "pooled":
+        parser.error("--tune-lr tunes the last stage on the pooled features only: add --features pooled")
+    kinds = [input_kind(cfg)] if cfg.tune_lr else args.features.split(",")
+    data = make_dataset(towers, cache, items, cfg.variants, loader=loader, kinds=kinds)
+    head, logit_scale, loss = train_head(data, cfg, tower=args.tower)
     extra = {"items": len(items), "final_loss": f"{loss:.4f}", "tower": args.tower, "features": args.features}
     if not args.smoke:
         extra["icon_sets"] = json.dumps(list(icon_sets))

@@ -84,3 +84,30 @@ def test_category_prompts_teach_each_category_name_its_pictures():
 
     assert top6(0.5) == [set(range(6)), set(range(6, 12))]
     assert top6(0.0) != [set(range(6)), set(range(6, 12))]  # without them the category names mean nothing
+
+
+def test_a_tuning_recipe_reads_the_stage5_maps_and_only_with_the_pooled_recipe():
+    import dataclasses
+
+    import pytest
+
+    assert evaluation.TODAY.inputs() == ("pooled",)
+    assert dataclasses.replace(evaluation.TODAY, kinds=("pooled", "blocks")).inputs() == ("pooled", "blocks")
+    tuning = dataclasses.replace(evaluation.TODAY, cfg=dataclasses.replace(train.SHIPPED_CONFIG, tune_lr=1e-4))
+    assert tuning.inputs() == ("stage5",)
+    with pytest.raises(ValueError):
+        dataclasses.replace(tuning, kinds=("pooled", "blocks")).inputs()
+
+
+def test_training_rows_keep_the_shape_and_dtype_of_stage5_maps():
+    from model_training import features
+
+    glyph = sources.Item("iconify:maki", "g", "g", mono=True)
+    items = [item("noto", "a", "a"), glyph, item("noto", "b", "b")]
+
+    def fetch(variant, where):  # a map per item, filled with its feature variant
+        return np.full((len(where), 2, 3, 3), variant, np.float16)
+
+    rows = features.per_training_variant(items, 0, fetch)
+    assert rows.dtype == np.float16 and rows.shape == (3, 2, 3, 3)
+    assert [float(r.max()) for r in rows] == [0.0, 1.0, 0.0]  # the glyph's row is its recoloured variant

