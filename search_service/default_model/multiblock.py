@@ -10,6 +10,8 @@ computes exactly what ``model_training.features`` caches for training (kinds ``p
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import torch
 from timm.models.efficientnet import EfficientNet
 
@@ -32,7 +34,8 @@ class MultiBlockEfficientNet(EfficientNet):
 
 def stage_widths(model: EfficientNet) -> list[int]:
     """Output channels of the last STAGES stages."""
-    return [stage[-1].conv_pwl.out_channels for stage in list(model.blocks)[-STAGES:]]
+    stages: list[Any] = list(model.blocks)[-STAGES:]  # nn.Sequential of timm blocks
+    return [int(stage[-1].conv_pwl.out_channels) for stage in stages]
 
 
 def register(timm_names: list[str]) -> None:
@@ -45,10 +48,10 @@ def register(timm_names: list[str]) -> None:
             continue
 
         def create(pretrained: bool = False, _name: str = name, **kwargs) -> MultiBlockEfficientNet:
-            model = timm.create_model(_name, pretrained=pretrained, **kwargs)
+            model = cast(MultiBlockEfficientNet, timm.create_model(_name, pretrained=pretrained, **kwargs))
             # Same modules and weights, another forward: swap the class rather than rebuild the architecture.
             model.__class__ = MultiBlockEfficientNet
-            model.num_features = model.num_features + sum(stage_widths(model))
+            model.num_features = int(model.num_features) + sum(stage_widths(model))
             return model
 
         create.__name__ = PREFIX + name
