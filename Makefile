@@ -36,7 +36,7 @@ db-stop:
 ENV_FILE := $(if $(wildcard .env),.env,.env.example)
 
 migrate: db
-	set -a && source $(ENV_FILE) && set +a && \
+	source tools/load_env.sh $(ENV_FILE) && \
 	  (cd search_service && ../$(PY) manage.py migrate --noinput) && \
 	  (cd sticker_service && ../$(PY) manage.py migrate --noinput)
 

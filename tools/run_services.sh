@@ -6,10 +6,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=${PY:-$ROOT/.venv/bin/python}
 ENV_FILE=${ENV_FILE:-.env.example}
-set -a
-# shellcheck disable=SC1090
-source "$ENV_FILE"
-set +a
+# shellcheck source=tools/load_env.sh
+source tools/load_env.sh "$ENV_FILE"
 
 pids=()
 cleanup() {

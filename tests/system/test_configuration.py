@@ -277,3 +277,25 @@ def test_gunicorn_refuses_the_development_env_example(service, tmp_path):
         server.start(ready_path="/healthz", timeout=120)
     server.stop()
     assert f"{prefix}_SECRET_KEY" in server.log_tail(20000)
+
+
+@pytest.mark.parametrize(("port", "expected"), [(None, "54329"), ("54400", "54400")])
+def test_the_run_commands_follow_a_callers_embedded_pg_port(port, expected):
+    """make migrate / make run load .env.example through tools/load_env.sh: a caller's EMBEDDED_PG_PORT wins over
+    the file's, and the database URLs follow it (they named 54329 whatever the port, so migrate was refused)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("EMBEDDED_PG_PORT", "STICKER_DATABASE_URL", "SEARCH_DATABASE_URL")
+    }
+    if port:
+        env["EMBEDDED_PG_PORT"] = port
+    script = (
+        'source tools/load_env.sh .env.example; echo "$EMBEDDED_PG_PORT $STICKER_DATABASE_URL $SEARCH_DATABASE_URL"'
+    )
+    out = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [
+        expected,
+        f"postgres://postgres@127.0.0.1:{expected}/sticker",
+        f"postgres://postgres@127.0.0.1:{expected}/search",
+    ]
