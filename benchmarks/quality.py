@@ -138,11 +138,8 @@ def costs(threads: int) -> dict:
     from encoders.open_clip_backend import OpenClipEncoder
     from encoders.spec import ModelSpec
 
-    def rss_mb() -> int:
-        return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
-
-    def peak_mb() -> int:  # VmHWM, not ru_maxrss: that one keeps the parent's size from before the exec
-        return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+    def status_mb(field: str) -> int:  # peaks: VmHWM, not ru_maxrss, which keeps the parent's size from before exec
+        return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
 
     def sticker(n: int) -> Image.Image:  # a 128 px cut-out, different each time
         im = Image.new("RGBA", (128, 128), (0, 0, 0, 0))
@@ -154,7 +151,7 @@ def costs(threads: int) -> dict:
     )
     out = {
         "resident memory after loading the model (torch, open_clip and transformers alone: about 0.85 GB)": (
-            f"{rss_mb()} MB"
+            f"{status_mb('VmRSS')} MB"
         )
     }
     words = ["cat in a park", "red heart", "pizza", "a happy face with sunglasses", "rocket", "birthday cake"]
@@ -170,7 +167,7 @@ def costs(threads: int) -> dict:
     for n in range(10):  # single uploads (POST /api/images/), the first one freezes the image tower
         encoder.encode_images([sticker(n)])
     out["a worker: resident / peak memory after the text queries and 10 single uploads"] = (
-        f"{rss_mb()} / {peak_mb()} MB"
+        f"{status_mb('VmRSS')} / {status_mb('VmHWM')} MB"
     )
     for batch in (8, 32):
         images = [sticker(n) for n in range(batch)]
@@ -182,7 +179,7 @@ def costs(threads: int) -> dict:
             f"{rounds * batch / (time.perf_counter() - start):.0f}"
         )
         out[f"after batches of {batch} (index_images --batch-size {batch}): resident / peak memory"] = (
-            f"{rss_mb()} / {peak_mb()} MB"
+            f"{status_mb('VmRSS')} / {status_mb('VmHWM')} MB"
         )
     out["load average during the run"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     return out

@@ -186,7 +186,7 @@ class Pool:
         items = [self.items[i] for i in idx]
         texts, prompt_ids, category_ids, concepts = train.text_table(items)
         image_feats = [
-            side_by_side([self.training_feats(k, v, idx, recipe.tower) for k in recipe.inputs()])
+            features.side_by_side([self.training_feats(k, v, idx, recipe.tower) for k in recipe.inputs()])
             for v in range(recipe.cfg.variants)
         ]
         return train.Dataset(items, image_feats, prompt_ids, texts, self.texts(texts), concepts, category_ids)
@@ -209,11 +209,6 @@ class Pool:
         return [i for i in candidates if self.items[i].uid in keep]
 
 
-def side_by_side(parts: list[np.ndarray]) -> np.ndarray:
-    """Feature kinds of the same items side by side (one kind as it is, not copied: stage-5 maps are large)."""
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, 1)
-
-
 # ----------------------------------------------------------------------------- heads and metrics
 @dataclass
 class Head:
@@ -222,7 +217,7 @@ class Head:
     trained_on: int
 
     def embed(self, pool: Pool, idx: Sequence[int]) -> np.ndarray:
-        x = side_by_side([pool.feats(k, 0, idx, self.recipe.tower) for k in self.recipe.inputs()])
+        x = features.side_by_side([pool.feats(k, 0, idx, self.recipe.tower) for k in self.recipe.inputs()])
         emb = train.embed_images(self.head, x)
         if self.recipe.prior:
             emb = (1 - self.recipe.prior) * emb + self.recipe.prior * imagenet_prior(pool, idx, self.recipe.tower)
@@ -249,7 +244,6 @@ def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
     """Training is seeded, so a head is kept on disk (``<cache>/heads``) under a hash of its recipe, of its
     training pictures' uids and of the training code (train, features, sources: a change there retrains), and a
     later run (the final benchmark after the exploring ones) loads it."""
-    import torch
     from safetensors.torch import load_file, save_file
 
     uids = "\n".join(pool.items[i].uid for i in idx)
@@ -257,12 +251,7 @@ def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
     digest = hashlib.sha256(f"{replace(recipe, label='', prior=0.0)!r}\n{uids}\n{code}".encode()).hexdigest()[:24]
     path = Path(pool.cache) / "heads" / f"{digest}.safetensors"
     if path.exists():
-        state = load_file(str(path))
-        weight = state["proj.weight"] if "proj.weight" in state else state["mlp.fc1.weight"]
-        head = train.make_head(recipe.cfg.head, weight.shape[1], recipe.tower if recipe.cfg.tune_lr else None)
-        head.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
-        train.set_training(head, False)
-        return head
+        return train.load_head(load_file(str(path)), recipe.cfg.head, recipe.tower if recipe.cfg.tune_lr else None)
     head = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None, tower=recipe.tower)[0]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()}, str(path.with_suffix(".tmp")))

@@ -230,6 +230,11 @@ def training_feature_matrix(
     return per_training_variant(items, variant, fetch)
 
 
+def side_by_side(parts: list[np.ndarray]) -> np.ndarray:
+    """Feature kinds of the same items side by side (one kind as it is, not copied: stage-5 maps are large)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, 1)
+
+
 def text_feature_matrix(towers: Towers, cache_root: Path, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
     cache = ChunkCache(Path(cache_root) / "texts")
     todo = cache.missing(texts)

@@ -118,8 +118,8 @@ def make_dataset(
     """The training set of ``items``: per variant, the features of ``kinds`` side by side (see features.py)."""
     items = list(items)
     image_feats = [
-        np.concatenate(
-            [features.training_feature_matrix(towers, cache, items, v, loader=loader, kind=k) for k in kinds], 1
+        features.side_by_side(
+            [features.training_feature_matrix(towers, cache, items, v, loader=loader, kind=k) for k in kinds]
         )
         for v in range(variants)
     ]
@@ -316,18 +316,24 @@ def head_state(head) -> dict:
     return {served_name(k): v.detach().contiguous() for k, v in head.state_dict().items()}
 
 
-def head_from_state(tensors: dict, meta: dict):
-    """The inverse of ``head_state``: the head (evaluation mode) of a projection file's tensors and metadata."""
+def load_head(state: dict, kind: str, tune_tower: str | None = None):
+    """A head (evaluation mode) from its own state dict (``proj.*`` / ``mlp.*``, and ``stage.*`` when it tunes
+    ``tune_tower``'s last stage); its input width is read off the first layer."""
     import torch
 
-    trunk = {k.removeprefix("visual.trunk."): v for k, v in tensors.items() if k.startswith("visual.trunk.")}
-    state = {k.removeprefix("visual.head."): v for k, v in tensors.items() if k.startswith("visual.head.")}
     first = state["proj.weight"] if "proj.weight" in state else state["mlp.fc1.weight"]
-    head = make_head(meta.get("head", "linear"), first.shape[1], meta.get("tower", "lite0") if trunk else None)
-    state.update({f"stage.{k}": v for k, v in trunk.items()})
+    head = make_head(kind, first.shape[1], tune_tower)
     head.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
     set_training(head, False)
     return head
+
+
+def head_from_state(tensors: dict, meta: dict):
+    """The inverse of ``head_state``: the head (evaluation mode) of a projection file's tensors and metadata."""
+    trunk = {k.removeprefix("visual.trunk."): v for k, v in tensors.items() if k.startswith("visual.trunk.")}
+    state = {k.removeprefix("visual.head."): v for k, v in tensors.items() if k.startswith("visual.head.")}
+    state.update({f"stage.{k}": v for k, v in trunk.items()})
+    return load_head(state, meta.get("head", "linear"), meta.get("tower", "lite0") if trunk else None)
 
 
 def save_projection(path: Path, head, logit_scale: float, cfg: TrainConfig, extra: dict | None = None) -> Path:

@@ -64,8 +64,6 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
 def test_a_multi_block_head_is_served_as_it_was_trained(tmp_path):
     """--features pooled,blocks: open_clip builds the registered multi-block tower (default_model/multiblock.py),
     and search_service's encoder gives what the head gives on the cached training features."""
-    import torch
-
     from model_training import features
 
     cache, out = tmp_path / "cache", tmp_path / "mb.safetensors"
@@ -77,9 +75,7 @@ def test_a_multi_block_head_is_served_as_it_was_trained(tmp_path):
 
     items = train.smoke_items()
     data = train.make_dataset(features.Towers(cache), cache, items, 1, train.draw_smoke, ("pooled", "blocks"))
-    head = train.make_head("linear", data.image_feats[0].shape[1])
-    head.load_state_dict({k.removeprefix("visual.head."): v.to(torch.float32) for k, v in tensors.items()})
-    trained = train.embed_images(head.eval(), data.image_feats[0])
+    trained = train.embed_images(train.head_from_state(tensors, meta), data.image_feats[0])
 
     folder = build.ensure_model_dir(tmp_path / "model", projection_path=out)
     encoder = OpenClipEncoder(ModelSpec(f"local-dir:{folder}", None, "smoke-mb"), device="cpu", threads=2)
