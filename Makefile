@@ -21,7 +21,6 @@ $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --progress-bar off -r requirements/dev.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,15 +36,14 @@ ENV_FILE := $(if $(wildcard .env),.env,.env.example)
 
 migrate: db
 	source tools/load_env.sh $(ENV_FILE) && \
-	  (cd search_service && ../$(PY) manage.py migrate --noinput) && \
-	  (cd sticker_service && ../$(PY) manage.py migrate --noinput)
+	  $(PY) -m search_service migrate --noinput && $(PY) -m sticker_service migrate --noinput
 
 run: migrate
 	ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_services.sh
 
-# mypy runs once per service: both have a top-level package named `config`, so each run gets its own
-# MYPYPATH and cache; servicekit is checked in both. Settings load with throwaway values (no connection).
-MYPY_ENV := DJANGO_SETTINGS_MODULE=config.settings DJANGO_DEBUG=true \
+# mypy runs once over servicekit and both services, with tools/typecheck_settings.py (both services' apps in one
+# registry). Settings load with throwaway values (no connection).
+MYPY_ENV := DJANGO_SETTINGS_MODULE=tools.typecheck_settings DJANGO_DEBUG=true \
   STICKER_DATABASE_URL=postgres://mypy@127.0.0.1/mypy SEARCH_DATABASE_URL=postgres://mypy@127.0.0.1/mypy
 
 # Every check runs even when an earlier one fails; lint fails if any did.
@@ -53,10 +51,7 @@ lint: venv
 	@status=0; \
 	  $(VENV)/bin/ruff check . || status=1; \
 	  $(VENV)/bin/ruff format --check . || status=1; \
-	  $(MYPY_ENV) MYPYPATH=sticker_service $(VENV)/bin/mypy --cache-dir .mypy_cache/sticker servicekit sticker_service \
-	    || status=1; \
-	  $(MYPY_ENV) MYPYPATH=search_service $(VENV)/bin/mypy --cache-dir .mypy_cache/search servicekit search_service \
-	    || status=1; \
+	  $(MYPY_ENV) $(PY) -m mypy servicekit sticker_service search_service || status=1; \
 	  exit $$status
 
 # Stops the embedded PostgreSQL afterwards when this command started it (a server it found running stays up).
@@ -72,5 +67,5 @@ test: lint venv
 FUZZ_EXAMPLES ?= 150
 FUZZ_SEED ?= 42
 fuzz: venv db
-	TEST_SUITES=tests/system SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
-	  ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh test_schemathesis.py
+	TEST_SUITES=tests/system/test_schemathesis.py SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
+	  ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh

@@ -1,14 +1,15 @@
 """Bulk indexing on Celery workers vs the single-process command, in images/s; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/celery_indexing.py [--images 256] [--size 256] [--model auto] [--batch-size 16]
+    .venv/bin/python -m benchmarks.celery_indexing [--images 256] [--size 256] [--model auto] [--batch-size 16]
         [--broker redis://127.0.0.1:6379/12] [--no-write]
 
 The same ``--images`` generated PNGs (benchmarks/indexing.py's, cached in benchmarks/.cache) are indexed into a
 fresh database three ways, every process with ``SEARCH_TORCH_THREADS=1``:
 
-1. ``manage.py index_images DIR`` (one process);
-2. ``manage.py index_images DIR --queue`` with one Celery worker (``celery -A config.celery worker``,
-   concurrency 1), started and ready (model loaded) before the command;
+1. ``python -m search_service index_images DIR`` (one process);
+2. ``python -m search_service index_images DIR --queue`` with one Celery worker
+   (``celery -A search_service.config.celery worker``, concurrency 1), started and ready (model loaded) before
+   the command;
 3. the same with two such workers.
 
 Rate = images embedded / seconds of the indexing loop, as each command reports it (model loading and the final
@@ -22,15 +23,12 @@ import argparse
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
-from indexing import make_images
-
+from benchmarks import common
+from benchmarks.indexing import make_images
 from testkit.celery_worker import CeleryWorker
 
 DB = "bench_celery_index"
@@ -105,7 +103,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/celery_indexing.py --images {args.images} --size {args.size} --batch-size "
+        f"`.venv/bin/python -m benchmarks.celery_indexing --images {args.images} --size {args.size} --batch-size "
         f"{args.batch_size}`: {common.model_label(env)}; {count} generated RGBA PNGs of {args.size}x{args.size} px, "
         "each run into a fresh database; every process with 1 torch thread (`SEARCH_TORCH_THREADS=1`); Celery "
         "workers with concurrency 1, ready (model loaded) before the command starts; Redis broker on this machine. "

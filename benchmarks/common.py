@@ -1,10 +1,10 @@
 """Shared pieces of the benchmark scripts: machine facts, statistics, RESULTS.md sections, scratch databases,
 the model to use, and gunicorn processes (testkit's, shared with the tests).
 
-Benchmarks are not tests: they are run by hand (``.venv/bin/python benchmarks/<name>.py``), print a table and
-replace their own section of ``benchmarks/RESULTS.md``. Bulk data goes into databases named ``bench_*`` on
-the embedded PostgreSQL server (``BENCH_PG_URL``, default ``postgres://postgres@127.0.0.1:54329``), never the
-development or test databases.
+Benchmarks are not tests: they are run by hand from the repository root (``.venv/bin/python -m benchmarks.<name>``),
+print a table and replace their own section of ``benchmarks/RESULTS.md``. Bulk data goes into databases named
+``bench_*`` on the embedded PostgreSQL server (``BENCH_PG_URL``, default ``postgres://postgres@127.0.0.1:54329``), never
+the development or test databases.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # testkit
+from testkit.checkpoints import write_random_checkpoint
+from testkit.gunicorn import Gunicorn, free_port  # noqa: F401 - the scripts use common.Gunicorn, common.free_port
+from testkit.live_process import admin_sql as server_admin_sql
+from testkit.live_process import with_database
 
-from testkit.checkpoints import write_random_checkpoint  # noqa: E402
-from testkit.gunicorn import Gunicorn, free_port  # noqa: E402, F401 - the scripts use common.Gunicorn, common.free_port
-from testkit.live_process import admin_sql as server_admin_sql  # noqa: E402
-from testkit.live_process import with_database  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SEARCH_DIR = REPO / "search_service"
 STICKER_DIR = REPO / "sticker_service"
@@ -231,8 +230,8 @@ def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
 
 def manage(service_dir: Path, env: dict[str, str], *args: str, timeout: float = 3600) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=service_dir,
+        [sys.executable, "-m", service_dir.name, *args],
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
@@ -240,15 +239,16 @@ def manage(service_dir: Path, env: dict[str, str], *args: str, timeout: float = 
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"python -m {service_dir.name} {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result.stdout
 
 
 def setup_search_django(database: str, env: dict[str, str], *, migrate: bool = True) -> None:
     """Configure Django for search_service in this process (its settings from ``env``), run migrations."""
     os.environ.update(service_env("search", database, **env))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(SEARCH_DIR))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "search_service.config.settings"
     import django
     from django.core.management import call_command
 

@@ -1,6 +1,6 @@
 """The digit counter for n with 1,000 digits; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/counter.py [--repeats 200] [--digits 1000] [--no-write]
+    .venv/bin/python -m benchmarks.counter [--repeats 200] [--digits 1000] [--no-write]
 
 Times sticker_service's ``counter.services.count_digit_occurrences`` and ``count_numbers_with_digit`` for
 random n of ``--digits`` digits (every digit 0-9 in turn), and the whole ``GET /api/counter/`` request in-process
@@ -14,12 +14,9 @@ import argparse
 import os
 import random
 import secrets
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
+from benchmarks import common
 
 
 def setup_django() -> None:
@@ -32,8 +29,7 @@ def setup_django() -> None:
             STICKER_SECRET_KEY=secrets.token_urlsafe(50),
         )
     )
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(common.STICKER_DIR))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "sticker_service.config.settings"
     import django
 
     django.setup()
@@ -57,7 +53,7 @@ def main() -> None:
     setup_django()
     from django.test import Client
 
-    from counter.services import count_digit_occurrences, count_numbers_with_digit
+    from sticker_service.counter.services import count_digit_occurrences, count_numbers_with_digit
 
     for n in range(0, 3000, 7):  # sanity: the closed forms against counting
         for digit in range(10):
@@ -92,7 +88,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/counter.py --repeats {args.repeats} --digits {args.digits}`: random n with "
+        f"`.venv/bin/python -m benchmarks.counter --repeats {args.repeats} --digits {args.digits}`: random n with "
         f"{args.digits} digits, digit 0-9 in turn, {args.repeats} calls each; milliseconds. Both counts were checked "
         "against counting for every n < 3000 (step 7) and digit first.",
         "",

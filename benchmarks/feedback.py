@@ -1,6 +1,6 @@
 """Learning from feedback, measured with simulated users over the demo stickers; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/feedback.py [--clients 5] [--wrong 0.15] [--train-votes 100000] [--no-write]
+    .venv/bin/python -m benchmarks.feedback [--clients 5] [--wrong 0.15] [--train-votes 100000] [--no-write]
 
 Data: the 1,846 demo stickers as the default model embeds them (image and title/tags, blended as search_service
 stores them), in a fresh database ``bench_feedback``. Labelled queries from their CLDR metadata
@@ -33,19 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
-import search_latency
-
-sys.path.insert(0, str(common.STICKER_DIR))  # sticker_service's boost formula (no Django import)
-from feedback.scoring import vote_boost
+from benchmarks import common, search_latency
+from sticker_service.feedback.scoring import vote_boost
 
 # sticker_service's defaults (FEEDBACK_BOOST_MAX, FEEDBACK_BOOST_PRIOR, FEEDBACK_BOOST_HALF_CLIENTS).
 BOOST = {"max_boost": 0.1, "prior": 1.0, "half_clients": 3.0}
@@ -56,8 +50,8 @@ def load_stickers(model_id: str, names: list[str], meta: dict, seeds: dict[str, 
     """The demo stickers as rows (real filenames, blended vectors); returns the blended vectors in id order."""
     from django.conf import settings
 
-    from stickers.blending import blend
-    from stickers.models import Sticker
+    from search_service.stickers.blending import blend
+    from search_service.stickers.models import Sticker
 
     w = settings.SEARCH_TEXT_WEIGHT
     blended = [blend(image, text, w) for image, text in zip(seeds["image"], seeds["text"], strict=True)]
@@ -160,11 +154,11 @@ def main() -> None:
     database = "bench_feedback"
     common.create_database(database, fresh=True)
     common.setup_search_django(database, {**env, "SEARCH_ADAPTER_REFRESH": "3600"})
-    from adapters import services as adapter_services
-    from adapters import serving
-    from adapters.residual import Residual
-    from adapters.training import PairVotes
-    from encoders.loader import get_encoder
+    from search_service.adapters import services as adapter_services
+    from search_service.adapters import serving
+    from search_service.adapters.residual import Residual
+    from search_service.adapters.training import PairVotes
+    from search_service.encoders.loader import get_encoder
 
     loads = [common.loadavg()]
     encoder = get_encoder()
@@ -311,7 +305,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"Command: `.venv/bin/python benchmarks/feedback.py --clients {args.clients} --wrong {args.wrong} "
+        f"Command: `.venv/bin/python -m benchmarks.feedback --clients {args.clients} --wrong {args.wrong} "
         f"--train-votes {args.train_votes} --timing-queries {args.timing_queries} --seed {args.seed}`. Model: "
         f"{common.model_label(env)} (`{encoder.model_id}`); {len(names)} demo stickers; {len(texts)} labelled "
         f"queries (CLDR names and keywords with 1..20 relevant stickers): {len(voted)} voted, {len(never)} never "

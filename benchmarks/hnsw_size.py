@@ -1,6 +1,6 @@
 """Size of pgvector's HNSW index per vector, measured, and per million vectors; writes its section of RESULTS.md.
 
-    BENCH_PG_URL=postgres://postgres@127.0.0.1:<port> .venv/bin/python benchmarks/hnsw_size.py \
+    BENCH_PG_URL=postgres://postgres@127.0.0.1:<port> .venv/bin/python -m benchmarks.hnsw_size \
         [--rows 20000] [--dims 384,512] [--no-write]
 
 For each dimension: ``--rows`` random unit vectors in a table of a scratch database, one HNSW inner-product index
@@ -16,12 +16,9 @@ have the build times at 10^3..10^6 rows.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
+from benchmarks import common
 
 DB = "bench_hnsw_size"
 M, EF_CONSTRUCTION = 16, 200  # search_service's defaults (config/settings.py)
@@ -82,7 +79,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/hnsw_size.py --rows {args.rows} --dims {args.dims}`: random unit vectors, one "
+        f"`.venv/bin/python -m benchmarks.hnsw_size --rows {args.rows} --dims {args.dims}`: random unit vectors, one "
         f"HNSW inner-product index (m={M}, ef_construction={EF_CONSTRUCTION}, search_service's defaults), size on "
         "disk by `pg_relation_size`. Each sticker is in two such indexes per model: its blended vector (inner "
         "product, what search scans) and its image vector (cosine, for similar stickers).",

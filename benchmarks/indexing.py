@@ -1,6 +1,6 @@
-"""Indexing throughput of ``manage.py index_images`` in images/s; writes its section of RESULTS.md.
+"""Indexing throughput of ``python -m search_service index_images`` in images/s; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/indexing.py [--images 512] [--size 512] [--model auto] [--repeats 3]
+    .venv/bin/python -m benchmarks.indexing [--images 512] [--size 512] [--model auto] [--repeats 3]
         [--batch-size 32] [--no-write]
 
 ``--images`` generated sticker-like PNGs (RGBA, ``--size`` px square, a few shapes on a transparent
@@ -21,13 +21,11 @@ import argparse
 import random
 import re
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
+from benchmarks import common
 
 DB = "bench_index"
 
@@ -84,8 +82,8 @@ def run_command(folder: Path, env: dict[str, str], batch_size: int, count: int) 
 def breakdown(folder: Path, env: dict[str, str], batch_size: int) -> dict[str, float]:
     """Seconds per image: decode + preprocess, and the image tower, in this process."""
     common.setup_search_django(DB, env, migrate=False)
-    from encoders.loader import get_encoder
-    from stickers.images import decode_image
+    from search_service.encoders.loader import get_encoder
+    from search_service.stickers.images import decode_image
 
     encoder = get_encoder()
     files = sorted(folder.glob("*.png"))[: batch_size * 4]
@@ -159,7 +157,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/indexing.py --images {args.images} --size {args.size} --batch-size "
+        f"`.venv/bin/python -m benchmarks.indexing --images {args.images} --size {args.size} --batch-size "
         f"{args.batch_size}`: {common.model_label(env)}; {count} generated RGBA PNGs of {args.size}x{args.size} px "
         f"into a fresh database, {args.repeats} runs (median; all listed). Breakdown measured in-process with "
         f"{parts['threads']} torch threads: ms per image for decode + preprocess and for the image tower "

@@ -1,6 +1,6 @@
 """Load on the public search endpoint through gunicorn, both services running; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/load_public.py [--stickers 10000] [--model auto] [--duration 15] [--repeats 3]
+    .venv/bin/python -m benchmarks.load_public [--stickers 10000] [--model auto] [--duration 15] [--repeats 3]
         [--concurrency 8,32] [--profile] [--keep] [--no-write]
 
 Set-up (127.0.0.1 only): search_service's table in ``bench_load`` gets ``--stickers`` random unit vectors
@@ -29,15 +29,12 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
-import search_latency
+from benchmarks import common, search_latency
 
 SEARCH_DB, STICKER_DB = "bench_load", "bench_sticker"
 REPEATED = "/api/search/?query=cat+in+a+park&limit=10"
@@ -204,10 +201,10 @@ def main() -> None:
     env = common.model_env(args.model)
     common.create_database(SEARCH_DB)
     common.setup_search_django(SEARCH_DB, env)
-    from encoders.spec import resolve_model_spec
+    from search_service.encoders.spec import resolve_model_spec
 
     model_id = resolve_model_spec().model_id
-    from encoders.loader import get_encoder
+    from search_service.encoders.loader import get_encoder
 
     dim = get_encoder().dim
     search_latency.load_and_index(model_id, dim, args.stickers, max_build_minutes=30)
@@ -315,7 +312,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads[:1] + loads[-1:]),
         "",
-        f"`.venv/bin/python benchmarks/load_public.py --stickers {args.stickers} --duration {args.duration} "
+        f"`.venv/bin/python -m benchmarks.load_public --stickers {args.stickers} --duration {args.duration} "
         f"--repeats {args.repeats}`: {common.model_label(env)}, {args.stickers:,} stickers (random vectors). "
         "wrk on 127.0.0.1 against sticker_service's `GET /api/search/` (limit 10), which calls search_service "
         "over HTTP; both under gunicorn with their default gunicorn.conf.py (search 2x4, sticker 2x8 threads), "

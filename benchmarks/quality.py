@@ -1,6 +1,6 @@
 """Retrieval quality of the offline default model, all in one run; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/quality.py [--ablations] [--no-write] [--validation-only]
+    .venv/bin/python -m benchmarks.quality [--ablations] [--no-write] [--validation-only]
 
 Needs the training inputs of ``model_training/train.py`` (Noto Color Emoji, CLDR, the
 ``@iconify-json`` tarballs in ``.data/iconify``) and reuses its feature cache in ``.data/default_model``.
@@ -41,13 +41,11 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "search_service"))
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before the model libraries are imported
 
-from default_model import build  # noqa: E402
 from model_training import evaluation, features, sources, train  # noqa: E402
-from stickers.metadata import metadata_text  # noqa: E402  (the text search_service embeds per sticker)
+from search_service.default_model import build  # noqa: E402
+from search_service.stickers.metadata import metadata_text  # noqa: E402  (the text search_service embeds per sticker)
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- default-model-quality:begin -->", "<!-- default-model-quality:end -->"
@@ -135,8 +133,8 @@ def costs(threads: int) -> dict:
     uploads; then the index command's batches."""
     from PIL import Image, ImageDraw
 
-    from encoders.open_clip_backend import OpenClipEncoder
-    from encoders.spec import ModelSpec
+    from search_service.encoders.open_clip_backend import OpenClipEncoder
+    from search_service.encoders.spec import ModelSpec
 
     def status_mb(field: str) -> int:  # peaks: VmHWM, not ru_maxrss, which keeps the parent's size from before exec
         return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
@@ -210,8 +208,8 @@ def committed_head(path: Path) -> evaluation.Head:
 def as_served(pool: evaluation.Pool, head: evaluation.Head, idx, threads: int) -> float:
     """Largest |cosine difference| between the service's encoder on the pictures and the head on the cached
     features (fp16 cache: a few 1e-3 at most)."""
-    from encoders.open_clip_backend import OpenClipEncoder
-    from encoders.spec import ModelSpec
+    from search_service.encoders.open_clip_backend import OpenClipEncoder
+    from search_service.encoders.spec import ModelSpec
 
     encoder = OpenClipEncoder(
         ModelSpec(f"local-dir:{build.ensure_model_dir()}", None, build.MODEL_ID), device="cpu", threads=threads

@@ -1,6 +1,6 @@
 """search_service latency and HNSW recall versus catalogue size; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/search_latency.py [--sizes 1000,10000,100000,1000000] [--model auto]
+    .venv/bin/python -m benchmarks.search_latency [--sizes 1000,10000,100000,1000000] [--model auto]
         [--queries 200] [--max-build-minutes 15] [--fresh] [--drop] [--no-http] [--no-write]
 
 Data (``--data``): ``uniform``, N random unit vectors of the model's dimension as image embeddings and, for
@@ -31,15 +31,13 @@ import hashlib
 import io
 import secrets
 import struct
-import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
+from benchmarks import common
 
 DB = "bench_search"
 BLOCK = 10_000  # rows generated per deterministic block
@@ -109,7 +107,7 @@ def real_embeddings(encoder) -> dict[str, np.ndarray]:
 
     from PIL import Image
 
-    from stickers.metadata import metadata_text
+    from search_service.stickers.metadata import metadata_text
 
     path = common.CACHE_DIR / f"real-embeddings-{_hashlib.sha256(encoder.model_id.encode()).hexdigest()[:12]}.npz"
     if path.exists():
@@ -162,7 +160,7 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
     """Binary COPY of rows [start, stop) into the Sticker table (all columns, as Django would write them)."""
     from django.conf import settings
 
-    from stickers.models import Sticker
+    from search_service.stickers.models import Sticker
 
     columns = [
         "filename",
@@ -246,7 +244,7 @@ def copy_rows(cursor, model_id: str, dim: int, start: int, stop: int, progress) 
 
 def blended_rows(image: np.ndarray, text: np.ndarray, first_row: int, weight: float) -> np.ndarray:
     """The stored search vectors of rows first_row.. (``stickers.blending.blend``: image alone without text)."""
-    from stickers.blending import blend
+    from search_service.stickers.blending import blend
 
     return np.stack([blend(image[i], text[i] if has_text(first_row + i) else None, weight) for i in range(len(image))])
 
@@ -254,8 +252,8 @@ def blended_rows(image: np.ndarray, text: np.ndarray, first_row: int, weight: fl
 def orm_rows(model_id: str, dim: int, stop: int) -> None:
     from django.conf import settings
 
-    from stickers.blending import blend
-    from stickers.models import Sticker
+    from search_service.stickers.blending import blend
+    from search_service.stickers.models import Sticker
 
     image, text = block(0, dim)
     w = settings.SEARCH_TEXT_WEIGHT
@@ -281,7 +279,7 @@ def orm_rows(model_id: str, dim: int, stop: int) -> None:
 
 
 def count_rows(model_id: str) -> int:
-    from stickers.models import Sticker
+    from search_service.stickers.models import Sticker
 
     return Sticker.objects.filter(model_id=model_id).count()
 
@@ -314,7 +312,7 @@ def load_and_index(model_id: str, dim: int, n: int, max_build_minutes: float) ->
     """Grow the table to n rows and (re)build both HNSW indexes. Returns load/build facts for the report."""
     from django.db import connection
 
-    from stickers import vector_index
+    from search_service.stickers import vector_index
 
     have = original = count_rows(model_id)
     facts = {"loaded": 0, "load_s": 0.0, "build_s": None, "built": True, "progress": []}
@@ -398,7 +396,7 @@ def _recorded_build(n: int) -> float | None:
 # --- measurements ------------------------------------------------------------------------------------------------
 def sql_latency(model_id: str, queries: np.ndarray, warmup: int, dim: int, *, exact: bool) -> list[float]:
     """Seconds per ``ranking.selectors.search`` (first page of 10), a different query vector each time."""
-    from ranking import selectors
+    from search_service.ranking import selectors
 
     # Warm-up: other query vectors than the timed ones (the same vector again would find its pages cached).
     for query in unit_rows(np.random.default_rng(999), warmup, dim):
@@ -436,7 +434,7 @@ def exact_top(blended: np.ndarray, query: np.ndarray, k: int = 10) -> set[int]:
 
 def ranking_recall(model_id: str, blended: np.ndarray, queries: np.ndarray) -> float:
     """Recall@10 of the HNSW ranking's first page against the exact top 10 of the same (blended) score."""
-    from ranking import selectors
+    from search_service.ranking import selectors
 
     hits = 0
     for query in queries:
@@ -450,7 +448,7 @@ def build_blended(model_id: str, dim: int, m: int, ef_construction: int) -> floa
     from django.conf import settings
     from django.db import connection
 
-    from stickers import vector_index
+    from search_service.stickers import vector_index
 
     vector_index.drop_vector_indexes("blended_embedding")
     settings.SEARCH_HNSW_M, settings.SEARCH_HNSW_EF_CONSTRUCTION = m, ef_construction
@@ -620,10 +618,10 @@ def main() -> None:
     common.setup_search_django(database, env)
     from django.conf import settings
 
-    from encoders.spec import resolve_model_spec
+    from search_service.encoders.spec import resolve_model_spec
 
     spec = resolve_model_spec()  # the id gunicorn's workers will report, without loading the model here
-    from encoders.loader import get_encoder
+    from search_service.encoders.loader import get_encoder
 
     dim = get_encoder().dim
     model_id = spec.model_id
@@ -727,7 +725,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/search_latency.py --sizes {args.sizes} --model {args.model} --data "
+        f"`.venv/bin/python -m benchmarks.search_latency --sizes {args.sizes} --model {args.model} --data "
         f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}"
         f"{' --recall-queries ' + str(args.recall_queries) if args.recall_queries != 100 else ''}"
         f"{' --no-http' if args.no_http else ''}{' --section ' + args.section if args.section else ''}"

@@ -1,6 +1,6 @@
 """Our search against the seed's approach at N = 10k and 40k, side by side; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/seed_comparison.py [--sizes 10000,40000] [--model auto] [--rounds 20]
+    .venv/bin/python -m benchmarks.seed_comparison [--sizes 10000,40000] [--model auto] [--rounds 20]
         [--keep] [--no-write]
 
 The seed kept each image's embedding as a pickled numpy array in a database row and, for every query, read
@@ -21,15 +21,11 @@ from __future__ import annotations
 import argparse
 import io
 import pickle
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
-import search_latency
+from benchmarks import common, search_latency
 
 DB = "bench_seed"
 
@@ -84,8 +80,8 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from encoders.loader import get_encoder
-    from ranking import selectors
+    from search_service.encoders.loader import get_encoder
+    from search_service.ranking import selectors
 
     encoder = get_encoder()
     model_id, dim = encoder.model_id, encoder.dim
@@ -147,7 +143,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/seed_comparison.py --sizes {args.sizes} --rounds {args.rounds} --data "
+        f"`.venv/bin/python -m benchmarks.seed_comparison --sizes {args.sizes} --rounds {args.rounds} --data "
         f"{args.data}`: {common.model_label(env)}, dimension {dim}; {search_latency.DATA_TEXT[args.data]} Query "
         "vector in hand (cached text embedding). Seed = read all rows, unpickle, score (generously vectorised); "
         "ours = "

@@ -1,7 +1,7 @@
 """Stable pages on real-sized data: pages of 7, 20 and 100 concatenate to one ranking; writes its section.
 
-    .venv/bin/python benchmarks/stable_pages.py --dataset demo [--queries 20] [--no-write]
-    .venv/bin/python benchmarks/stable_pages.py --dataset seeded [--queries 10] [--no-write]
+    .venv/bin/python -m benchmarks.stable_pages --dataset demo [--queries 20] [--no-write]
+    .venv/bin/python -m benchmarks.stable_pages --dataset seeded [--queries 10] [--no-write]
 
 ``demo``: the 1,855 demo stickers as the default model embeds them (image and title/tags, the vectors
 ``search_latency.py --data seeded`` starts from), in a fresh database ``bench_pages_demo``; queries = the
@@ -16,23 +16,19 @@ equal. Also recall@10 / @100 of the HNSW ranking against the exact one.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
-import search_latency
+from benchmarks import common, search_latency
 
 
 def load_demo(model_id: str, seeds: dict[str, np.ndarray]) -> int:
     from django.conf import settings
 
-    from stickers.blending import blend
-    from stickers.models import Sticker
-    from stickers.vector_index import ensure_vector_indexes
+    from search_service.stickers.blending import blend
+    from search_service.stickers.models import Sticker
+    from search_service.stickers.vector_index import ensure_vector_indexes
 
     if not Sticker.objects.exists():
         w = settings.SEARCH_TEXT_WEIGHT
@@ -59,7 +55,7 @@ def load_demo(model_id: str, seeds: dict[str, np.ndarray]) -> int:
 
 
 def ranking(query: np.ndarray, model_id: str, size: int, total: int, exact: bool) -> list[str]:
-    from ranking import selectors
+    from search_service.ranking import selectors
 
     names: list[str] = []
     for offset in range(0, total, size):
@@ -84,9 +80,9 @@ def main() -> None:
     database = "bench_pages_demo" if args.dataset == "demo" else "bench_search_seeded"
     common.create_database(database, fresh=args.dataset == "demo")
     common.setup_search_django(database, env)
-    from encoders.loader import get_encoder
-    from ranking.selectors import MAX_RESULT_WINDOW
-    from stickers.models import Sticker
+    from search_service.encoders.loader import get_encoder
+    from search_service.ranking.selectors import MAX_RESULT_WINDOW
+    from search_service.stickers.models import Sticker
 
     encoder = get_encoder()
     seeds = search_latency.real_embeddings(encoder)
@@ -127,7 +123,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/stable_pages.py --dataset {args.dataset} --queries {args.queries}`: {label}; "
+        f"`.venv/bin/python -m benchmarks.stable_pages --dataset {args.dataset} --queries {args.queries}`: {label}; "
         f"{args.queries} queries (real tag-word embeddings). Per query, the ranking up to {total:,} fetched in pages "
         f"of 100, of 20, of 7 and in one call; 'equal' = all four identical. HNSW: ef_search="
         f"{settings.SEARCH_HNSW_EF_SEARCH}, iterative scan in strict order; exact: sequential scan + sort. "

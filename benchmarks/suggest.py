@@ -1,6 +1,6 @@
 """Autocomplete (``GET /api/suggest/``) on a query log of 1,000,000 rows; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/suggest.py [--rows 1000000] [--repeats 1000] [--pg-url URL] [--no-write]
+    .venv/bin/python -m benchmarks.suggest [--rows 1000000] [--repeats 1000] [--pg-url URL] [--no-write]
                                            [--keep] [--reuse]
 
 Fills the query log of a scratch sticker_service database (``bench_suggest`` on ``--pg-url``, default the
@@ -21,12 +21,9 @@ import io
 import os
 import random
 import secrets
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
+from benchmarks import common
 
 DATABASE = "bench_suggest"
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
@@ -52,8 +49,7 @@ def setup_django(pg_url: str) -> None:
             STICKER_SECRET_KEY=secrets.token_urlsafe(50),
         )
     )
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(common.STICKER_DIR))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "sticker_service.config.settings"
     import django
     from django.core.management import call_command
 
@@ -131,8 +127,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from searches.models import MIN_DISTINCT_CLIENTS, Query
-    from searches.selectors import suggestions, suggestions_query
+    from sticker_service.searches.models import MIN_DISTINCT_CLIENTS, Query
+    from sticker_service.searches.selectors import suggestions, suggestions_query
 
     rng = random.Random(15)
     started = time.perf_counter()
@@ -196,7 +192,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/suggest.py --rows {args.rows} --repeats {args.repeats}` on {version}: "
+        f"`.venv/bin/python -m benchmarks.suggest --rows {args.rows} --repeats {args.repeats}` on {version}: "
         f"{total:,} query rows ({eligible:,} above the privacy floor; partial prefix index "
         f"`query_suggest_prefix` {index_size}; {filled}), limit 8, {len(prefixes)} prefixes "
         "of 1-6 characters cut from random logged queries, timed after one warm-up pass "

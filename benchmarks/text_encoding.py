@@ -1,6 +1,6 @@
 """Text encoding (full context vs padding trimmed) and the query-embedding caches; writes its section of RESULTS.md.
 
-    .venv/bin/python benchmarks/text_encoding.py [--repeats 30] [--threads 1] [--redis redis://127.0.0.1:6379/14]
+    .venv/bin/python -m benchmarks.text_encoding [--repeats 30] [--threads 1] [--redis redis://127.0.0.1:6379/14]
         [--no-write]
 
 Models, each loaded through search_service's production path (``encoders.open_clip_backend.OpenClipEncoder``):
@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common
+from benchmarks import common
 
 QUERIES = [
     "cat in a park",
@@ -54,8 +51,8 @@ CHECK_TEXTS = [
 
 
 def load(kind: str, threads: int):
-    from encoders.open_clip_backend import OpenClipEncoder
-    from encoders.spec import ModelSpec, resolve_model_spec
+    from search_service.encoders.open_clip_backend import OpenClipEncoder
+    from search_service.encoders.spec import ModelSpec, resolve_model_spec
 
     if kind == "default":
         spec = resolve_model_spec()  # SEARCH_MODEL_NAME is empty in this process: the offline default model
@@ -106,7 +103,7 @@ def cell(times: dict[str, list[float]], path: str) -> str:
 def cache_latency(encoder, redis_url: str, repeats: int) -> dict[str, list[float]]:
     from django.conf import settings
 
-    from encoders import loader
+    from search_service.encoders import loader
 
     settings.SEARCH_REDIS_URL = redis_url
     settings.SEARCH_REDIS_TIMEOUT = 0.5
@@ -180,7 +177,7 @@ def main() -> None:
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python benchmarks/text_encoding.py --repeats {args.repeats} --threads {args.threads}`; "
+        f"`.venv/bin/python -m benchmarks.text_encoding --repeats {args.repeats} --threads {args.threads}`; "
         f"torch threads = {args.threads} (each of gunicorn's 2 workers on 2 cores). One query per call, "
         f"{len(QUERIES)} typical short queries x {args.repeats} rounds, the paths alternated per query; "
         "milliseconds. Full = open_clip's `encode_text` (the baseline); trimmed = padding dropped; trimmed + "

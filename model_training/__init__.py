@@ -9,15 +9,7 @@ three-tier evaluation (``evaluation``, run by ``benchmarks/quality.py``) and the
     .venv/bin/python -m model_training.train    # writes search_service/default_model/weights/projection.safetensors
     .venv/bin/python -m model_training.demo     # writes search_service/demo_stickers/
 
-Training imports search_service's modules (the model folder builder and the one image preprocessing that
-serving uses); search_service never imports this package.
+Training imports search_service's modules (``search_service.default_model``, the model folder builder, and
+``search_service.encoders``, the one image preprocessing that serving uses); search_service never imports this
+package.
 """
-
-import sys
-from pathlib import Path
-
-# search_service is a Django project folder, not an installed package: its modules (default_model, encoders,
-# stickers) are top-level names with that folder on sys.path, as when the service runs.
-_SEARCH_SERVICE = str(Path(__file__).resolve().parent.parent / "search_service")
-if _SEARCH_SERVICE not in sys.path:
-    sys.path.append(_SEARCH_SERVICE)

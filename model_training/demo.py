@@ -4,8 +4,8 @@ plus ``metadata.json`` with its CLDR name as title and CLDR keywords as tags.
     .venv/bin/python -m model_training.demo   # from the repo root; needs fonts-noto-color-emoji, unicode-cldr-core
 
 The output is committed (``search_service/demo_stickers/``) because generating it needs two Debian
-packages (root); ``make run`` indexes it with ``manage.py index_images demo_stickers --metadata
-demo_stickers/metadata.json``.
+packages (root); ``make run`` indexes it with ``python -m search_service index_images search_service/demo_stickers
+--metadata search_service/demo_stickers/metadata.json``.
 """
 
 from __future__ import annotations

@@ -264,7 +264,7 @@ def imagenet_prior(pool: Pool, idx: Sequence[int], tower: str = "lite0") -> np.n
     vectors of the class names (L2-normalised)."""
     from timm.data import ImageNetInfo
 
-    from default_model import build
+    from search_service.default_model import build
 
     info = ImageNetInfo()
     class_vecs = pool.texts([info.index_to_description(i) for i in range(info.num_classes())])

@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from default_model import build
-from encoders.base import model_input
+from search_service.default_model import build
+from search_service.encoders.base import model_input
 
 from . import sources
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from default_model import build
+from search_service.default_model import build
 
 from . import features, sources
 

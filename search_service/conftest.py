@@ -12,8 +12,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import pytest
 from django.test import override_settings
 
-from encoders import loader
-from stickers import vector_index
+from search_service.encoders import loader
+from search_service.stickers import vector_index
 from testkit.checkpoints import TEST_MODEL, write_random_checkpoint, write_tiny_model
 from testkit.memo_encoder import MemoEncoder
 
@@ -73,7 +73,7 @@ def sticker_media(settings, tmp_path):
 def adapter_state(settings):
     """No query adapter remembered between tests; within a test, the first search looks for one and later ones
     reuse the answer (a test about adapters sets SEARCH_ADAPTER_REFRESH = 0)."""
-    from adapters import serving
+    from search_service.adapters import serving
 
     settings.SEARCH_ADAPTER_REFRESH = 3600
     serving.reset()

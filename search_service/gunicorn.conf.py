@@ -37,7 +37,7 @@ if os.environ.get("SEARCH_TORCH_THREADS", "0").strip() in ("", "0"):
 def post_worker_init(worker):
     """Load the model before this worker accepts requests (a failure is logged; /readyz reports it)."""
     worker.tmp.notify()
-    from encoders.loader import ModelUnavailable, get_encoder
+    from search_service.encoders.loader import ModelUnavailable, get_encoder
 
     try:
         encoder = get_encoder()

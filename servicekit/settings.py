@@ -160,8 +160,8 @@ def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, 
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
         ],
-        "ROOT_URLCONF": "config.urls",
-        "WSGI_APPLICATION": "config.wsgi.application",
+        "ROOT_URLCONF": f"{service}_service.config.urls",
+        "WSGI_APPLICATION": f"{service}_service.config.wsgi.application",
         "TEMPLATES": [
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",

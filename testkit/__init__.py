@@ -10,8 +10,8 @@
 - ``images``: generated test images; ``memo_encoder``: a memo in front of the real test encoder.
 - ``browser``: headless Chromium; ``postman``: reading the Postman collection.
 
-Importable as ``testkit`` because the repository root is on ``sys.path``: the pytest.ini files say
-``pythonpath`` (``..`` or ``../..``), and the benchmark scripts insert it themselves.
+Importable as ``testkit`` from the repository root, the one import root: pytest and ``python -m benchmarks.X``
+run from there.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""A real Celery index worker of search_service (``celery -A config.celery worker``) in its own process group,
-for tests and benchmarks of ``index_images --queue``::
+"""A real Celery index worker of search_service (``celery -A search_service.config.celery worker``) in its own
+process group, for tests and benchmarks of ``index_images --queue``::
 
     worker = CeleryWorker(env, name="a").start()   # env: search_service's settings (database, broker, queue, model)
     worker.wait_ready()
@@ -18,8 +18,6 @@ from pathlib import Path
 
 from testkit import REPO
 
-SEARCH_SERVICE = REPO / "search_service"
-
 
 class CeleryWorker:
     def __init__(self, env: dict[str, str], *, name: str, concurrency: int = 1, log: Path | None = None) -> None:
@@ -35,11 +33,21 @@ class CeleryWorker:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
-                    *("-m", "celery", "-A", "config.celery", "worker", "-Q", queue, "-n", f"{self.name}@%h"),
+                    *(
+                        "-m",
+                        "celery",
+                        "-A",
+                        "search_service.config.celery",
+                        "worker",
+                        "-Q",
+                        queue,
+                        "-n",
+                        f"{self.name}@%h",
+                    ),
                     *("--concurrency", str(self.concurrency), "--loglevel", "INFO"),
                     *("--without-gossip", "--without-mingle", "--without-heartbeat"),
                 ],
-                cwd=SEARCH_SERVICE,
+                cwd=REPO,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

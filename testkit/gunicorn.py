@@ -21,7 +21,8 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """``gunicorn -c gunicorn.conf.py config.wsgi`` in ``service_dir`` with exactly ``env``; output to ``log``.
+    """``gunicorn -c <service>/gunicorn.conf.py <service>.config.wsgi`` from the repository root (the folder holding
+    ``service_dir``) with exactly ``env``; output to ``log``.
 
     The environment must bind it to ``port`` (``SEARCH_BIND`` / ``STICKER_BIND``). ``start()`` waits until
     ``ready_path`` answers 200; ``stop()`` (SIGTERM), ``kill()`` (SIGKILL) and ``quit()`` (SIGINT, gunicorn's
@@ -51,8 +52,11 @@ class Gunicorn:
             return self
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "config.wsgi"],
-                cwd=self.service_dir,
+                [
+                    str(Path(sys.executable).with_name("gunicorn")),
+                    *("-c", f"{self.service_dir.name}/gunicorn.conf.py", f"{self.service_dir.name}.config.wsgi"),
+                ],
+                cwd=self.service_dir.parent,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

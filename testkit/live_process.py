@@ -1,5 +1,5 @@
 """What the live-process test helpers share: a Django service of this repository run as its own gunicorn
-process on a throwaway database, the way ``make run`` runs it (``manage.py`` and gunicorn as subprocesses;
+process on a throwaway database, the way ``make run`` runs it (``python -m <service>`` and gunicorn as subprocesses;
 no import of the service's code).
 
 Subclasses (:class:`testkit.live_search.LiveSearchService`, :class:`testkit.live_sticker.LiveStickerService`)
@@ -95,10 +95,10 @@ class LiveDjangoService:
 
     def manage(self, *args: str, timeout: float = 600) -> str:
         return run_checked(
-            [sys.executable, "manage.py", *args],
-            what=f"{self.name} manage.py {' '.join(args)}",
+            [sys.executable, "-m", self.name, *args],
+            what=f"python -m {self.name} {' '.join(args)}",
             env=self.env(),
-            cwd=self.service_dir,
+            cwd=REPO,
             timeout=timeout,
         )
 

@@ -8,7 +8,7 @@ What :class:`LiveSearchService` does (``start()`` = ``prepare()`` + ``serve()``)
 1. creates a uniquely named database on the server of ``SEARCH_DATABASE_URL`` (pgvector available there),
 2. ``manage.py migrate``,
 3. writes ``images`` small PNGs and a metadata JSON ``{"<filename>": {"title", "tags"}}`` (override with
-   ``stickers=[(filename, title, tags), ...]``), then ``manage.py index_images DIR --metadata FILE``,
+   ``stickers=[(filename, title, tags), ...]``), then ``python -m search_service index_images DIR --metadata FILE``,
 4. starts ``gunicorn -c gunicorn.conf.py config.wsgi`` in ``search_service/`` on ``127.0.0.1:<free port>``
    with ``SEARCH_SERVICE_TOKEN`` set, and waits for ``/readyz``.
 

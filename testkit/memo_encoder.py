@@ -12,7 +12,7 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL import Image
 
-    from encoders.base import Encoder  # search_service's: this memo is for search_service's own tests
+    from search_service.encoders.base import Encoder  # search_service's: this memo is for search_service's own tests
 
 
 class MemoEncoder:

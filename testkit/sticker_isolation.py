@@ -22,7 +22,7 @@ def _clear_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def sticker_isolation(settings):
-    from catalog.services import recently_seen
+    from sticker_service.catalog.services import recently_seen
 
     settings.THROTTLE_RATES = {scope: None for scope in settings.THROTTLE_RATES}
     settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 0

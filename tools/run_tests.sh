@@ -33,10 +33,11 @@ fi
 
 status=0
 # TEST_SUITES: which folders run (default all; make fuzz runs only tests/system's schemathesis test).
-SUITES=${TEST_SUITES:-search_service model_training sticker_service tests/system}
+SUITES=${TEST_SUITES:-search_service model_training servicekit sticker_service tests/system}
 for suite in $SUITES; do
+  # From the repository root, the one import root; each suite's pytest.ini names its settings.
   # tests/system runs once, on the embedded database: it brings its own gunicorn processes and a private cluster.
-  (cd "$suite" && "$PY" -m pytest "$@") || status=1
+  "$PY" -m pytest "$suite" "$@" || status=1
 done
 case " $SUITES " in *" sticker_service "*) ;; *) exit $status ;; esac
 
@@ -53,7 +54,7 @@ PYEOF
 then
   echo "=== sticker_service against stock PostgreSQL at ${STOCK_URL%/*} ==="
   # sticker_service's own tests only: the system tests (tests/system) ran above, once.
-  (cd sticker_service && STICKER_DATABASE_URL=$STOCK_URL "$PY" -m pytest "$@") || status=1
+  STICKER_DATABASE_URL=$STOCK_URL "$PY" -m pytest sticker_service "$@" || status=1
 elif [ "${CI:-}" = "true" ]; then
   echo "CI: the stock PostgreSQL leg is required but the server is unreachable"; status=1
 else

@@ -19,9 +19,9 @@ def towers(tmp_path_factory):
 @pytest.fixture(scope="session")
 def serving_encoder():
     """search_service's encoder on the shipped default model (what SEARCH_MODEL_NAME="" loads)."""
-    from default_model.build import MODEL_ID, ensure_model_dir
-    from encoders.open_clip_backend import OpenClipEncoder
-    from encoders.spec import ModelSpec
+    from search_service.default_model.build import MODEL_ID, ensure_model_dir
+    from search_service.encoders.open_clip_backend import OpenClipEncoder
+    from search_service.encoders.spec import ModelSpec
 
     spec = ModelSpec(name=f"local-dir:{ensure_model_dir()}", pretrained=None, model_id=MODEL_ID)
     return OpenClipEncoder(spec, device="cpu", threads=2)

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from model_training.demo import DEMO_DIR, METADATA_FILE
-from stickers.metadata import load_metadata_file
+from search_service.stickers.metadata import load_metadata_file
 
 
 def test_every_demo_sticker_has_a_title_and_tags():

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from default_model import build
 from model_training import evaluation, sources, train
+from search_service.default_model import build
 
 
 def item(source, key, name, emoji="", group=""):

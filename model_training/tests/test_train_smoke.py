@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from default_model import build
-from encoders.open_clip_backend import OpenClipEncoder
-from encoders.spec import ModelSpec
 from model_training import train
+from search_service.default_model import build
+from search_service.encoders.open_clip_backend import OpenClipEncoder
+from search_service.encoders.spec import ModelSpec
 
 
 def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):

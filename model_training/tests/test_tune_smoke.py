@@ -4,10 +4,10 @@ stage beside the head, and search_service serves exactly what training embeds (C
 import numpy as np
 import pytest
 
-from default_model import build
-from encoders.open_clip_backend import OpenClipEncoder
-from encoders.spec import ModelSpec
 from model_training import features, train
+from search_service.default_model import build
+from search_service.encoders.open_clip_backend import OpenClipEncoder
+from search_service.encoders.spec import ModelSpec
 
 # The training side reads float16 stage-5 maps from the cache, the service runs float32 end to end.
 SERVED_TOLERANCE = 2e-3

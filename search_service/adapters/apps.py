@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class AdaptersConfig(AppConfig):
-    name = "adapters"
+    name = "search_service.adapters"
+    label = "adapters"
     verbose_name = "Query adapters (trained from votes)"

@@ -9,8 +9,8 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from encoders.base import Encoder
-from stickers.models import Sticker
+from search_service.encoders.base import Encoder
+from search_service.stickers.models import Sticker
 
 from .models import QueryAdapter
 from .training import FULL_SOFTMAX_MAX, PairVotes, TrainConfig, build_targets, train

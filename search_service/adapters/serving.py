@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from encoders.loader import embed_query
+from search_service.encoders.loader import embed_query
 
 from .models import QueryAdapter
 from .residual import Residual

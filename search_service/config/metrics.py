@@ -33,7 +33,7 @@ class StickersIndexedCollector(Collector):
     def collect(self):
         from django.db.models import Count
 
-        from stickers.models import Sticker
+        from search_service.stickers.models import Sticker
 
         gauge = GaugeMetricFamily(
             "search_stickers_indexed", "Stickers with embeddings, per model id.", labels=["model"]

@@ -12,7 +12,13 @@ globals().update(
     base_settings(
         service="search",
         base_dir=BASE_DIR,
-        apps=["django.contrib.postgres", "encoders", "stickers", "ranking", "adapters"],
+        apps=[
+            "django.contrib.postgres",
+            "search_service.encoders",
+            "search_service.stickers",
+            "search_service.ranking",
+            "search_service.adapters",
+        ],
         title="Sticker Search internal search API",
         description="Ranks stickers for a text with a CLIP-style model over a pgvector index.",
     )
@@ -29,12 +35,12 @@ refuse_unsafe_settings(
     allowed_hosts=ALLOWED_HOSTS,  # noqa: F821
 )
 REST_FRAMEWORK.update(  # noqa: F821 - defined by base_settings above
-    DEFAULT_AUTHENTICATION_CLASSES=["config.service_auth.ServiceTokenAuthentication"],
-    DEFAULT_PERMISSION_CLASSES=["config.service_auth.HasServiceToken"],
+    DEFAULT_AUTHENTICATION_CLASSES=["search_service.config.service_auth.ServiceTokenAuthentication"],
+    DEFAULT_PERMISSION_CLASSES=["search_service.config.service_auth.HasServiceToken"],
 )
 SPECTACULAR_SETTINGS.update(  # noqa: F821 - defined by base_settings above
-    SERVE_PERMISSIONS=["config.service_auth.HasServiceToken"],
-    SERVE_AUTHENTICATION=["config.service_auth.ServiceTokenAuthentication"],
+    SERVE_PERMISSIONS=["search_service.config.service_auth.HasServiceToken"],
+    SERVE_AUTHENTICATION=["search_service.config.service_auth.ServiceTokenAuthentication"],
     COMPONENT_SPLIT_REQUEST=True,
 )
 
@@ -73,7 +79,8 @@ SEARCH_RESULT_CACHE_SIZE = env.int("SEARCH_RESULT_CACHE_SIZE", default=4096)  # 
 # --- query adapters (adapters app) ---
 # Seconds a process serves an adapter version before looking for a newer one (0 = on every search).
 SEARCH_ADAPTER_REFRESH = env.float("SEARCH_ADAPTER_REFRESH", default=10.0)
-# sticker_service's base URL and an admin API token: manage.py train_query_adapter pulls the votes from there.
+# sticker_service's base URL and an admin API token: `python -m search_service train_query_adapter` pulls the votes
+# from there.
 SEARCH_FEEDBACK_URL = env.str("SEARCH_FEEDBACK_URL", default="http://127.0.0.1:8000")
 SEARCH_FEEDBACK_TOKEN = env.str("SEARCH_FEEDBACK_TOKEN", default="")
 
@@ -86,8 +93,8 @@ SEARCH_MAX_IMAGE_PIXELS = env.int("SEARCH_MAX_IMAGE_PIXELS", default=25_000_000)
 SEARCH_INDEX_BATCH_SIZE = env.int("SEARCH_INDEX_BATCH_SIZE", default=32)
 
 # --- scale-out (docs/scale.md) ---
-# Bulk indexing on Celery workers (index_images DIR --queue enqueues, `celery -A config.celery worker` runs
-# stickers/tasks.py). Redis is the broker and keeps the batches' results for the enqueuing command's progress.
+# Bulk indexing on Celery workers (index_images DIR --queue enqueues, `celery -A search_service.config.celery worker`
+# runs stickers/tasks.py). Redis is the broker and keeps the batches' results for the enqueuing command's progress.
 SEARCH_CELERY_BROKER_URL = env.str("SEARCH_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 SEARCH_CELERY_QUEUE = env.str("SEARCH_CELERY_QUEUE", default="index")
 # Seconds after which Redis hands a batch whose worker vanished (killed, machine lost) to another worker;
@@ -118,7 +125,7 @@ if SEARCH_DATABASE_REPLICA_URL:
     # A replica that does not answer is skipped: a short connect timeout keeps searches inside their budget.
     DATABASES["replica"]["OPTIONS"]["connect_timeout"] = 1  # noqa: F821
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F821 - tests: the replica is the test database
-DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+DATABASE_ROUTERS = ["search_service.config.db_router.ReplicaRouter"]
 # Key prefix of what search_service keeps in Redis (SEARCH_REDIS_URL): the published index version and the
 # shared search results (ranking/result_cache.py).
 SEARCH_REDIS_KEY_PREFIX = env.str("SEARCH_REDIS_KEY_PREFIX", default="search")

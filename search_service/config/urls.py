@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from encoders.loader import readiness_check
+from search_service.encoders.loader import readiness_check
 from servicekit.docs import docs_urls
 from servicekit.health import health_urls
 from servicekit.metrics import metrics_urls
@@ -16,8 +16,8 @@ urlpatterns = [
     *metrics_urls(),  # /metrics, for configured addresses or the metrics token only
     path("admin/", admin.site.urls),
     *docs_urls(),  # /api/schema/ and /api/docs/ (behind the service token like every /api/ path)
-    path("api/", include("ranking.urls")),
-    path("api/", include("stickers.urls")),
+    path("api/", include("search_service.ranking.urls")),
+    path("api/", include("search_service.stickers.urls")),
 ]
 
 # Sticker images, served by this service when SEARCH_SERVE_MEDIA is on and SEARCH_MEDIA_URL is a path

@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class EncodersConfig(AppConfig):
-    name = "encoders"
+    name = "search_service.encoders"
+    label = "encoders"
     verbose_name = "Encoders (the model)"

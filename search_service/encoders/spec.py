@@ -68,7 +68,7 @@ def _local_dir_spec(folder: Path, model_id: str | None = None) -> ModelSpec:
 
 def _default_spec() -> ModelSpec:
     try:
-        from default_model.build import MODEL_ID, ensure_model_dir
+        from search_service.default_model.build import MODEL_ID, ensure_model_dir
     except ImportError as exc:
         raise ImproperlyConfigured(
             "SEARCH_MODEL_NAME is empty, so the offline default model is used, but its package "

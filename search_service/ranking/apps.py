@@ -2,14 +2,15 @@ from django.apps import AppConfig
 
 
 class RankingConfig(AppConfig):
-    name = "ranking"
+    name = "search_service.ranking"
+    label = "ranking"
     verbose_name = "Ranking (search and similar)"
 
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from stickers.models import Sticker
-        from stickers.signals import index_changed
+        from search_service.stickers.models import Sticker
+        from search_service.stickers.signals import index_changed
 
         from .result_cache import index_changed as forget_results
 

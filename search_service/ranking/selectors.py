@@ -36,12 +36,12 @@ from django.db import OperationalError, connections
 from pgvector import Vector
 from psycopg2 import errors as pg_errors
 
-from config.db_router import read_alias
-from stickers.errors import BlendOutdated, ModelMismatch
-from stickers.models import Sticker
-from stickers.selectors import index_model_ids
-from stickers.signals import index_changed
-from stickers.vector_index import column_expr
+from search_service.config.db_router import read_alias
+from search_service.stickers.errors import BlendOutdated, ModelMismatch
+from search_service.stickers.models import Sticker
+from search_service.stickers.selectors import index_model_ids
+from search_service.stickers.signals import index_changed
+from search_service.stickers.vector_index import column_expr
 
 from .errors import ResultWindowExceeded, SearchTimeout
 

@@ -6,13 +6,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adapters import serving as adapter_serving
-from config.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
-from config.db_router import on_replica
-from config.metrics import RANKING_SECONDS
-from encoders.loader import get_encoder
+from search_service.adapters import serving as adapter_serving
+from search_service.config.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
+from search_service.config.db_router import on_replica
+from search_service.config.metrics import RANKING_SECONDS
+from search_service.encoders.loader import get_encoder
+from search_service.stickers.selectors import check_model, get_sticker
 from servicekit.openapi import error_schema
-from stickers.selectors import check_model, get_sticker
 
 from . import result_cache, selectors
 from .serializers import RankingSerializer, SearchBodySerializer, SearchParamsSerializer, SimilarParamsSerializer
@@ -23,7 +23,8 @@ BAD_SEARCH = error_schema(
 )
 SEARCH_DOWN = error_schema(
     "model_unavailable: the model could not be loaded; blend_outdated: SEARCH_TEXT_WEIGHT changed and "
-    "'manage.py reblend' has not run yet; search_timeout: the ranking query ran past SEARCH_STATEMENT_TIMEOUT_MS."
+    "'python -m search_service reblend' has not run yet; search_timeout: the ranking query ran past "
+    "SEARCH_STATEMENT_TIMEOUT_MS."
 )
 SIMILAR_DOWN = error_schema(
     "model_unavailable: the model could not be loaded; search_timeout: the query ran past SEARCH_STATEMENT_TIMEOUT_MS."

@@ -2,11 +2,12 @@ from django.apps import AppConfig
 
 
 class StickersConfig(AppConfig):
-    name = "stickers"
+    name = "search_service.stickers"
+    label = "stickers"
     verbose_name = "Stickers and their embeddings"
 
     def ready(self) -> None:
-        from config.metrics import StickersIndexedCollector
+        from search_service.config.metrics import StickersIndexedCollector
         from servicekit.metrics import register_scrape_collector
 
         register_scrape_collector(StickersIndexedCollector())

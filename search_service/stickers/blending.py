@@ -5,7 +5,7 @@ Each sticker stores ``b = (1 - w) image + w text`` (``image`` alone when it has 
 was made with (``blend_weight``); search ranks by ``b <#> q`` on an inner-product HNSW index and the score is
 ``-(b <#> q)``, the exact blend, with no re-scoring. A changed ``SEARCH_TEXT_WEIGHT`` is never mixed with old
 vectors: the search refuses (:class:`~stickers.errors.BlendOutdated`) until :func:`reblend` has run
-(``manage.py reblend``).
+(``python -m search_service reblend``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ class ModelMismatch(DomainError):
         self.index_models = index_models
         super().__init__(
             f"The index was built with {', '.join(index_models)} but the loaded model is {loaded_model}; "
-            "reindex with 'python manage.py index_images --reindex' (or load the index's model).",
+            "reindex with 'python -m search_service index_images --reindex' (or load the index's model).",
             details={"loaded_model": loaded_model, "index_models": index_models},
         )
 
@@ -61,6 +61,7 @@ class BlendOutdated(DomainError):
         self.weight = weight
         super().__init__(
             f"The index's blended embeddings were not made with SEARCH_TEXT_WEIGHT={weight}; search is refused "
-            "until 'python manage.py reblend' has re-blended them (or the previous weight is configured again).",
+            "until 'python -m search_service reblend' has re-blended them (or the previous weight is configured "
+            "again).",
             details={"text_weight": weight},
         )

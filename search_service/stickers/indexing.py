@@ -1,4 +1,4 @@
-"""Indexing a folder of images in batches (the body of ``manage.py index_images``).
+"""Indexing a folder of images in batches (the body of ``python -m search_service index_images``).
 
 Streams the folder (bounded memory), skips files whose content is already indexed with the loaded
 model, commits every batch (an interrupted run resumes where it stopped), and never stops on a bad file.
@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q
 
-from encoders.base import Encoder
+from search_service.encoders.base import Encoder
 
 from .blending import reblend
 from .images import IMAGE_EXTENSIONS, InvalidImage, decode_image, sha256_hex

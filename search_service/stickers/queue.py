@@ -2,8 +2,8 @@
 
 The folder is listed here and cut into batches of ``batch_size`` files; each batch is one message on the
 Redis queue ``SEARCH_CELERY_QUEUE`` naming the folder, the files and their metadata. Workers
-(``celery -A config.celery worker``, any number, on any machine that reads the folder at the same path and
-reaches the search database) run :func:`stickers.tasks.index_batch`. The command then follows the batches'
+(``celery -A search_service.config.celery worker``, any number, on any machine that reads the folder at the same path
+and reaches the search database) run :func:`stickers.tasks.index_batch`. The command then follows the batches'
 results as they arrive (its progress bar), adds up their counts and failures, and builds the HNSW indexes
 once at the end.
 """
@@ -21,7 +21,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, ResultSet
 from django.conf import settings
 
-from config.celery import app as celery_app
+from search_service.config.celery import app as celery_app
 
 from .indexing import IndexStats, image_chunks, iter_files
 from .metadata import Metadata

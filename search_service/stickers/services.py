@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from encoders.base import Encoder
-from encoders.loader import get_encoder
+from search_service.encoders.base import Encoder
+from search_service.encoders.loader import get_encoder
 
 from .blending import blend, blend_sql
 from .errors import StickerExists, UnknownSticker, UploadTooLarge

@@ -15,7 +15,7 @@ from typing import Any
 
 from celery import shared_task
 
-from encoders.loader import get_encoder
+from search_service.encoders.loader import get_encoder
 
 from .indexing import FolderIndexer
 from .metadata import Metadata

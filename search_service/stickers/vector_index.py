@@ -6,13 +6,12 @@ that has indexed stickers there is a partial expression index per column::
     CREATE INDEX ... USING hnsw ((image_embedding::vector(D)) vector_cosine_ops) WHERE model_id = '<id>'
     CREATE INDEX ... USING hnsw ((blended_embedding::vector(D)) vector_ip_ops) WHERE model_id = '<id>'
 
-The image index serves "similar stickers", the blended one (inner product, see ``stickers.blending``) search.
-Build parameters: ``SEARCH_HNSW_M``, ``SEARCH_HNSW_EF_CONSTRUCTION`` (for indexes built after a change;
-``manage.py reblend --rebuild-indexes`` rebuilds). Queries use the same cast and predicate (:func:`column_expr`),
-so the planner uses the index. The model id must reach PostgreSQL as a literal (psycopg2 interpolates
-parameters client-side), otherwise the partial index's predicate cannot be proven. Each index carries a JSON
-comment ``{"model_id", "dim", "column", "m", "ef_construction"}`` so stale ones (models no longer in the
-table) can be found and dropped.
+The image index serves "similar stickers", the blended one (inner product, see ``stickers.blending``) search. Build
+parameters: ``SEARCH_HNSW_M``, ``SEARCH_HNSW_EF_CONSTRUCTION`` (for indexes built after a change; ``python -m
+search_service reblend --rebuild-indexes`` rebuilds). Queries use the same cast and predicate (:func:`column_expr`), so
+the planner uses the index. The model id must reach PostgreSQL as a literal (psycopg2 interpolates parameters
+client-side), otherwise the partial index's predicate cannot be proven. Each index carries a JSON comment ``{"model_id",
+"dim", "column", "m", "ef_construction"}`` so stale ones (models no longer in the table) can be found and dropped.
 """
 
 from __future__ import annotations

@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    name = "accounts"
+    name = "sticker_service.accounts"
+    label = "accounts"
     verbose_name = "Accounts"

@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class AnalyticsConfig(AppConfig):
-    name = "analytics"
+    name = "sticker_service.analytics"
+    label = "analytics"
     verbose_name = "Analytics"

@@ -9,11 +9,11 @@ from datetime import datetime
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from analytics.errors import UnknownQuery
-from catalog.selectors import sticker_url
-from feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
-from searches.models import Query
-from searches.normalize import normalize_query
+from sticker_service.analytics.errors import UnknownQuery
+from sticker_service.catalog.selectors import sticker_url
+from sticker_service.feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
+from sticker_service.searches.models import Query
+from sticker_service.searches.normalize import normalize_query
 
 CHUNK = 2000
 VOTE_NAMES = {int(Vote.POSITIVE): "positive", int(Vote.NEGATIVE): "negative"}

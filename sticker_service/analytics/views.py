@@ -9,8 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import selectors
-from analytics.serializers import (
+from servicekit.openapi import error_schema
+from sticker_service.analytics import selectors
+from sticker_service.analytics.serializers import (
     AnalyticsParamsSerializer,
     EventPageSerializer,
     EventSerializer,
@@ -19,8 +20,7 @@ from analytics.serializers import (
     QueryReportSerializer,
     QuerySummarySerializer,
 )
-from config.api import INVALID, THROTTLED, ScopedThrottle
-from servicekit.openapi import error_schema
+from sticker_service.config.api import INVALID, THROTTLED, ScopedThrottle
 
 AUTH_ERRORS = {
     401: error_schema("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),

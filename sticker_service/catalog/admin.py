@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from catalog.models import Sticker
+from sticker_service.catalog.models import Sticker
 
 
 @admin.register(Sticker)

@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class CatalogConfig(AppConfig):
-    name = "catalog"
+    name = "sticker_service.catalog"
+    label = "catalog"
     verbose_name = "Sticker catalogue"

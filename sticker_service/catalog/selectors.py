@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from catalog.models import Sticker
+from sticker_service.catalog.models import Sticker
 
 
 def sticker_url(filename: str) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import FILENAME_MAX_LENGTH, Sticker
-from searches import client
+from sticker_service.catalog.models import FILENAME_MAX_LENGTH, Sticker
+from sticker_service.searches import client
 
 logger = logging.getLogger(__name__)
 

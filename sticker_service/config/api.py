@@ -12,10 +12,10 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.throttling import ScopedRateThrottle
 
-from config.store_lock import store_lock
 from servicekit import errors
 from servicekit.openapi import error_schema
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from sticker_service.config.store_lock import store_lock
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class ClientIdField(StrictCharField):
     id); without it the client's address stands for the client."""
 
     def __init__(self, **kwargs):
-        from searches.normalize import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
+        from sticker_service.searches.normalize import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
 
         kwargs.setdefault("required", False)
         kwargs.setdefault("min_length", 1)

@@ -13,13 +13,13 @@ globals().update(
         base_dir=BASE_DIR,
         apps=[
             "rest_framework.authtoken",
-            "accounts",
-            "catalog",
-            "searches",
-            "feedback",
-            "analytics",
-            "counter",
-            "demo",
+            "sticker_service.accounts",
+            "sticker_service.catalog",
+            "sticker_service.searches",
+            "sticker_service.feedback",
+            "sticker_service.analytics",
+            "sticker_service.counter",
+            "sticker_service.demo",
             "axes",
         ],
         title="Sticker Search public API",
@@ -49,11 +49,11 @@ AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "config.clients.client_address"
-AXES_LOCKOUT_CALLABLE = "config.clients.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "sticker_service.config.clients.client_address"
+AXES_LOCKOUT_CALLABLE = "sticker_service.config.clients.lockout_response"
 AXES_VERBOSE = False
 
-# Bootstrap admin (manage.py ensure_admin); no production default for the password or token.
+# Bootstrap admin (python -m sticker_service ensure_admin); no production default for the password or token.
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", default="admin")
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="admin@example.com")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
@@ -108,7 +108,7 @@ REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)  # no
 # `format` is an ordinary query parameter here (analytics' format=csv), not DRF's renderer override.
 REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = None  # noqa: F821
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["config.api.LimitedJSONParser"]  # noqa: F821
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["sticker_service.config.api.LimitedJSONParser"]  # noqa: F821
 
 # Without DEBUG: no empty service token, no development secret, no wildcard host (servicekit/settings.py).
 refuse_unsafe_settings(

@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class CounterConfig(AppConfig):
-    name = "counter"
+    name = "sticker_service.counter"
+    label = "counter"
     verbose_name = "Digit counter"

@@ -1,7 +1,7 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from counter.services import MAX_DIGITS, parse_n
+from sticker_service.counter.services import MAX_DIGITS, parse_n
 
 N_SPACE = 50
 N_MESSAGE = f"n must be a non-negative whole number of at most {MAX_DIGITS} digits (0-9)."

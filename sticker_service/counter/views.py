@@ -3,9 +3,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, ScopedThrottle
-from counter.serializers import CounterParamsSerializer, CounterResponseSerializer
-from counter.services import count_digit_occurrences, count_numbers_with_digit
+from sticker_service.config.api import INVALID, THROTTLED, ScopedThrottle
+from sticker_service.counter.serializers import CounterParamsSerializer, CounterResponseSerializer
+from sticker_service.counter.services import count_digit_occurrences, count_numbers_with_digit
 
 
 class CounterView(APIView):

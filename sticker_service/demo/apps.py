@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class DemoConfig(AppConfig):
-    name = "demo"
+    name = "sticker_service.demo"
+    label = "demo"
     verbose_name = "Demo page"

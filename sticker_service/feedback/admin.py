@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from feedback.models import ClientVote, FeedbackCounter, FeedbackEvent
+from sticker_service.feedback.models import ClientVote, FeedbackCounter, FeedbackEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

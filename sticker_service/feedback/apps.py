@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class FeedbackConfig(AppConfig):
-    name = "feedback"
+    name = "sticker_service.feedback"
+    label = "feedback"
     verbose_name = "Feedback"

@@ -21,8 +21,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Count, Q
 
-from feedback.models import ClientVote, Vote
-from feedback.scoring import vote_boost
+from sticker_service.feedback.models import ClientVote, Vote
+from sticker_service.feedback.scoring import vote_boost
 
 MAX_BOOSTS = 200  # search_service's limit per request
 

@@ -17,8 +17,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from config.store_lock import store_lock
 from servicekit.errors import DomainError
+from sticker_service.config.store_lock import store_lock
 
 logger = logging.getLogger(__name__)
 

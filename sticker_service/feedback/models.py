@@ -3,8 +3,8 @@ latest vote per (query, sticker) (what the ranking counts)."""
 
 from django.db import models
 
-from catalog.models import Sticker
-from searches.models import Query
+from sticker_service.catalog.models import Sticker
+from sticker_service.searches.models import Query
 
 
 class Vote(models.IntegerChoices):

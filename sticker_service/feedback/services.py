@@ -11,10 +11,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from prometheus_client import Counter as MetricCounter
 
-from catalog.selectors import stickers_by_filename
-from feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
-from searches.normalize import normalize_query
-from searches.selectors import queries_by_text
+from sticker_service.catalog.selectors import stickers_by_filename
+from sticker_service.feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
+from sticker_service.searches.normalize import normalize_query
+from sticker_service.searches.selectors import queries_by_text
 
 UNKNOWN_QUERY = "unknown_query"
 UNKNOWN_STICKER = "unknown_sticker"

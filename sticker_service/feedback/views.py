@@ -6,12 +6,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import UNAVAILABLE, ScopedThrottle
-from feedback.limits import VoteBudgetExceeded, spend_votes
-from feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
-from feedback.services import FeedbackEntry, record_feedback
-from searches.normalize import client_identity, client_key
 from servicekit.openapi import error_schema
+from sticker_service.config.api import UNAVAILABLE, ScopedThrottle
+from sticker_service.feedback.limits import VoteBudgetExceeded, spend_votes
+from sticker_service.feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
+from sticker_service.feedback.services import FeedbackEntry, record_feedback
+from sticker_service.searches.normalize import client_identity, client_key
 
 
 class FeedbackView(APIView):

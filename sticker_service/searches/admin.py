@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from searches.models import Query
-from searches.services import set_queries_hidden
+from sticker_service.searches.models import Query
+from sticker_service.searches.services import set_queries_hidden
 
 
 @admin.register(Query)

@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class SearchesConfig(AppConfig):
-    name = "searches"
+    name = "sticker_service.searches"
+    label = "searches"
     verbose_name = "Searches"

@@ -21,8 +21,8 @@ from django.conf import settings
 from django.utils.encoding import force_bytes
 from rest_framework.request import Request
 
-from config.clients import client_address
-from searches.models import QUERY_MAX_LENGTH
+from sticker_service.config.clients import client_address
+from sticker_service.searches.models import QUERY_MAX_LENGTH
 
 # client_id: 1..64 visible ASCII characters (no spaces): UUIDs, install ids, base64/hex tokens fit.
 CLIENT_ID_PATTERN = r"^[\x21-\x7e]{1,64}$"

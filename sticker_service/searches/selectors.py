@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from searches.models import MIN_DISTINCT_CLIENTS, Query, QueryHourlyUse
-from searches.normalize import normalize_query
+from sticker_service.searches.models import MIN_DISTINCT_CLIENTS, Query, QueryHourlyUse
+from sticker_service.searches.normalize import normalize_query
 
 
 def queries_by_text(texts: Iterable[str]) -> dict[str, Query]:

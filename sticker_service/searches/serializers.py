@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from config.api import ClientIdField, FilenameField, QueryField, StrictCharField
-from searches.selectors import MAX_WINDOW_HOURS
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from sticker_service.config.api import ClientIdField, FilenameField, QueryField, StrictCharField
+from sticker_service.searches.selectors import MAX_WINDOW_HOURS
 
 # Trending windows: 1h..168h or 1d..7d.
 WINDOW_PATTERN = r"^([1-9][0-9]{0,2}h|[1-7]d)$"

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.selectors import sticker_url
-from catalog.services import record_seen_stickers
-from searches import client
-from searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
-from searches.models import Query, QueryClient, QueryHourlyUse
-from searches.normalize import normalize_query
-from searches.selectors import MAX_WINDOW_HOURS, current_hour
+from sticker_service.catalog.selectors import sticker_url
+from sticker_service.catalog.services import record_seen_stickers
+from sticker_service.searches import client
+from sticker_service.searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
+from sticker_service.searches.models import Query, QueryClient, QueryHourlyUse
+from sticker_service.searches.normalize import normalize_query
+from sticker_service.searches.selectors import MAX_WINDOW_HOURS, current_hour
 
 # offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
 MAX_RESULT_WINDOW = 1000
@@ -121,7 +121,7 @@ def search_stickers(*, query: str, limit: int, offset: int, client_key: str | No
     Only searches that answered count as a use (``client_key``: the searcher's hash, for the distinct-client
     count). Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or :class:`SearchUnavailable`.
     """
-    from feedback.boosts import query_boosts
+    from sticker_service.feedback.boosts import query_boosts
 
     check_result_window(offset, limit)
     normal = normalize_query(query)

@@ -5,10 +5,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
-from searches import selectors, services
-from searches.normalize import client_hash, client_identity
-from searches.serializers import (
+from servicekit.openapi import error_schema
+from sticker_service.config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
+from sticker_service.searches import selectors, services
+from sticker_service.searches.normalize import client_hash, client_identity
+from sticker_service.searches.serializers import (
     SearchParamsSerializer,
     SearchResponseSerializer,
     SimilarParamsSerializer,
@@ -18,7 +19,6 @@ from searches.serializers import (
     TrendingParamsSerializer,
     TrendingResponseSerializer,
 )
-from servicekit.openapi import error_schema
 
 SEARCH_INVALID = error_schema(
     "invalid_request: a parameter is missing or out of range (see details.fields); "

@@ -16,13 +16,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from figures import FIGURES
 from testkit.checkpoints import write_random_checkpoint
 from testkit.embedded_cluster import EmbeddedCluster
 from testkit.live_process import LiveDjangoService
 from testkit.live_search import LiveSearchService, write_sticker_images
 from testkit.live_sticker import LiveStickerService
 from testkit.sticker_isolation import sticker_isolation  # noqa: F401 - autouse fixture
+from tests.system.figures import FIGURES
 
 # A smaller open_clip model than ViT-B-32 (seeded random weights): these tests are about the services, not the
 # ranking, and it halves checkpoint writing and model loading in each gunicorn worker.

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from figures import add, record
+from tests.system.figures import add, record
 
 pytestmark = pytest.mark.system
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from figures import add
+from tests.system.figures import add
 
 pytestmark = pytest.mark.system
 

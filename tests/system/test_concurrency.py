@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from figures import record
+from tests.system.figures import record
 
 pytestmark = pytest.mark.system
 

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from figures import record
 from servicekit.settings import DEVELOPMENT_SECRETS
 from testkit import REPO
+from tests.system.figures import record
 
 pytestmark = pytest.mark.system
 
@@ -46,8 +46,8 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 def manage(service: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO / service,
+        [sys.executable, "-m", service, *args],
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
@@ -61,7 +61,9 @@ def test_check_deploy_is_clean_with_production_settings(service):
     result = manage(service, "check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout, result.stdout
-    record(f"{service}: manage.py check --deploy --fail-level WARNING", result.stdout.strip().splitlines()[-1])
+    record(
+        f"{service}: python -m {service} check --deploy --fail-level WARNING", result.stdout.strip().splitlines()[-1]
+    )
 
 
 SHOW_DEBUG = "from django.conf import settings; print('DEBUG =', settings.DEBUG)"
@@ -208,7 +210,7 @@ def test_env_example_secrets_are_development_values_that_production_refuses():
 
 
 # Each development value of .env.example (or an empty service token, or a wildcard host) given to a production
-# start, and the variable the refusal must name. The services are started for real: `manage.py check --deploy`
+# start, and the variable the refusal must name. The services are started for real: `python -m <service> check --deploy`
 # loads the settings the way gunicorn's workers do.
 DEV = DEVELOPMENT_SECRETS
 UNSAFE = [

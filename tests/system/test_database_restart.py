@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from figures import add, record
+from tests.system.figures import add, record
 
 pytestmark = pytest.mark.system
 

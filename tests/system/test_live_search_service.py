@@ -3,10 +3,10 @@
 import pytest
 import requests
 
-from catalog.models import Sticker
-from catalog.services import sync_catalog
-from feedback.models import FeedbackEvent
-from searches.models import Query
+from sticker_service.catalog.models import Sticker
+from sticker_service.catalog.services import sync_catalog
+from sticker_service.feedback.models import FeedbackEvent
+from sticker_service.searches.models import Query
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import METRICS_TOKEN
 from testkit.prometheus import metric_value as value
+from tests.system.conftest import METRICS_TOKEN
 
 pytestmark = pytest.mark.system
 

@@ -22,11 +22,11 @@ import pytest
 import redis
 import requests
 
-from figures import FIGURES
 from testkit.checkpoints import write_tiny_model
 from testkit.embedded_cluster import EmbeddedCluster, EmbeddedReplica
 from testkit.images import png
 from testkit.live_search import LiveSearchService, SearchServiceInstance
+from tests.system.figures import FIGURES
 
 REDIS_URL = os.environ.get("SEARCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 MAX_LAG = 1.0  # SEARCH_DATABASE_REPLICA_MAX_LAG of these instances

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from figures import record
+from testkit import REPO
+from tests.system.figures import record
 
 pytestmark = pytest.mark.system
 
-HERE = Path(__file__).resolve().parent
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "1")
 
@@ -73,8 +73,9 @@ def run_schemathesis(service: str, url: str, auth: str, workdir: Path) -> tuple[
     config.write_text(CONFIG["common"] + CONFIG.get(service, ""))
     env = {
         **os.environ,
-        "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        "SCHEMATHESIS_HOOKS": "tests.system.schemathesis_hooks",
+        # The `st` command is not started from the repository root: it finds the hooks module through PYTHONPATH.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         "NO_COLOR": "1",
     }
     command = [

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from figures import add
+from tests.system.figures import add
 
 pytestmark = pytest.mark.system
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
-from figures import add
+from tests.system.figures import add
 
 pytestmark = pytest.mark.system
 

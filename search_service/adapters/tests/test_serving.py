@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from adapters import services, serving
-from adapters.models import QueryAdapter
-from adapters.residual import Residual
-from adapters.training import PairVotes, TrainConfig
-from encoders.loader import embed_query
-from ranking import result_cache
-from stickers.models import Sticker
-from stickers.services import add_sticker
+from search_service.adapters import services, serving
+from search_service.adapters.models import QueryAdapter
+from search_service.adapters.residual import Residual
+from search_service.adapters.training import PairVotes, TrainConfig
+from search_service.encoders.loader import embed_query
+from search_service.ranking import result_cache
+from search_service.stickers.models import Sticker
+from search_service.stickers.services import add_sticker
 from testkit.images import png
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters.residual import Residual
-from adapters.training import PairVotes, TrainConfig, build_targets, pair_weight, train
+from search_service.adapters.residual import Residual
+from search_service.adapters.training import PairVotes, TrainConfig, build_targets, pair_weight, train
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from encoders import loader
-from ranking import result_cache
-from stickers.services import add_sticker
+from search_service.encoders import loader
+from search_service.ranking import result_cache
+from search_service.stickers.services import add_sticker
 from testkit.images import png
 from testkit.prometheus import metric_value as value
 

@@ -11,7 +11,7 @@ def default_model():
     import open_clip
     import torch
 
-    from default_model.build import ensure_model_dir
+    from search_service.default_model.build import ensure_model_dir
 
     folder = ensure_model_dir()
     model, _, preprocess = open_clip.create_model_and_transforms("local-dir:" + str(folder))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from default_model import build
+from search_service.default_model import build
 
 
 @pytest.mark.parametrize("tower", ["lite0", "lite1"])

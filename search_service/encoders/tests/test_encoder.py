@@ -9,9 +9,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from PIL import Image
 
-from encoders import loader
-from encoders.base import Encoder, composite_on_white
-from encoders.spec import file_sha256, resolve_model_spec
+from search_service.encoders import loader
+from search_service.encoders.base import Encoder, composite_on_white
+from search_service.encoders.spec import file_sha256, resolve_model_spec
 from testkit.images import make_image
 
 
@@ -87,7 +87,7 @@ def test_local_dir_model_id_comes_from_its_config_or_weights(settings, tmp_path)
 
 def test_without_a_model_name_the_default_model_is_required(settings, monkeypatch):
     settings.SEARCH_MODEL_NAME = ""
-    monkeypatch.setitem(sys.modules, "default_model.build", None)  # as if the package were missing
+    monkeypatch.setitem(sys.modules, "search_service.default_model.build", None)  # as if the package were missing
     with pytest.raises(ImproperlyConfigured, match="default model"):
         resolve_model_spec()
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from open_clip.timm_model import TimmModel
 
-from encoders.frozen_visual import freeze_image_tower
+from search_service.encoders.frozen_visual import freeze_image_tower
 
 
 @pytest.fixture(scope="module")

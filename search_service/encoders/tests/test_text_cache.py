@@ -13,7 +13,7 @@ import redis
 from django.conf import settings as django_settings
 from django.test import override_settings
 
-from encoders import loader, text_cache
+from search_service.encoders import loader, text_cache
 from testkit.redis import redis_url_or_skip
 
 REDIS_URL = os.environ.get("SEARCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -127,7 +127,7 @@ def _closed_port() -> int:
 def test_redis_down_falls_back_to_encoding(settings, isolated_encoder, encoder, caplog):
     settings.SEARCH_REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
     _new_worker(isolated_encoder)
-    with caplog.at_level("WARNING", logger="encoders.text_cache"):
+    with caplog.at_level("WARNING", logger="search_service.encoders.text_cache"):
         vectors = [loader.embed_query(text) for text in ("rocket", "sun", "rocket")]
     assert isolated_encoder.texts == ["rocket", "sun"]  # the third comes from the LRU
     np.testing.assert_allclose(vectors[0], encoder.encode_texts(["rocket"])[0], atol=1e-6)

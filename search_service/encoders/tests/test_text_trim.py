@@ -10,9 +10,9 @@ from open_clip.hf_model import HFTextEncoder
 from open_clip.model import CLIPTextCfg, CLIPVisionCfg, CustomTextCLIP
 from transformers import BertConfig
 
-from encoders import packed_linear
-from encoders.base import l2_normalize
-from encoders.text_trim import padding_free_encoder, pooled_positions
+from search_service.encoders import packed_linear
+from search_service.encoders.base import l2_normalize
+from search_service.encoders.text_trim import padding_free_encoder, pooled_positions
 
 TEXTS = ["cat in a park", "", "🐱 кошка на траве", "red heart", "a " * 100 + "very long query (truncated)", "x"]
 

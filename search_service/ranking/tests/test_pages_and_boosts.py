@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from ranking import selectors
-from ranking.errors import ResultWindowExceeded, SearchTimeout
-from stickers.blending import blend
-from stickers.models import Sticker
-from stickers.vector_index import ensure_vector_indexes
+from search_service.ranking import selectors
+from search_service.ranking.errors import ResultWindowExceeded, SearchTimeout
+from search_service.stickers.blending import blend
+from search_service.stickers.models import Sticker
+from search_service.stickers.vector_index import ensure_vector_indexes
 
 pytestmark = pytest.mark.django_db
 MODEL, DIM, COUNT, CLUSTERS = "pages-test-model", 32, 3000, 60

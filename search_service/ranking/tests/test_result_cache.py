@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from ranking import result_cache
-from ranking.result_cache import ResultCache
-from stickers.models import Sticker
-from stickers.services import add_sticker, delete_sticker, update_metadata
+from search_service.ranking import result_cache
+from search_service.ranking.result_cache import ResultCache
+from search_service.stickers.models import Sticker
+from search_service.stickers.services import add_sticker, delete_sticker, update_metadata
 from testkit.images import png
 
 pytestmark = pytest.mark.django_db

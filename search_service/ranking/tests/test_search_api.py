@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from stickers.blending import reblend
-from stickers.models import Sticker
-from stickers.services import add_sticker
+from search_service.stickers.blending import reblend
+from search_service.stickers.models import Sticker
+from search_service.stickers.services import add_sticker
 from testkit.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_a_changed_text_weight_is_refused_until_reblend(client, stickers, settin
     response = client.get("/api/search/", {"query": "a red ball"})
     assert response.status_code == 503
     error = response.json()["error"]
-    assert error["code"] == "blend_outdated" and "manage.py reblend" in error["message"]
+    assert error["code"] == "blend_outdated" and "python -m search_service reblend" in error["message"]
     assert error["details"] == {"text_weight": 0.5}
     call_command("reblend", stdout=io.StringIO())
     after = search(client, query="a red ball")["results"]

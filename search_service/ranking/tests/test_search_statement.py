@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from ranking import selectors
-from stickers.errors import BlendOutdated, ModelMismatch
-from stickers.models import Sticker
-from stickers.vector_index import ensure_vector_indexes
+from search_service.ranking import selectors
+from search_service.stickers.errors import BlendOutdated, ModelMismatch
+from search_service.stickers.models import Sticker
+from search_service.stickers.vector_index import ensure_vector_indexes
 
 pytestmark = pytest.mark.django_db
 MODEL, DIM, COUNT = "knob-test-model", 16, 80

@@ -3,7 +3,7 @@
 Existing rows are blended with the SEARCH_TEXT_WEIGHT this migration runs with, in one UPDATE (pgvector's
 element-wise products, the same float32 arithmetic as ``stickers.blending.blend``). The title/tags HNSW indexes
 are no longer used by the ranking and are dropped; the blended indexes are created by the next indexing, or by
-``manage.py reblend``.
+``python -m search_service reblend``.
 """
 
 from django.conf import settings
@@ -12,7 +12,7 @@ import pgvector.django.vector
 
 
 def fill_blended(apps, schema_editor):
-    from stickers.blending import blend_sql
+    from search_service.stickers.blending import blend_sql
 
     table = apps.get_model("stickers", "Sticker")._meta.db_table
     weight = float(settings.SEARCH_TEXT_WEIGHT)

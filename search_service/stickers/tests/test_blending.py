@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from stickers.blending import blend, blend_sql, outdated_count, reblend
-from stickers.models import Sticker
-from stickers.services import add_sticker, update_metadata
+from search_service.stickers.blending import blend, blend_sql, outdated_count, reblend
+from search_service.stickers.models import Sticker
+from search_service.stickers.services import add_sticker, update_metadata
 from testkit.images import png
 
 pytestmark = pytest.mark.django_db

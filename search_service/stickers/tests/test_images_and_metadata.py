@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from stickers.images import InvalidImage, check_upload_filename, decode_image
-from stickers.metadata import InvalidMetadata, clean_tags, metadata_text, parse_tags
+from search_service.stickers.images import InvalidImage, check_upload_filename, decode_image
+from search_service.stickers.metadata import InvalidMetadata, clean_tags, metadata_text, parse_tags
 from testkit.images import image_bytes, make_image
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from stickers.models import Sticker
-from stickers.services import add_sticker
+from search_service.stickers.models import Sticker
+from search_service.stickers.services import add_sticker
 from testkit.images import image_bytes, make_image, png
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""manage.py index_images on generated folders: batches, skips, failures, metadata, resume, reindex."""
+"""python -m search_service index_images on generated folders: batches, skips, failures, metadata, resume, reindex."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from stickers import services
-from stickers.models import Sticker
+from search_service.stickers import services
+from search_service.stickers.models import Sticker
 from testkit.images import image_bytes, make_image, write_folder
 
 pytestmark = pytest.mark.django_db
@@ -141,11 +141,11 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_store(items, **kwargs)
 
-    monkeypatch.setattr("stickers.indexing.store_stickers", store_then_crash)
+    monkeypatch.setattr("search_service.stickers.indexing.store_stickers", store_then_crash)
     with pytest.raises(KeyboardInterrupt):
         run(root, "--batch-size", 2)
     assert Sticker.objects.count() == 2  # the first batch was committed
-    monkeypatch.setattr("stickers.indexing.store_stickers", real_store)
+    monkeypatch.setattr("search_service.stickers.indexing.store_stickers", real_store)
     out = run(root, "--batch-size", 2)
     assert "Indexed 4 new" in out and "skipped 2 already indexed" in out
     assert Sticker.objects.count() == 6

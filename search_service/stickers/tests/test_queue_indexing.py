@@ -17,13 +17,13 @@ import pytest
 import redis
 from django.db import connection
 
-from stickers.models import Sticker
+from search_service.stickers.models import Sticker
 from testkit.celery_worker import CeleryWorker
 from testkit.checkpoints import TINY_MODEL_ID
 from testkit.images import write_folder
 
 BROKER = os.environ.get("SEARCH_TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
-SEARCH_SERVICE = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _redis_up() -> bool:
@@ -67,10 +67,25 @@ def queue_env(tiny_model_dir, settings):
     client.delete(queue, f"_kombu.binding.{queue}")
 
 
+def index_command(folder: Path) -> list[str]:
+    options = ["--queue", "--batch-size", "3", "--no-progress"]
+    return [sys.executable, "-m", "search_service", "index_images", str(folder), *options]
+
+
 def _index(env: dict[str, str], folder: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", "index_images", str(folder), "--queue", "--batch-size", "3", "--no-progress"],
-        cwd=SEARCH_SERVICE,
+        [
+            sys.executable,
+            "-m",
+            "search_service",
+            "index_images",
+            str(folder),
+            "--queue",
+            "--batch-size",
+            "3",
+            "--no-progress",
+        ],
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
@@ -90,8 +105,18 @@ def test_killed_worker_loses_nothing_and_stores_nothing_twice(queue_env, tmp_pat
     try:
         first.wait_ready()
         command = subprocess.Popen(
-            [sys.executable, "manage.py", "index_images", str(folder), "--queue", "--batch-size", "3", "--no-progress"],
-            cwd=SEARCH_SERVICE,
+            [
+                sys.executable,
+                "-m",
+                "search_service",
+                "index_images",
+                str(folder),
+                "--queue",
+                "--batch-size",
+                "3",
+                "--no-progress",
+            ],
+            cwd=REPO,
             env=queue_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

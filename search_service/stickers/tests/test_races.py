@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connection
 
-from stickers import services
-from stickers.models import Sticker
-from stickers.services import add_sticker, delete_sticker
+from search_service.stickers import services
+from search_service.stickers.models import Sticker
+from search_service.stickers.services import add_sticker, delete_sticker
 from testkit.images import png
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from ranking import selectors
-from stickers.models import Sticker
-from stickers.services import add_sticker
-from stickers.vector_index import _existing, drop_stale_vector_indexes, ensure_vector_indexes, index_name
+from search_service.ranking import selectors
+from search_service.stickers.models import Sticker
+from search_service.stickers.services import add_sticker
+from search_service.stickers.vector_index import _existing, drop_stale_vector_indexes, ensure_vector_indexes, index_name
 from testkit.images import png
 
 pytestmark = pytest.mark.django_db

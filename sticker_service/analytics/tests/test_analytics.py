@@ -7,12 +7,12 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from analytics.selectors import spreadsheet_safe
-from catalog.models import Sticker
-from feedback.models import FeedbackEvent
-from feedback.services import FeedbackEntry, record_feedback
-from searches.normalize import normalize_query
-from searches.services import record_query_use
+from sticker_service.analytics.selectors import spreadsheet_safe
+from sticker_service.catalog.models import Sticker
+from sticker_service.feedback.models import FeedbackEvent
+from sticker_service.feedback.services import FeedbackEntry, record_feedback
+from sticker_service.searches.normalize import normalize_query
+from sticker_service.searches.services import record_query_use
 
 pytestmark = pytest.mark.django_db
 

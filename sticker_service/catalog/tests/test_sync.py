@@ -1,9 +1,9 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import Sticker
-from catalog.selectors import sticker_url
-from catalog.services import record_seen_stickers, sync_catalog
+from sticker_service.catalog.models import Sticker
+from sticker_service.catalog.selectors import sticker_url
+from sticker_service.catalog.services import record_seen_stickers, sync_catalog
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import override_settings
 
-from catalog.models import Sticker
-from feedback.services import FeedbackEntry, record_feedback
-from searches.services import record_query_use
+from sticker_service.catalog.models import Sticker
+from sticker_service.feedback.services import FeedbackEntry, record_feedback
+from sticker_service.searches.services import record_query_use
 from testkit.gunicorn import free_port
 
 pytestmark = pytest.mark.django_db

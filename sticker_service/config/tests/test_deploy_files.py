@@ -136,10 +136,10 @@ def container_env(compose: dict, service: str) -> dict[str, str]:
 
 def gunicorn_bind(service: str, env: dict[str, str]) -> tuple[str, int]:
     """Evaluates the service's gunicorn.conf.py in the container's environment."""
-    code = "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"
+    code = f"import runpy; print(runpy.run_path('{service}/gunicorn.conf.py')['bind'])"
     bind = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=REPO / service,
+        cwd=REPO,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
@@ -372,7 +372,7 @@ def test_dockerfile_copies_existing_files_and_runs_existing_commands(service):
     assert f"pip install -r requirements/{service.split('_')[0]}.txt" in run_lines or (
         f"-r requirements/{service.split('_')[0]}.txt" in run_lines
     )
-    assert "pip install --no-deps" in run_lines  # servicekit
+    assert image.repo_path("servicekit") == REPO / "servicekit"
 
     entrypoint = json.loads(image.last("ENTRYPOINT"))
     script = image.repo_path(entrypoint[0])
@@ -381,21 +381,21 @@ def test_dockerfile_copies_existing_files_and_runs_existing_commands(service):
     subprocess.run(["sh", "-n", str(script)], check=True)
     assert "migrate --noinput" in script.read_text()
     code = "\n".join(line for line in script.read_text().splitlines() if not line.lstrip().startswith("#"))
-    for command in re.findall(r"python manage\.py (\w+)", code):
+    for command in re.findall(r"python -m \S+ (\w+)", code):
         assert command in {"migrate", "check"} or list(REPO.glob(f"*/*/management/commands/{command}.py")), (
             f"the entrypoint runs a management command that does not exist: {command}"
         )
     assert script.read_text().rstrip().endswith('exec "$@"')
     # Demo stickers only into an empty index: never --reindex (or plain re-indexing) at every start.
-    for line in re.findall(r"python manage\.py index_images[^\n]*", code):
+    for line in re.findall(r"python -m search_service index_images(?:\\\n|[^\n])*", code):
         assert "--if-empty" in line and "--reindex" not in line, line
 
     command = json.loads(image.last("CMD"))
-    assert command == ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"]
-    assert image.repo_path(".") == REPO / service
-    assert image.repo_path("gunicorn.conf.py").is_file()
-    assert image.repo_path("config/wsgi.py").is_file()
-    assert image.repo_path("manage.py").is_file()
+    assert command == ["gunicorn", "-c", f"{service}/gunicorn.conf.py", f"{service}.config.wsgi"]
+    assert image.repo_path(service) == REPO / service  # the working directory holds the repository's layout
+    assert image.repo_path(f"{service}/gunicorn.conf.py").is_file()
+    assert image.repo_path(f"{service}/config/wsgi.py").is_file()
+    assert image.repo_path(f"{service}/__main__.py").is_file()
 
 
 def test_compose_healthchecks_run_a_script_the_images_contain(compose):
@@ -425,11 +425,11 @@ def test_build_time_collectstatic_loads_the_settings(service, tmp_path):
     while "=" in words[0]:
         name, _, value = words.pop(0).partition("=")
         env[name] = value
-    assert words[:2] == ["python", "manage.py"]
+    assert words[:3] == ["python", "-m", service]
     env[f"{APP_SERVICES[service]}_STATIC_ROOT"] = str(tmp_path / "static")
     result = subprocess.run(
         [sys.executable, *words[1:], "--dry-run"],
-        cwd=REPO / service,
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
@@ -528,8 +528,8 @@ class Recorder(dict):
         return super().get(key, default)
 
 environ.Env.ENVIRON = Recorder(os.environ)
-sys.path.insert(0, os.getcwd())
-import config.settings  # noqa: E402,F401
+import importlib
+importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"])
 print(json.dumps(sorted(read)))
 """
 
@@ -553,9 +553,9 @@ def names_read_statically(path: Path) -> set[str]:
 
 def names_read_at_import(service: str) -> set[str]:
     """Every variable the settings module actually asks for when it loads (f-string names included)."""
-    env = {"PATH": "/usr/bin:/bin", **env_example(), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {"PATH": "/usr/bin:/bin", **env_example(), "DJANGO_SETTINGS_MODULE": f"{service}.config.settings"}
     result = subprocess.run(
-        [sys.executable, "-c", _RECORDER], cwd=REPO / service, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", _RECORDER], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -581,7 +581,7 @@ def test_index_worker_runs_the_celery_app_on_search_services_database_media_and_
     worker, search = services["index_worker"], services["search_service"]
     assert worker["build"] == search["build"]
     command = worker["command"]
-    assert command[:4] == ["celery", "-A", "config.celery", "worker"]
+    assert command[:4] == ["celery", "-A", "search_service.config.celery", "worker"]
     assert (SEARCH_DIR_IN_REPO / "config" / "celery.py").is_file()
     worker_env, search_env = as_mapping(worker["environment"]), as_mapping(search["environment"])
     assert worker_env["SEARCH_DATABASE_URL"] == search_env["SEARCH_DATABASE_URL"]

@@ -10,9 +10,9 @@ import re
 import pytest
 from django.test import override_settings
 
-from searches.services import record_query_use
 from servicekit import metrics
 from servicekit.request_id import JsonFormatter, RequestIdFilter
+from sticker_service.searches.services import record_query_use
 from testkit.prometheus import metric_value as sample
 
 pytestmark = pytest.mark.django_db
@@ -109,15 +109,15 @@ def test_log_lines_carry_the_request_id_and_json_format(client, fake_search_serv
 
     handler = Keep()
     handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("searches")
+    logger = logging.getLogger("sticker_service.searches")
     logger.addHandler(handler)
     try:
-        from searches import views
+        from sticker_service.searches import views
 
         original = views.services.search_stickers
 
         def logged(**kwargs):
-            logging.getLogger("searches.views").warning("searching %s", kwargs["query"])
+            logging.getLogger("sticker_service.searches.views").warning("searching %s", kwargs["query"])
             return original(**kwargs)
 
         monkeypatch.setattr(views.services, "search_stickers", logged)

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from counter.services import MAX_DIGITS, count_digit_occurrences, count_numbers_with_digit, parse_n
+from sticker_service.counter.services import MAX_DIGITS, count_digit_occurrences, count_numbers_with_digit, parse_n
 
 LIMIT = 5000
 

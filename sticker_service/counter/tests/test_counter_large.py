@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from counter.services import MAX_DIGITS, count_digit_occurrences
+from sticker_service.counter.services import MAX_DIGITS, count_digit_occurrences
 
 
 def positional_reference(digit: int, n: int) -> int:

@@ -4,10 +4,10 @@ import threading
 import pytest
 import requests
 
-from catalog.models import Sticker
-from feedback.models import FeedbackCounter, FeedbackEvent, Vote
-from feedback.services import FeedbackEntry, record_feedback
-from searches.services import record_query_use
+from sticker_service.catalog.models import Sticker
+from sticker_service.feedback.models import FeedbackCounter, FeedbackEvent, Vote
+from sticker_service.feedback.services import FeedbackEntry, record_feedback
+from sticker_service.searches.services import record_query_use
 
 
 @pytest.fixture
@@ -226,7 +226,7 @@ def test_vote_budget_is_exact_under_concurrency_in_the_database_store(settings):
     from django.core.cache.backends.db import DatabaseCache
     from django.db import connection
 
-    from feedback.limits import VoteBudgetExceeded, spend_votes
+    from sticker_service.feedback.limits import VoteBudgetExceeded, spend_votes
 
     assert isinstance(caches["default"], DatabaseCache)
     settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 40
@@ -259,8 +259,8 @@ def test_a_new_client_id_per_request_gets_no_new_vote_budget(client, known, sett
 
 
 def test_vote_budget_window_and_client_identity(known, settings, rf):
-    from feedback.limits import VoteBudgetExceeded, spend_votes
-    from searches.normalize import client_identity
+    from sticker_service.feedback.limits import VoteBudgetExceeded, spend_votes
+    from sticker_service.searches.normalize import client_identity
 
     settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 10
     spend_votes("ip:1.1.1.1", 10, now=120.0)

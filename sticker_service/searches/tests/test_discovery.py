@@ -11,10 +11,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from searches import selectors
-from searches.models import Query, QueryClient, QueryHourlyUse
-from searches.normalize import client_hash, normalize_query
-from searches.services import record_query_use
+from sticker_service.searches import selectors
+from sticker_service.searches.models import Query, QueryClient, QueryHourlyUse
+from sticker_service.searches.normalize import client_hash, normalize_query
+from sticker_service.searches.services import record_query_use
 
 pytestmark = pytest.mark.django_db
 

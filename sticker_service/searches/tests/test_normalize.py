@@ -4,8 +4,8 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.request import Request
 
-from searches.models import Query
-from searches.normalize import client_identity, client_key, normalize_query
+from sticker_service.searches.models import Query
+from sticker_service.searches.normalize import client_identity, client_key, normalize_query
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import time
 import pytest
 from django.db import connection
 
-from catalog.models import Sticker
-from searches.models import Query
-from searches.services import record_query_use
+from sticker_service.catalog.models import Sticker
+from sticker_service.searches.models import Query
+from sticker_service.searches.services import record_query_use
 from testkit.gunicorn import free_port
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from searches import client
+from sticker_service.searches import client
 from testkit.fake_search_service import FakeSearchService
 from testkit.gunicorn import free_port
 

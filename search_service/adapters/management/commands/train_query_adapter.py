@@ -1,8 +1,8 @@
 """Train a query adapter from the votes in sticker_service, or roll the served one back.
 
-    python manage.py train_query_adapter                      # pull votes, train, serve the new version
-    python manage.py train_query_adapter --rollback           # serve the previous version (or none)
-    python manage.py train_query_adapter --list               # versions of the loaded model
+    python -m search_service train_query_adapter                      # pull votes, train, serve the new version
+    python -m search_service train_query_adapter --rollback           # serve the previous version (or none)
+    python -m search_service train_query_adapter --list               # versions of the loaded model
 
 Votes come from sticker_service's analytics API (``SEARCH_FEEDBACK_URL``, admin token ``SEARCH_FEEDBACK_TOKEN``
 or ``--url`` / ``--token``).
@@ -13,11 +13,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from adapters import services
-from adapters.feedback_source import FeedbackSourceError, fetch_pairs
-from adapters.models import QueryAdapter
-from adapters.training import TrainConfig
-from encoders.loader import ModelUnavailable, get_encoder
+from search_service.adapters import services
+from search_service.adapters.feedback_source import FeedbackSourceError, fetch_pairs
+from search_service.adapters.models import QueryAdapter
+from search_service.adapters.training import TrainConfig
+from search_service.encoders.loader import ModelUnavailable, get_encoder
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""python manage.py index_images DIR [--recursive] [--batch-size N] [--metadata FILE] [--reindex] [--queue]"""
+"""python -m search_service index_images DIR [--recursive] [--batch-size N] [--metadata FILE] [--reindex] [--queue]"""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from encoders.loader import ModelUnavailable, get_encoder
-from stickers.blending import reblend
-from stickers.indexing import FolderIndexer, IndexStats, iter_files
-from stickers.metadata import InvalidMetadata, load_metadata_file
-from stickers.models import Sticker
-from stickers.selectors import index_model_ids, index_size, other_models_present
-from stickers.vector_index import drop_stale_vector_indexes, ensure_vector_indexes
+from search_service.encoders.loader import ModelUnavailable, get_encoder
+from search_service.stickers.blending import reblend
+from search_service.stickers.indexing import FolderIndexer, IndexStats, iter_files
+from search_service.stickers.metadata import InvalidMetadata, load_metadata_file
+from search_service.stickers.models import Sticker
+from search_service.stickers.selectors import index_model_ids, index_size, other_models_present
+from search_service.stickers.vector_index import drop_stale_vector_indexes, ensure_vector_indexes
 
 
 class Command(BaseCommand):
@@ -52,8 +52,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--queue",
             action="store_true",
-            help="enqueue the folder's batches for Celery workers (celery -A config.celery worker) on Redis and "
-            "follow their progress, instead of embedding here (DIR must be readable at the same path by workers)",
+            help="enqueue the folder's batches for Celery workers (celery -A search_service.config.celery worker) on "
+            "Redis and follow their progress, instead of embedding here (DIR must be readable at the same path by "
+            "workers)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -129,7 +130,7 @@ class Command(BaseCommand):
         """Enqueue the folder's batches, follow their results, then build the HNSW indexes once."""
         from kombu.exceptions import OperationalError as BrokerError
 
-        from stickers.queue import collect, enqueue_folder
+        from search_service.stickers.queue import collect, enqueue_folder
 
         stats = IndexStats()
         total = sum(1 for _ in iter_files(directory, recursive))

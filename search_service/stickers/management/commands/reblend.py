@@ -1,4 +1,4 @@
-"""python manage.py reblend [--rebuild-indexes] [--check]"""
+"""python -m search_service reblend [--rebuild-indexes] [--check]"""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from stickers.blending import outdated_count, reblend
-from stickers.vector_index import rebuild_vector_indexes
+from search_service.stickers.blending import outdated_count, reblend
+from search_service.stickers.vector_index import rebuild_vector_indexes
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         if check:
             self.stdout.write(f"{outdated} stickers not blended with SEARCH_TEXT_WEIGHT={weight}.")
             if outdated:
-                raise CommandError("Re-blend needed: python manage.py reblend", returncode=1)
+                raise CommandError("Re-blend needed: python -m search_service reblend", returncode=1)
             return
         started = time.perf_counter()
         rows = reblend(weight)

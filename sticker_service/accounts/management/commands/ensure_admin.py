@@ -1,9 +1,9 @@
-"""manage.py ensure_admin: create or update the admin user and its API token from the environment."""
+"""python -m sticker_service ensure_admin: create or update the admin user and its API token from the environment."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import ensure_admin
+from sticker_service.accounts.services import ensure_admin
 
 
 class Command(BaseCommand):

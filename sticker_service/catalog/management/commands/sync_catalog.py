@@ -1,10 +1,10 @@
-"""manage.py sync_catalog: copy search_service's sticker catalogue into this service's database."""
+"""python -m sticker_service sync_catalog: copy search_service's sticker catalogue into this service's database."""
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.services import sync_catalog
-from searches.client import SearchServiceError, SearchServiceUnavailable
+from sticker_service.catalog.services import sync_catalog
+from sticker_service.searches.client import SearchServiceError, SearchServiceUnavailable
 
 
 class Command(BaseCommand):

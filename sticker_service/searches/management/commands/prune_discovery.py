@@ -1,8 +1,8 @@
-"""manage.py prune_discovery: drop hourly use counts older than any trending window can compare."""
+"""python -m sticker_service prune_discovery: drop hourly use counts older than any trending window can compare."""
 
 from django.core.management.base import BaseCommand
 
-from searches.services import prune_hourly_uses
+from sticker_service.searches.services import prune_hourly_uses
 
 
 class Command(BaseCommand):

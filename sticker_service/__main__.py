@@ -1,0 +1,10 @@
+"""Django's management commands for sticker_service: `python -m sticker_service <command>` from the repository root."""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sticker_service.config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["python -m sticker_service", *sys.argv[1:]])
