@@ -1,15 +1,15 @@
 """The real search_service as a separate process, for integration tests and benchmarks.
 
-It never imports search_service's code: it runs its ``manage.py`` and gunicorn as subprocesses, the way
+It never imports search_service's code: it runs ``python -m search_service`` and gunicorn as subprocesses, the way
 ``make run`` does, against a throwaway database on the search database server.
 
 What :class:`LiveSearchService` does (``start()`` = ``prepare()`` + ``serve()``):
 
 1. creates a uniquely named database on the server of ``SEARCH_DATABASE_URL`` (pgvector available there),
-2. ``manage.py migrate``,
+2. ``python -m search_service migrate``,
 3. writes ``images`` small PNGs and a metadata JSON ``{"<filename>": {"title", "tags"}}`` (override with
    ``stickers=[(filename, title, tags), ...]``), then ``python -m search_service index_images DIR --metadata FILE``,
-4. starts ``gunicorn -c gunicorn.conf.py config.wsgi`` in ``search_service/`` on ``127.0.0.1:<free port>``
+4. starts ``gunicorn -c search_service/gunicorn.conf.py search_service.config.wsgi`` on ``127.0.0.1:<free port>``
    with ``SEARCH_SERVICE_TOKEN`` set, and waits for ``/readyz``.
 
 ``stop()`` / ``kill()`` end gunicorn (SIGTERM / SIGKILL, e.g. to test an outage) and ``serve()`` starts it

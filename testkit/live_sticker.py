@@ -1,10 +1,10 @@
 """sticker_service itself as a separate gunicorn process, for tests that need the real server (several
 workers and threads, real sockets, real process restarts) rather than Django's test client.
 
-Like :mod:`testkit.live_search` it runs ``manage.py`` and gunicorn as subprocesses, the way ``make run``
+Like :mod:`testkit.live_search` it runs ``python -m sticker_service`` and gunicorn as subprocesses, the way ``make run``
 does: ``prepare()`` creates a uniquely named database on the server of ``database_url`` (default
-``STICKER_DATABASE_URL``), migrates it and creates the admin user with a random password and token
-(``.admin_token``); ``serve()`` starts ``gunicorn -c gunicorn.conf.py config.wsgi`` on a free port and waits
+``STICKER_DATABASE_URL``), migrates it and creates the admin user with a random password and token (``.admin_token``);
+``serve()`` starts ``gunicorn -c sticker_service/gunicorn.conf.py sticker_service.config.wsgi`` on a free port and waits
 for ``/healthz``. ``stop()``/``kill()``/``close()`` as in :class:`testkit.live_search.LiveSearchService`.
 Rate limits and the feedback vote budget are off unless ``extra_env`` sets ``THROTTLE_RATE_*`` /
 ``FEEDBACK_MAX_VOTES_PER_MINUTE``. ``sql()`` reads its database directly.

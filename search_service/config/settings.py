@@ -35,12 +35,12 @@ refuse_unsafe_settings(
     allowed_hosts=ALLOWED_HOSTS,  # noqa: F821
 )
 REST_FRAMEWORK.update(  # noqa: F821 - defined by base_settings above
-    DEFAULT_AUTHENTICATION_CLASSES=["search_service.config.service_auth.ServiceTokenAuthentication"],
-    DEFAULT_PERMISSION_CLASSES=["search_service.config.service_auth.HasServiceToken"],
+    DEFAULT_AUTHENTICATION_CLASSES=["search_service.core.service_auth.ServiceTokenAuthentication"],
+    DEFAULT_PERMISSION_CLASSES=["search_service.core.service_auth.HasServiceToken"],
 )
 SPECTACULAR_SETTINGS.update(  # noqa: F821 - defined by base_settings above
-    SERVE_PERMISSIONS=["search_service.config.service_auth.HasServiceToken"],
-    SERVE_AUTHENTICATION=["search_service.config.service_auth.ServiceTokenAuthentication"],
+    SERVE_PERMISSIONS=["search_service.core.service_auth.HasServiceToken"],
+    SERVE_AUTHENTICATION=["search_service.core.service_auth.ServiceTokenAuthentication"],
     COMPONENT_SPLIT_REQUEST=True,
 )
 
@@ -116,7 +116,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Read replica (PostgreSQL streaming replication) for ranking and catalogue reads; empty = everything on the
 # primary. Skipped (reads go to the primary) while unreachable or replaying more than MAX_LAG seconds behind,
-# checked at most every CHECK_INTERVAL seconds per process (config/db_router.py).
+# checked at most every CHECK_INTERVAL seconds per process (core/db_router.py).
 SEARCH_DATABASE_REPLICA_URL = env.str("SEARCH_DATABASE_REPLICA_URL", default="")
 SEARCH_DATABASE_REPLICA_MAX_LAG = env.float("SEARCH_DATABASE_REPLICA_MAX_LAG", default=5.0)
 SEARCH_DATABASE_REPLICA_CHECK_INTERVAL = env.float("SEARCH_DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
@@ -125,7 +125,7 @@ if SEARCH_DATABASE_REPLICA_URL:
     # A replica that does not answer is skipped: a short connect timeout keeps searches inside their budget.
     DATABASES["replica"]["OPTIONS"]["connect_timeout"] = 1  # noqa: F821
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F821 - tests: the replica is the test database
-DATABASE_ROUTERS = ["search_service.config.db_router.ReplicaRouter"]
+DATABASE_ROUTERS = ["search_service.core.db_router.ReplicaRouter"]
 # Key prefix of what search_service keeps in Redis (SEARCH_REDIS_URL): the published index version and the
 # shared search results (ranking/result_cache.py).
 SEARCH_REDIS_KEY_PREFIX = env.str("SEARCH_REDIS_KEY_PREFIX", default="search")

@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from search_service.config.metrics import CACHE_REQUESTS, TEXT_ENCODING_SECONDS
+from search_service.core.metrics import CACHE_REQUESTS, TEXT_ENCODING_SECONDS
 from servicekit.errors import DomainError
 
 from . import text_cache

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from search_service.config.metrics import CACHE_REQUESTS
+from search_service.core.metrics import CACHE_REQUESTS
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from django.conf import settings
 
-from search_service.config.db_router import served_by_replica
-from search_service.config.metrics import CACHE_REQUESTS
+from search_service.core.db_router import served_by_replica
+from search_service.core.metrics import CACHE_REQUESTS
 
 logger = logging.getLogger(__name__)
 

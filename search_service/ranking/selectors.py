@@ -36,7 +36,7 @@ from django.db import OperationalError, connections
 from pgvector import Vector
 from psycopg2 import errors as pg_errors
 
-from search_service.config.db_router import read_alias
+from search_service.core.db_router import read_alias
 from search_service.stickers.errors import BlendOutdated, ModelMismatch
 from search_service.stickers.models import Sticker
 from search_service.stickers.selectors import index_model_ids

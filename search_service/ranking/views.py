@@ -7,9 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from search_service.adapters import serving as adapter_serving
-from search_service.config.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
-from search_service.config.db_router import on_replica
-from search_service.config.metrics import RANKING_SECONDS
+from search_service.core.api import INVALID, MISMATCH, NOT_FOUND, UNAUTHORIZED
+from search_service.core.db_router import on_replica
+from search_service.core.metrics import RANKING_SECONDS
 from search_service.encoders.loader import get_encoder
 from search_service.stickers.selectors import check_model, get_sticker
 from servicekit.openapi import error_schema

@@ -7,7 +7,7 @@ class StickersConfig(AppConfig):
     verbose_name = "Stickers and their embeddings"
 
     def ready(self) -> None:
-        from search_service.config.metrics import StickersIndexedCollector
+        from search_service.core.metrics import StickersIndexedCollector
         from servicekit.metrics import register_scrape_collector
 
         register_scrape_collector(StickersIndexedCollector())

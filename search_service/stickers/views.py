@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from search_service.config.api import INVALID, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
-from search_service.config.db_router import on_replica
+from search_service.core.api import INVALID, MODEL_DOWN, NOT_FOUND, UNAUTHORIZED
+from search_service.core.db_router import on_replica
 from servicekit.openapi import error_schema
 
 from .errors import UploadTooLarge

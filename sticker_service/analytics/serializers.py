@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from sticker_service.config.api import QueryField
+from sticker_service.core.api import QueryField
 
 FORMAT_HELP = "json (default) or csv (a streamed CSV attachment)."
 

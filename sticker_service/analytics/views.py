@@ -20,7 +20,7 @@ from sticker_service.analytics.serializers import (
     QueryReportSerializer,
     QuerySummarySerializer,
 )
-from sticker_service.config.api import INVALID, THROTTLED, ScopedThrottle
+from sticker_service.core.api import INVALID, THROTTLED, ScopedThrottle
 
 AUTH_ERRORS = {
     401: error_schema("not_authenticated / authentication_failed: no or invalid `Authorization: Token <key>`."),

@@ -49,8 +49,8 @@ AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "sticker_service.config.clients.client_address"
-AXES_LOCKOUT_CALLABLE = "sticker_service.config.clients.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "sticker_service.core.clients.client_address"
+AXES_LOCKOUT_CALLABLE = "sticker_service.core.clients.lockout_response"
 AXES_VERBOSE = False
 
 # Bootstrap admin (python -m sticker_service ensure_admin); no production default for the password or token.
@@ -74,7 +74,7 @@ FEEDBACK_BOOST_HALF_CLIENTS = env.float("FEEDBACK_BOOST_HALF_CLIENTS", default=3
 
 # Cache (rate-limit counters, feedback vote budgets): shared by every worker and replica. Redis when REDIS_URL
 # is set; else a table in the sticker database (CACHE_TABLE, created by migrate). Never per-process memory: the
-# limits would multiply by the number of workers. The limiter fails open when this store is down (config/api.py).
+# limits would multiply by the number of workers. The limiter fails open when this store is down (core/api.py).
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_TABLE = "sticker_cache"
 CACHES = {
@@ -108,7 +108,7 @@ REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)  # no
 # `format` is an ordinary query parameter here (analytics' format=csv), not DRF's renderer override.
 REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None  # noqa: F821
 REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = None  # noqa: F821
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["sticker_service.config.api.LimitedJSONParser"]  # noqa: F821
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["sticker_service.core.api.LimitedJSONParser"]  # noqa: F821
 
 # Without DEBUG: no empty service token, no development secret, no wildcard host (servicekit/settings.py).
 refuse_unsafe_settings(

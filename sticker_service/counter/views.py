@@ -3,7 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sticker_service.config.api import INVALID, THROTTLED, ScopedThrottle
+from sticker_service.core.api import INVALID, THROTTLED, ScopedThrottle
 from sticker_service.counter.serializers import CounterParamsSerializer, CounterResponseSerializer
 from sticker_service.counter.services import count_digit_occurrences, count_numbers_with_digit
 

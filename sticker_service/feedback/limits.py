@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from servicekit.errors import DomainError
-from sticker_service.config.store_lock import store_lock
+from sticker_service.core.store_lock import store_lock
 
 logger = logging.getLogger(__name__)
 

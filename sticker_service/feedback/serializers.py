@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from sticker_service.config.api import ClientIdField, FilenameField, QueryField
+from sticker_service.core.api import ClientIdField, FilenameField, QueryField
 
 
 class FilenameListField(serializers.ListField):

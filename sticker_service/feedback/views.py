@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from servicekit.openapi import error_schema
-from sticker_service.config.api import UNAVAILABLE, ScopedThrottle
+from sticker_service.core.api import UNAVAILABLE, ScopedThrottle
 from sticker_service.feedback.limits import VoteBudgetExceeded, spend_votes
 from sticker_service.feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
 from sticker_service.feedback.services import FeedbackEntry, record_feedback

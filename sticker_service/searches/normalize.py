@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.encoding import force_bytes
 from rest_framework.request import Request
 
-from sticker_service.config.clients import client_address
+from sticker_service.core.clients import client_address
 from sticker_service.searches.models import QUERY_MAX_LENGTH
 
 # client_id: 1..64 visible ASCII characters (no spaces): UUIDs, install ids, base64/hex tokens fit.

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
-from sticker_service.config.api import ClientIdField, FilenameField, QueryField, StrictCharField
+from sticker_service.core.api import ClientIdField, FilenameField, QueryField, StrictCharField
 from sticker_service.searches.selectors import MAX_WINDOW_HOURS
 
 # Trending windows: 1h..168h or 1d..7d.

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from servicekit.openapi import error_schema
-from sticker_service.config.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
+from sticker_service.core.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
 from sticker_service.searches import selectors, services
 from sticker_service.searches.normalize import client_hash, client_identity
 from sticker_service.searches.serializers import (

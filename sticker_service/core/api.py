@@ -15,7 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from servicekit import errors
 from servicekit.openapi import error_schema
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
-from sticker_service.config.store_lock import store_lock
+from sticker_service.core.store_lock import store_lock
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +23,10 @@ logger = logging.getLogger(__name__)
 class ScopedThrottle(ScopedRateThrottle):
     """Per-client rate limit of a view's ``throttle_scope``, rates from ``settings.THROTTLE_RATES``.
 
-    Rates are read on each request (tests and operators can change them). The check and the update of a
-    client's history hold that client's lock in the shared store (:mod:`config.store_lock`), so the limit is
-    exact across workers. If the store behind the counters fails, the request is let through: a broken
-    limiter must not take the API down.
+    Rates are read on each request (tests and operators can change them). The check and the update of a client's history
+    hold that client's lock in the shared store (:mod:`sticker_service.core.store_lock`), so the limit is exact across
+    workers. If the store behind the counters fails, the request is let through: a broken limiter must not take the API
+    down.
     """
 
     def get_rate(self) -> str | None:
