@@ -6,14 +6,17 @@ secret scan, .env.example against the settings, compose and the docs) are in tes
 from __future__ import annotations
 
 import os
-import runpy
 import secrets
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import override_settings
 
 from servicekit.settings import DEVELOPMENT_SECRETS
 from testkit import REPO, env_example
@@ -168,14 +171,45 @@ def test_gunicorn_refuses_the_development_env_example(service, tmp_path):
     assert f"{prefix}_SECRET_KEY" in server.log_tail(20000)
 
 
-def test_healthcheck_probe_passes_real_host_validation_and_ssl_redirect(live_server, settings, monkeypatch):
-    """docker/healthcheck.py (the compose healthcheck) against the real sticker_service: production-like
-    ALLOWED_HOSTS and HTTPS redirect."""
-    settings.ALLOWED_HOSTS = ["stickers.example.com"]
-    settings.SECURE_SSL_REDIRECT = True
-    url = f"{live_server.url}/healthz"
-    with pytest.raises(urllib.error.HTTPError) as plain:  # what a naive probe would get
-        urllib.request.urlopen(url, timeout=5)
-    assert plain.value.code in {301, 400}
-    monkeypatch.setenv("ALLOWED_HOSTS", "stickers.example.com")
-    assert runpy.run_path(str(REPO / "docker" / "healthcheck.py"))["check"](url) == 0
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is the answer under test
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_healthcheck_probe_passes_real_host_validation_and_ssl_redirect():
+    """docker/healthcheck.py (the compose healthcheck) against the real sticker_service with production-like
+    ALLOWED_HOSTS and HTTPS redirect. The WSGI handler is built under these settings (the security middleware reads
+    SECURE_SSL_REDIRECT once, when it is built), and served over HTTP in a thread."""
+    with override_settings(ALLOWED_HOSTS=["stickers.example.com"], SECURE_SSL_REDIRECT=True):
+        server = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            base = f"http://127.0.0.1:{server.server_port}"
+            opener = urllib.request.build_opener(NoRedirects)
+
+            def status(path: str, **headers: str) -> int:
+                try:
+                    return opener.open(urllib.request.Request(base + path, headers=headers), timeout=5).status
+                except urllib.error.HTTPError as error:
+                    return error.code
+
+            assert status("/healthz") == 400  # what a naive probe gets: the container's address is not a host
+            assert status("/api/counter/?n=1", Host="stickers.example.com") == 301  # the redirect is in effect
+            env = {**os.environ, "ALLOWED_HOSTS": "stickers.example.com"}
+            probe = subprocess.run(
+                [sys.executable, str(REPO / "docker" / "healthcheck.py"), f"{base}/healthz"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert probe.returncode == 0, probe.stderr
+        finally:
+            server.shutdown()
+            server.server_close()
