@@ -42,10 +42,9 @@ from search_service.stickers.signals import index_changed
 from search_service.stickers.vector_index import column_expr
 from servicekit.caching import LRU
 
-from .errors import ResultWindowExceeded, SearchTimeout
+from .errors import MAX_RESULT_WINDOW, ResultWindowExceeded, SearchTimeout
 
 TABLE = Sticker._meta.db_table
-MAX_RESULT_WINDOW = 1000  # offset + limit
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
 SIZE_TTL = 60.0  # seconds a catalogue size (exact scan or HNSW) is reused by this process
 
