@@ -97,8 +97,8 @@ class LRU(Generic[K, V]):
         self.put(key, value, generation=generation)
         return value, False
 
-    def clear(self, **_signal_kwargs: Any) -> None:
-        """Forget every entry and the counts (also a signal receiver)."""
+    def clear(self) -> None:
+        """Forget every entry and the counts."""
         with self._lock:
             if self._items is not None:
                 self._items.clear()
