@@ -13,6 +13,7 @@ size a run grows the catalogue to.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import random
@@ -30,6 +31,16 @@ if TYPE_CHECKING:
 BLOCK = 10_000  # rows generated per deterministic block
 KINDS = ("uniform", "seeded")
 DEMO_DIR = common.SEARCH_DIR / "demo_stickers"
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    """``--data uniform|seeded``: which catalogue a script generates."""
+    parser.add_argument(
+        "--data",
+        default="uniform",
+        choices=KINDS,
+        help="uniform random unit vectors, or noisy copies of the demo stickers' real embeddings",
+    )
 
 
 def unit_rows(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:

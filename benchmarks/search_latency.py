@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from benchmarks import catalogue, common
-from benchmarks.data import Catalogue, exact_top, row_of, warmup_queries
+from benchmarks.data import Catalogue, add_data_option, exact_top, row_of, warmup_queries
 
 DB = "bench_search"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -121,12 +121,7 @@ def arguments() -> argparse.Namespace:
         help="build the indexes with this ef_construction instead of SEARCH_HNSW_EF_CONSTRUCTION (a cheaper build "
         "at large sizes; the section states it)",
     )
-    parser.add_argument(
-        "--data",
-        default="uniform",
-        choices=["uniform", "seeded"],
-        help="uniform random unit vectors, or noisy copies of real sticker embeddings",
-    )
+    add_data_option(parser)
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")

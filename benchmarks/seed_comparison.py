@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import catalogue, common
-from benchmarks.data import BLOCK, Catalogue, exact_top, filename, row_of, warmup_queries
+from benchmarks.data import BLOCK, Catalogue, add_data_option, exact_top, filename, row_of, warmup_queries
 
 DB = "bench_seed"
 
@@ -72,12 +72,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--sizes", default="10000,40000")
     parser.add_argument("--model", default="auto")
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument(
-        "--data",
-        default="uniform",
-        choices=["uniform", "seeded"],
-        help="as search_latency.py: uniform random vectors, or noisy copies of real embeddings",
-    )
+    add_data_option(parser)
     parser.add_argument("--keep", action="store_true", help="keep the database for the next run")
     parser.add_argument("--no-write", action="store_true")
     return parser.parse_args()
