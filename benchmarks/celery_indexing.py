@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.celery_indexing [--images 256] [--size 256] [--model auto] [--batch-size 16]
         [--broker redis://127.0.0.1:6379/12] [--no-write]
 
-The same ``--images`` generated PNGs (benchmarks/indexing.py's, cached in benchmarks/.cache) are indexed into a
-fresh database three ways, every process with ``SEARCH_TORCH_THREADS=1``:
+The same ``--images`` generated PNGs (``benchmarks.data.make_images``, indexing.py's, cached in benchmarks/.cache)
+are indexed into a fresh database three ways, every process with ``SEARCH_TORCH_THREADS=1``:
 
 1. ``python -m search_service index_images DIR`` (one process);
 2. ``python -m search_service index_images DIR --queue`` with one Celery worker
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from benchmarks import common
-from benchmarks.indexing import make_images
+from benchmarks.data import make_images
 from testkit.celery_worker import CeleryWorker
 
 DB = "bench_celery_index"

@@ -17,14 +17,17 @@ import secrets
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from testkit.checkpoints import write_random_checkpoint
 from testkit.gunicorn import Gunicorn, free_port  # noqa: F401 - the scripts use common.Gunicorn, common.free_port
 from testkit.live_process import admin_sql as server_admin_sql
 from testkit.live_process import with_database
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 
 SEARCH_DIR = REPO / "search_service"
@@ -94,6 +97,16 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def timed(fn: Callable[[T], object], items: Iterable[T]) -> list[float]:
+    """Seconds of ``fn(item)`` for each item."""
+    times = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def median(values: Sequence[float]) -> float:
@@ -255,3 +268,16 @@ def setup_search_django(database: str, env: dict[str, str], *, migrate: bool = T
     django.setup()
     if migrate:
         call_command("migrate", "--noinput", verbosity=0)
+
+
+def setup_sticker_django(database: str, *, migrate: bool = False, **extra: str) -> None:
+    """Configure Django for sticker_service in this process (its settings as ``service_env`` makes them, the test
+    client's host allowed, ``extra`` overrides), and run migrations if ``migrate``."""
+    os.environ.update(service_env("sticker", database, **{"ALLOWED_HOSTS": "testserver", **extra}))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "sticker_service.config.settings"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    if migrate:
+        call_command("migrate", verbosity=0)

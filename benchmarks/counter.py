@@ -11,61 +11,31 @@ checks both counts against a brute force for small n first. Medians and p99 over
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import secrets
-import time
 
 from benchmarks import common
 
 
-def setup_django() -> None:
-    os.environ.update(
-        common.service_env(
-            "sticker",
-            "bench_unused",
-            ALLOWED_HOSTS="testserver",
-            THROTTLE_RATE_COUNTER="",
-            STICKER_SECRET_KEY=secrets.token_urlsafe(50),
-        )
-    )
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sticker_service.config.settings"
-    import django
-
-    django.setup()
-
-
-def timed(fn, repeats: int) -> list[float]:
-    times = []
-    for i in range(repeats):
-        started = time.perf_counter()
-        fn(i)
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--digits", type=int, default=1000)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    setup_django()
-    from django.test import Client
-
+def check_counts() -> None:
+    """The closed forms against counting, for every n < 3000 (step 7) and digit."""
     from sticker_service.counter.services import count_digit_occurrences, count_numbers_with_digit
 
-    for n in range(0, 3000, 7):  # sanity: the closed forms against counting
+    for n in range(0, 3000, 7):
         for digit in range(10):
             written = "".join(str(k) for k in range(1, n + 1))
             assert count_digit_occurrences(digit, n) == written.count(str(digit))
             assert count_numbers_with_digit(digit, n) == sum(str(digit) in str(k) for k in range(1, n + 1))
 
-    rng = random.Random(1)
-    numbers = [rng.randrange(10 ** (args.digits - 1), 10**args.digits) for _ in range(args.repeats)]
-    loads = [common.loadavg()]
-    occurrences = timed(lambda i: count_digit_occurrences(i % 10, numbers[i]), args.repeats)
-    with_digit = timed(lambda i: count_numbers_with_digit(i % 10, numbers[i]), args.repeats)
+
+def measure(numbers: list[int]) -> list[tuple[str, str, str]]:
+    """p50 / p99 of each count and of the whole request, digit 0-9 in turn."""
+    from django.test import Client
+
+    from sticker_service.counter.services import count_digit_occurrences, count_numbers_with_digit
+
+    calls = range(len(numbers))
+    occurrences = common.timed(lambda i: count_digit_occurrences(i % 10, numbers[i]), calls)
+    with_digit = common.timed(lambda i: count_numbers_with_digit(i % 10, numbers[i]), calls)
     client = Client()
     texts = [str(n) for n in numbers]
 
@@ -74,10 +44,8 @@ def main() -> None:
         assert response.status_code == 200, response.content[:300]
 
     request(0)
-    requests_ = timed(request, args.repeats)
-    loads.append(common.loadavg())
-
-    rows = [
+    requests_ = common.timed(request, calls)
+    return [
         (name, common.fmt_ms(common.percentile(values, 50)), common.fmt_ms(common.percentile(values, 99)))
         for name, values in (
             ("count_digit_occurrences", occurrences),
@@ -85,6 +53,21 @@ def main() -> None:
             ("GET /api/counter/ (in-process, both counts)", requests_),
         )
     ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--digits", type=int, default=1000)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    common.setup_sticker_django("bench_unused", THROTTLE_RATE_COUNTER="")
+    check_counts()
+    rng = random.Random(1)
+    numbers = [rng.randrange(10 ** (args.digits - 1), 10**args.digits) for _ in range(args.repeats)]
+    loads = [common.loadavg()]
+    rows = measure(numbers)
+    loads.append(common.loadavg())
     lines = [
         common.machine_line(loads),
         "",

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.feedback [--clients 5] [--wrong 0.15] [--train-votes 100000] [--no-write]
 
-Data: the 1,846 demo stickers as the default model embeds them (image and title/tags, blended as search_service
+Data: the demo stickers as the default model embeds them (image and title/tags, blended as search_service
 stores them), in a fresh database ``bench_feedback``. Labelled queries from their CLDR metadata
 (search_service/demo_stickers/metadata.json): every keyword (tag) is a query whose relevant stickers are those
 tagged with it, every name (title) a query whose relevant sticker is that one (a text that is both: the union).
@@ -32,115 +32,77 @@ Measured:
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks import common, search_latency
-from sticker_service.feedback.scoring import vote_boost
+from benchmarks import catalogue, common
+from benchmarks.data import demo_stickers
+from benchmarks.feedback_simulation import (
+    BOOST,
+    SPAM_VOTES,
+    Voting,
+    boosts_of,
+    counts_of,
+    labelled_queries,
+    ndcg10,
+    order,
+    simulate_clients,
+    vote_on,
+)
 
-# sticker_service's defaults (FEEDBACK_BOOST_MAX, FEEDBACK_BOOST_PRIOR, FEEDBACK_BOOST_HALF_CLIENTS).
-BOOST = {"max_boost": 0.1, "prior": 1.0, "half_clients": 3.0}
-SPAM_VOTES = 1000
-
-
-def load_stickers(model_id: str, names: list[str], meta: dict, seeds: dict[str, np.ndarray]) -> np.ndarray:
-    """The demo stickers as rows (real filenames, blended vectors); returns the blended vectors in id order."""
-    from django.conf import settings
-
-    from search_service.stickers.blending import blend
-    from search_service.stickers.models import Sticker
-
-    w = settings.SEARCH_TEXT_WEIGHT
-    blended = [blend(image, text, w) for image, text in zip(seeds["image"], seeds["text"], strict=True)]
-    Sticker.objects.all().delete()
-    Sticker.objects.bulk_create(
-        [
-            Sticker(
-                filename=name,
-                sha256=f"{i:064x}",
-                width=1,
-                height=1,
-                title=meta[name]["title"],
-                tags=meta[name]["tags"],
-                model_id=model_id,
-                image_embedding=image,
-                text_embedding=text,
-                blended_embedding=vector,
-                blend_weight=w,
-            )
-            for i, (name, image, text, vector) in enumerate(
-                zip(names, seeds["image"], seeds["text"], blended, strict=True)
-            )
-        ],
-        batch_size=500,
-    )
-    return np.asarray(blended, dtype=np.float32)
+if TYPE_CHECKING:
+    from search_service.adapters.models import QueryAdapter
+    from search_service.encoders.base import Encoder
 
 
-def labelled_queries(names: list[str], meta: dict) -> dict[str, set[int]]:
-    relevant: dict[str, set[int]] = defaultdict(set)
-    for index, name in enumerate(names):
-        for text in [meta[name]["title"], *meta[name]["tags"]]:
-            text = " ".join(text.casefold().split())
-            if text:
-                relevant[text].add(index)
-    return {text: found for text, found in sorted(relevant.items()) if 1 <= len(found) <= 20}
+@dataclass
+class Labelled:
+    """The demo stickers (names, blended vectors) and the labelled queries: texts, their embeddings, relevant
+    stickers per text, and the indexes of the voted and the never-voted half."""
+
+    names: list[str]
+    stickers: np.ndarray
+    texts: list[str]
+    vectors: np.ndarray
+    relevant: dict[str, set[int]]
+    voted: list[int]
+    never: list[int]
+
+    def of(self, q: int) -> set[int]:
+        return self.relevant[self.texts[q]]
 
 
-def order(vector: np.ndarray, stickers: np.ndarray, boosts: dict[int, float] | None = None) -> np.ndarray:
-    """Sticker indexes best first: blended score (+ boost), ties by id, as search_service's exact scan."""
-    scores = stickers @ vector
-    if boosts:
-        scores = scores.copy()
-        for index, boost in boosts.items():
-            scores[index] += boost
-    return np.lexsort((np.arange(len(scores)), -scores))
+@dataclass
+class AdapterQuality:
+    """Per never-voted query without / with the adapter, per voted query boosts alone / boosts + adapter."""
+
+    adapter: QueryAdapter
+    never_before: list[float]
+    never_after: list[float]
+    never_r1_before: list[bool]
+    never_r1_after: list[bool]
+    voted_boost_only: list[float]
+    voted_both: list[float]
 
 
-def counts_of(votes: dict[str, dict[int, int]]) -> tuple[dict[int, int], dict[int, int]]:
-    """Distinct clients voting up / down per sticker (each client's latest vote)."""
-    up: dict[int, int] = defaultdict(int)
-    down: dict[int, int] = defaultdict(int)
-    for client_votes in votes.values():
-        for index, vote in client_votes.items():
-            (up if vote > 0 else down)[index] += 1
-    return up, down
+@dataclass
+class Costs:
+    """Seconds per search without / with boosts, the boosts per timed query; adapter training on many votes."""
+
+    get_times: list[float]
+    post_times: list[float]
+    boosts_per_query: float
+    votes_made: int
+    pairs: int
+    trained: QueryAdapter
+    train_total: float
 
 
-def boosts_of(votes: dict[str, dict[int, int]]) -> dict[int, float]:
-    up, down = counts_of(votes)
-    return {index: vote_boost(up[index], down[index], **BOOST) for index in set(up) | set(down)}
-
-
-def ndcg10(ranked: np.ndarray, relevant: set[int]) -> float:
-    gains = [1.0 / np.log2(rank + 2) for rank, index in enumerate(ranked[:10]) if index in relevant]
-    ideal = sum(1.0 / np.log2(rank + 2) for rank in range(min(len(relevant), 10)))
-    return float(sum(gains) / ideal)
-
-
-def simulate_clients(vector, relevant, stickers, rng, clients: int, wrong: float, live: bool = True):
-    """Per-client latest votes of ``clients`` clients, each seeing the top 10 (with the lift so far if ``live``)."""
-    votes: dict[str, dict] = {}
-    for client in range(clients):
-        shown = order(vector, stickers, boosts_of(votes) if live else None)[:10]
-        choice = {}
-        for index in shown:
-            vote = 1 if int(index) in relevant else -1
-            if rng.random() < wrong:
-                vote = -vote
-            choice[int(index)] = vote
-        votes[f"client-{client}"] = choice
-    return votes
-
-
-def rank_of(index: int, ranked: np.ndarray) -> int:
-    return int(np.flatnonzero(ranked == index)[0]) + 1
-
-
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=5)
     parser.add_argument("--wrong", type=float, default=0.15)
@@ -148,223 +110,207 @@ def main() -> None:
     parser.add_argument("--timing-queries", type=int, default=100)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    env = common.model_env("default")
-    database = "bench_feedback"
-    common.create_database(database, fresh=True)
-    common.setup_search_django(database, {**env, "SEARCH_ADAPTER_REFRESH": "3600"})
+
+def set_up(encoder: Encoder, rng: np.random.Generator) -> Labelled:
+    """The demo stickers stored as rows, the labelled queries embedded and split in halves at random."""
     from search_service.adapters import services as adapter_services
-    from search_service.adapters import serving
-    from search_service.adapters.residual import Residual
-    from search_service.adapters.training import PairVotes
-    from search_service.encoders.loader import get_encoder
 
-    loads = [common.loadavg()]
-    encoder = get_encoder()
-    seeds = search_latency.real_embeddings(encoder)
-    folder = common.SEARCH_DIR / "demo_stickers"
-    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    names = sorted(meta)
-    stickers = load_stickers(encoder.model_id, names, meta, seeds)
-    queries = labelled_queries(names, meta)
-    texts = list(queries)
+    demo = demo_stickers(encoder)
+    stickers = catalogue.load_demo(demo, encoder.model_id)
+    relevant = labelled_queries(demo.names, demo.meta)
+    texts = list(relevant)
     started = time.perf_counter()
     vectors = adapter_services.embed_texts(encoder, texts)
     print(f"{len(texts)} labelled queries embedded in {time.perf_counter() - started:.1f} s", flush=True)
-    rng = np.random.default_rng(args.seed)
     permutation = rng.permutation(len(texts))
     voted = sorted(permutation[: len(texts) // 2].tolist())
     never = sorted(permutation[len(texts) // 2 :].tolist())
+    return Labelled(demo.names, stickers, texts, vectors, relevant, voted, never)
 
-    # 1. Voted queries: the clients one after the other, then the spammer.
-    r1_before, r1_after, nd_before, nd_after, r1_spam = [], [], [], [], []
-    spam_rows = []
-    final_votes: dict[int, dict[str, dict]] = {}
-    for q in voted:
-        relevant = queries[texts[q]]
-        plain = order(vectors[q], stickers)
-        votes = simulate_clients(vectors[q], relevant, stickers, rng, args.clients, args.wrong)
-        lifted = order(vectors[q], stickers, boosts_of(votes))
-        r1_before.append(int(plain[0]) in relevant)
-        r1_after.append(int(lifted[0]) in relevant)
-        nd_before.append(ndcg10(plain, relevant))
-        nd_after.append(ndcg10(lifted, relevant))
-        # The spammer: 1,000 up-votes by one client for an irrelevant sticker ranked 50th before any vote.
-        spam = int(next(index for index in plain[49:] if int(index) not in relevant))
-        spammed = {**votes, "spammer": {spam: 1}}  # 1,000 votes, one client: its latest vote
-        honest = {**votes, "honest": {spam: 1}}  # one honest client's single vote instead
-        up, down = counts_of(votes)
-        raw = {**boosts_of(votes), spam: vote_boost(up[spam] + SPAM_VOTES, down[spam], **BOOST)}  # no dedup
-        b_spam, b_honest, b_raw = boosts_of(spammed)[spam], boosts_of(honest)[spam], raw[spam]
-        with_spam = order(vectors[q], stickers, boosts_of(spammed))
-        r1_spam.append(int(with_spam[0]) in relevant)
-        spam_rows.append(
-            (
-                b_spam,
-                b_honest,
-                b_raw,
-                rank_of(spam, lifted),
-                rank_of(spam, with_spam),
-                rank_of(spam, order(vectors[q], stickers, boosts_of(honest))),
-                rank_of(spam, order(vectors[q], stickers, raw)),
-            )
-        )
-        final_votes[q] = spammed
-    spam = np.asarray(spam_rows, dtype=np.float64)
-    print(f"voted R@1 {np.mean(r1_before):.3f} -> {np.mean(r1_after):.3f}", flush=True)
 
-    # 3. The adapter: trained on the voted queries' per-client aggregates (spammer included, counted once).
+def voting(labelled: Labelled, rng: np.random.Generator, clients: int, wrong: float) -> Voting:
+    """1 and 2: the voted queries' clients one after the other, then the spammer."""
+    result = Voting()
+    for q in labelled.voted:
+        vote_on(q, labelled.vectors[q], labelled.of(q), labelled.stickers, rng, result, clients=clients, wrong=wrong)
+    print(f"voted R@1 {np.mean(result.r1_before):.3f} -> {np.mean(result.r1_after):.3f}", flush=True)
+    return result
+
+
+def adapter_quality(encoder: Encoder, labelled: Labelled, votes: Voting) -> AdapterQuality:
+    """3: the adapter trained on the voted queries' per-client aggregates (spammer included, counted once)."""
+    from search_service.adapters import services as adapter_services
+    from search_service.adapters.residual import Residual
+    from search_service.adapters.training import PairVotes
+
     pairs = []
-    for q, votes in final_votes.items():
-        up, down = counts_of(votes)
-        pairs += [PairVotes(texts[q], names[i], up[i], down[i]) for i in set(up) | set(down)]
+    for q, client_votes in votes.final_votes.items():
+        up, down = counts_of(client_votes)
+        pairs += [PairVotes(labelled.texts[q], labelled.names[i], up[i], down[i]) for i in set(up) | set(down)]
     adapter = adapter_services.train_adapter(encoder, pairs, source="benchmarks/feedback.py")
-    residual = Residual.from_bytes(adapter.weights)
-    adapted = residual.apply(vectors)
-    never_before = [ndcg10(order(vectors[q], stickers), queries[texts[q]]) for q in never]
-    never_after = [ndcg10(order(adapted[q], stickers), queries[texts[q]]) for q in never]
-    never_r1_before = [int(order(vectors[q], stickers)[0]) in queries[texts[q]] for q in never]
-    never_r1_after = [int(order(adapted[q], stickers)[0]) in queries[texts[q]] for q in never]
-    voted_both = [ndcg10(order(adapted[q], stickers, boosts_of(final_votes[q])), queries[texts[q]]) for q in voted]
-    voted_boost_only = [
-        ndcg10(order(vectors[q], stickers, boosts_of(final_votes[q])), queries[texts[q]]) for q in voted
-    ]
-    print(f"never-voted nDCG@10 {np.mean(never_before):.3f} -> {np.mean(never_after):.3f}", flush=True)
+    adapted = Residual.from_bytes(adapter.weights).apply(labelled.vectors)
+    stickers, vectors, never, voted = labelled.stickers, labelled.vectors, labelled.never, labelled.voted
+    result = AdapterQuality(
+        adapter,
+        never_before=[ndcg10(order(vectors[q], stickers), labelled.of(q)) for q in never],
+        never_after=[ndcg10(order(adapted[q], stickers), labelled.of(q)) for q in never],
+        never_r1_before=[int(order(vectors[q], stickers)[0]) in labelled.of(q) for q in never],
+        never_r1_after=[int(order(adapted[q], stickers)[0]) in labelled.of(q) for q in never],
+        voted_boost_only=[
+            ndcg10(order(vectors[q], stickers, boosts_of(votes.final_votes[q])), labelled.of(q)) for q in voted
+        ],
+        voted_both=[
+            ndcg10(order(adapted[q], stickers, boosts_of(votes.final_votes[q])), labelled.of(q)) for q in voted
+        ],
+    )
+    print(f"never-voted nDCG@10 {np.mean(result.never_before):.3f} -> {np.mean(result.never_after):.3f}", flush=True)
+    return result
 
-    # 4. Rerank cost through search_service's view: GET (no boosts) vs POST (the query's boosts).
+
+def rerank_cost(
+    labelled: Labelled, votes: Voting, adapter: QueryAdapter, timing_queries: int
+) -> tuple[list[float], list[float], float]:
+    """4: search_service's view, GET (no boosts) vs POST (the query's boosts), the plain model (adapter rolled
+    back): seconds per search of each, and the mean number of boosts sent."""
     from django.conf import settings
     from django.test import Client
+
+    from search_service.adapters import serving
 
     client = Client(SERVER_NAME="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {settings.SEARCH_SERVICE_TOKEN}")
     serving.reset()
     adapter.rolled_back_at = adapter.created_at
     adapter.save(update_fields=["rolled_back_at"])  # time the plain model (no adapter)
-    timing = voted[: args.timing_queries]
-    bodies = {}
+    timing = labelled.voted[:timing_queries]
+    bodies: dict[int, dict[str, Any]] = {}
     for q in timing:
-        boosts = boosts_of(final_votes[q])
+        boosts = boosts_of(votes.final_votes[q])
         bodies[q] = {
-            "query": texts[q],
+            "query": labelled.texts[q],
             "limit": 10,
             "offset": 0,
-            "boosts": [{"filename": names[i], "boost": round(b, 6)} for i, b in sorted(boosts.items()) if b][:200],
+            "boosts": [{"filename": labelled.names[i], "boost": round(b, 6)} for i, b in sorted(boosts.items()) if b][
+                :200
+            ],
         }
-        assert client.get("/api/search/", {"query": texts[q], "limit": 10}).status_code == 200  # warm text cache
+        warm = client.get("/api/search/", {"query": labelled.texts[q], "limit": 10})  # the text cache
+        assert warm.status_code == 200
     get_times, post_times = [], []
     for _ in range(3):
         for q in timing:
             started = time.perf_counter()
-            response = client.get("/api/search/", {"query": texts[q], "limit": 10})
+            response = client.get("/api/search/", {"query": labelled.texts[q], "limit": 10})
             get_times.append(time.perf_counter() - started)
             assert response.status_code == 200
             started = time.perf_counter()
             response = client.post("/api/search/", bodies[q], content_type="application/json")
             post_times.append(time.perf_counter() - started)
             assert response.status_code == 200, response.content[:300]
-    boosts_per_query = np.mean([len(body["boosts"]) for body in bodies.values()])
+    return get_times, post_times, float(np.mean([len(body["boosts"]) for body in bodies.values()]))
 
-    # 5. Training time on --train-votes simulated votes over every labelled query.
-    train_rng = np.random.default_rng(args.seed + 1)
-    clients_per_query = max(1, int(np.ceil(args.train_votes / (10 * len(texts)))))
+
+def training_time(
+    encoder: Encoder, labelled: Labelled, seed: int, train_votes: int, wrong: float
+) -> tuple[int, int, QueryAdapter, float]:
+    """5: the adapter trained on ``train_votes`` simulated votes over every labelled query: (votes made, pairs,
+    the adapter, seconds)."""
+    from search_service.adapters import services as adapter_services
+    from search_service.adapters.training import PairVotes
+
+    rng = np.random.default_rng(seed)
+    texts = labelled.texts
+    clients_per_query = max(1, int(np.ceil(train_votes / (10 * len(texts)))))
     aggregate: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     votes_made = 0
     for q in range(len(texts)):
-        if votes_made >= args.train_votes:
+        if votes_made >= train_votes:
             break
         votes = simulate_clients(
-            vectors[q], queries[texts[q]], stickers, train_rng, clients_per_query, args.wrong, False
+            labelled.vectors[q], labelled.of(q), labelled.stickers, rng, clients_per_query, wrong, False
         )
         for client_votes in votes.values():
             for index, vote in client_votes.items():
                 aggregate[(q, index)][0 if vote > 0 else 1] += 1
                 votes_made += 1
-    big = [PairVotes(texts[q], names[i], up, down) for (q, i), (up, down) in aggregate.items()]
+    big = [PairVotes(texts[q], labelled.names[i], up, down) for (q, i), (up, down) in aggregate.items()]
     started = time.perf_counter()
     trained = adapter_services.train_adapter(encoder, big, source="benchmarks/feedback.py (training time)")
-    train_total = time.perf_counter() - started
-    loads.append(common.loadavg())
+    return votes_made, len(big), trained, time.perf_counter() - started
 
-    def pts(value: float) -> str:
-        return f"{100 * value:.1f}"
 
-    def delta(after: float, before: float) -> str:
-        return f"{100 * (after - before):+.1f}"
+def measure_costs(
+    encoder: Encoder, labelled: Labelled, votes: Voting, adapter: QueryAdapter, args: argparse.Namespace
+) -> Costs:
+    get_times, post_times, boosts_per_query = rerank_cost(labelled, votes, adapter, args.timing_queries)
+    votes_made, pairs, trained, seconds = training_time(encoder, labelled, args.seed + 1, args.train_votes, args.wrong)
+    return Costs(get_times, post_times, boosts_per_query, votes_made, pairs, trained, seconds)
 
-    r1_gain = np.mean(r1_after) - np.mean(r1_before)
-    never_gain = np.mean(never_after) - np.mean(never_before)
-    voted_adapter_delta = np.mean(voted_both) - np.mean(voted_boost_only)
-    never_r1_delta = np.mean(never_r1_after) - np.mean(never_r1_before)
+
+# --- the section -------------------------------------------------------------------------------------------------
+def pts(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def goal(met: bool | np.bool_) -> str:
+    return "met" if met else "**missed**"
+
+
+def change_row(measure: str, before: list, after: list, target: str = "") -> list[str]:
+    """A row of the quality table: mean before and after in points, the change, the goal's verdict."""
+    return [
+        measure,
+        pts(np.mean(before)),
+        pts(np.mean(after)),
+        f"{100 * (np.mean(after) - np.mean(before)):+.1f}",
+        target,
+    ]
+
+
+def quality_lines(args: argparse.Namespace, votes: Voting, quality: AdapterQuality) -> list[str]:
+    r1_gain = np.mean(votes.r1_after) - np.mean(votes.r1_before)
+    never_gain = np.mean(quality.never_after) - np.mean(quality.never_before)
+    voted_adapter_delta = np.mean(quality.voted_both) - np.mean(quality.voted_boost_only)
+    never_r1_delta = np.mean(quality.never_r1_after) - np.mean(quality.never_r1_before)
     worst_split = min(never_gain, voted_adapter_delta, never_r1_delta)
-    rerank_ms = 1000 * (common.median(post_times) - common.median(get_times))
-    spam_equal = bool(np.allclose(spam[:, 0], spam[:, 1]))
-
-    def goal(met: bool) -> str:
-        return "met" if met else "**missed**"
-
-    lines = [
-        common.machine_line(loads),
-        "",
-        f"Command: `.venv/bin/python -m benchmarks.feedback --clients {args.clients} --wrong {args.wrong} "
-        f"--train-votes {args.train_votes} --timing-queries {args.timing_queries} --seed {args.seed}`. Model: "
-        f"{common.model_label(env)} (`{encoder.model_id}`); {len(names)} demo stickers; {len(texts)} labelled "
-        f"queries (CLDR names and keywords with 1..20 relevant stickers): {len(voted)} voted, {len(never)} never "
-        f"voted. Boost settings: FEEDBACK_BOOST_MAX {BOOST['max_boost']}, PRIOR {BOOST['prior']}, HALF_CLIENTS "
-        f"{BOOST['half_clients']}. {args.clients} distinct clients per voted query, each seeing the top 10, "
-        f"{pts(args.wrong)}% wrong votes; one spammer per voted query voting {SPAM_VOTES} times for an "
-        "irrelevant sticker ranked 50th.",
-        "",
+    return [
         *common.table(
             ["measure", "before", "after", "change (points)", "goal"],
             [
-                [
+                change_row(
                     f"voted queries: R@1 after {args.clients} clients (rerank only)",
-                    pts(np.mean(r1_before)),
-                    pts(np.mean(r1_after)),
-                    delta(np.mean(r1_after), np.mean(r1_before)),
+                    votes.r1_before,
+                    votes.r1_after,
                     f"+20: {goal(r1_gain >= 0.20)}",
-                ],
-                [
-                    "voted queries: nDCG@10 (rerank only)",
-                    pts(np.mean(nd_before)),
-                    pts(np.mean(nd_after)),
-                    delta(np.mean(nd_after), np.mean(nd_before)),
-                    "",
-                ],
-                [
-                    "voted queries: R@1 with the spammer's votes too",
-                    pts(np.mean(r1_before)),
-                    pts(np.mean(r1_spam)),
-                    delta(np.mean(r1_spam), np.mean(r1_before)),
-                    "",
-                ],
-                [
+                ),
+                change_row("voted queries: nDCG@10 (rerank only)", votes.nd_before, votes.nd_after),
+                change_row("voted queries: R@1 with the spammer's votes too", votes.r1_before, votes.r1_spam),
+                change_row(
                     "never-voted queries: nDCG@10 with the adapter",
-                    pts(np.mean(never_before)),
-                    pts(np.mean(never_after)),
-                    delta(np.mean(never_after), np.mean(never_before)),
+                    quality.never_before,
+                    quality.never_after,
                     f"+3: {goal(never_gain >= 0.03)}",
-                ],
-                [
-                    "never-voted queries: R@1 with the adapter",
-                    pts(np.mean(never_r1_before)),
-                    pts(np.mean(never_r1_after)),
-                    delta(np.mean(never_r1_after), np.mean(never_r1_before)),
-                    "",
-                ],
-                [
+                ),
+                change_row(
+                    "never-voted queries: R@1 with the adapter", quality.never_r1_before, quality.never_r1_after
+                ),
+                change_row(
                     "voted queries: nDCG@10, boosts + adapter vs boosts alone",
-                    pts(np.mean(voted_boost_only)),
-                    pts(np.mean(voted_both)),
-                    delta(np.mean(voted_both), np.mean(voted_boost_only)),
-                    "",
-                ],
+                    quality.voted_boost_only,
+                    quality.voted_both,
+                ),
             ],
         ),
         "",
         f"No split worse by more than 1 point with the adapter (worst change {100 * worst_split:+.1f} points): "
         f"{goal(worst_split >= -0.01)}.",
-        "",
+    ]
+
+
+def spam_lines(votes: Voting) -> list[str]:
+    spam = votes.spam
+    return [
         "Spam bound (per voted query, the spammer's sticker; mean over queries):",
         "",
         *common.table(
@@ -381,32 +327,40 @@ def main() -> None:
             ],
         ),
         "",
-        f"The spammer's boost equals one honest vote's on every query: {goal(spam_equal)} (largest difference "
+        "The spammer's boost equals one honest vote's on every query: "
+        f"{goal(bool(np.allclose(spam[:, 0], spam[:, 1])))} (largest difference "
         f"{np.abs(spam[:, 0] - spam[:, 1]).max():.2g}); its sticker reached the top 10 on "
         f"{int((spam[:, 4] <= 10).sum())} of {len(spam)} queries and the top 1 on {int((spam[:, 4] <= 1).sum())}.",
-        "",
+    ]
+
+
+def cost_lines(costs: Costs, adapter: QueryAdapter) -> list[str]:
+    rerank_ms = 1000 * (common.median(costs.post_times) - common.median(costs.get_times))
+    stats = costs.trained.stats
+    return [
         *common.table(
             ["cost", "value", "goal"],
             [
                 [
-                    f"search_service search p50, GET without boosts ({len(get_times)} searches), ms",
-                    common.fmt_ms(common.median(get_times)),
+                    f"search_service search p50, GET without boosts ({len(costs.get_times)} searches), ms",
+                    common.fmt_ms(common.median(costs.get_times)),
                     "",
                 ],
                 [
-                    f"search_service search p50, POST with the query's boosts (mean {boosts_per_query:.1f} boosts), ms",
-                    common.fmt_ms(common.median(post_times)),
+                    "search_service search p50, POST with the query's boosts (mean "
+                    f"{costs.boosts_per_query:.1f} boosts), ms",
+                    common.fmt_ms(common.median(costs.post_times)),
                     "",
                 ],
                 ["rerank cost on search p50 (POST - GET)", f"{rerank_ms:.2f} ms", f"<= 2 ms: {goal(rerank_ms <= 2)}"],
                 [
-                    f"adapter training on {votes_made} votes ({len(big)} pairs, {trained.stats['queries']} queries):"
+                    f"adapter training on {costs.votes_made} votes ({costs.pairs} pairs, {stats['queries']} queries):"
                     " total",
-                    f"{train_total:.1f} s",
-                    f"<= 60 s: {goal(train_total <= 60)}",
+                    f"{costs.train_total:.1f} s",
+                    f"<= 60 s: {goal(costs.train_total <= 60)}",
                 ],
-                ["  of which encoding the query texts", f"{trained.stats['embed_seconds']:.1f} s", ""],
-                ["  of which training (torch, CPU, 1 thread)", f"{trained.stats['train_seconds']:.1f} s", ""],
+                ["  of which encoding the query texts", f"{stats['embed_seconds']:.1f} s", ""],
+                ["  of which training (torch, CPU, 1 thread)", f"{stats['train_seconds']:.1f} s", ""],
             ],
         ),
         "",
@@ -416,8 +370,56 @@ def main() -> None:
         f"{adapter.stats['queries']} voted queries, {adapter.stats['pairs']} pairs, loss "
         f"{adapter.stats['loss_before']} -> {adapter.stats['loss_after']}.",
     ]
+
+
+def section_lines(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    model_id: str,
+    labelled: Labelled,
+    votes: Voting,
+    quality: AdapterQuality,
+    costs: Costs,
+    loads: list[str],
+) -> list[str]:
+    return [
+        common.machine_line(loads),
+        "",
+        f"Command: `.venv/bin/python -m benchmarks.feedback --clients {args.clients} --wrong {args.wrong} "
+        f"--train-votes {args.train_votes} --timing-queries {args.timing_queries} --seed {args.seed}`. Model: "
+        f"{common.model_label(env)} (`{model_id}`); {len(labelled.names)} demo stickers; {len(labelled.texts)} "
+        f"labelled queries (CLDR names and keywords with 1..20 relevant stickers): {len(labelled.voted)} voted, "
+        f"{len(labelled.never)} never voted. Boost settings: FEEDBACK_BOOST_MAX {BOOST['max_boost']}, PRIOR "
+        f"{BOOST['prior']}, HALF_CLIENTS {BOOST['half_clients']}. {args.clients} distinct clients per voted query, "
+        f"each seeing the top 10, {pts(args.wrong)}% wrong votes; one spammer per voted query voting {SPAM_VOTES} "
+        "times for an irrelevant sticker ranked 50th.",
+        "",
+        *quality_lines(args, votes, quality),
+        "",
+        *spam_lines(votes),
+        "",
+        *cost_lines(costs, quality.adapter),
+    ]
+
+
+def main() -> None:
+    args = arguments()
+    env = common.model_env("default")
+    common.create_database("bench_feedback", fresh=True)
+    common.setup_search_django("bench_feedback", {**env, "SEARCH_ADAPTER_REFRESH": "3600"})
+    from search_service.encoders.loader import get_encoder
+
+    loads = [common.loadavg()]
+    encoder = get_encoder()
+    rng = np.random.default_rng(args.seed)
+    labelled = set_up(encoder, rng)
+    votes = voting(labelled, rng, args.clients, args.wrong)
+    quality = adapter_quality(encoder, labelled, votes)
+    costs = measure_costs(encoder, labelled, votes, quality.adapter, args)
+    loads.append(common.loadavg())
+    lines = section_lines(args, env, encoder.model_id, labelled, votes, quality, costs, loads)
     common.write_section("feedback", "Learning from feedback (benchmarks/feedback.py)", lines, write=not args.no_write)
-    common.drop_database(database)
+    common.drop_database("bench_feedback")
 
 
 if __name__ == "__main__":

@@ -18,39 +18,17 @@ command (torch's default: all cores).
 from __future__ import annotations
 
 import argparse
-import random
 import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks import common
+from benchmarks.data import make_images
 
 DB = "bench_index"
-
-
-def make_images(count: int, size: int) -> Path:
-    from PIL import Image, ImageDraw
-
-    folder = common.CACHE_DIR / f"stickers-{size}px"
-    folder.mkdir(parents=True, exist_ok=True)
-    colours = ["red", "green", "blue", "yellow", "purple", "orange", "black", "cyan", "magenta", "brown", "pink"]
-    for index in range(count):
-        path = folder / f"sticker-{index:05d}.png"
-        if path.exists():
-            continue
-        rng = random.Random(index)
-        image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-        draw = ImageDraw.Draw(image)
-        for _ in range(rng.randrange(3, 8)):
-            x0, y0 = rng.randrange(0, size * 3 // 4), rng.randrange(0, size * 3 // 4)
-            x1, y1 = x0 + rng.randrange(size // 8, size // 2), y0 + rng.randrange(size // 8, size // 2)
-            shape = rng.choice([draw.ellipse, draw.rectangle, draw.rounded_rectangle])
-            shape([x0, y0, x1, y1], fill=rng.choice(colours), outline="black", width=max(1, size // 64))
-        image.save(path.with_suffix(".tmp"), format="PNG")
-        path.with_suffix(".tmp").rename(path)
-    return folder
 
 
 def run_command(folder: Path, env: dict[str, str], batch_size: int, count: int) -> tuple[float, float]:
@@ -79,7 +57,7 @@ def run_command(folder: Path, env: dict[str, str], batch_size: int, count: int) 
     return float(match[3]), wall
 
 
-def breakdown(folder: Path, env: dict[str, str], batch_size: int) -> dict[str, float]:
+def breakdown(folder: Path, env: dict[str, str], batch_size: int) -> dict[str, Any]:
     """Seconds per image: decode + preprocess, and the image tower, in this process."""
     common.setup_search_django(DB, env, migrate=False)
     from search_service.encoders.loader import get_encoder
@@ -111,7 +89,7 @@ def breakdown(folder: Path, env: dict[str, str], batch_size: int) -> dict[str, f
     }
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--size", type=int, default=512)
@@ -119,12 +97,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    env = common.model_env(args.model)
-    folder = make_images(args.images, args.size)
-    count = len(list(folder.glob("*.png")))
-    loads, runs = [common.loadavg()], []
+
+def measure(
+    folder: Path, env: dict[str, str], args: argparse.Namespace, count: int, loads: list[str]
+) -> tuple[list[tuple[float, float]], dict[str, Any]]:
+    """``--repeats`` runs of the command, then the breakdown; the scratch database is dropped afterwards."""
+    runs = []
     try:
         for _ in range(args.repeats):
             runs.append(run_command(folder, env, args.batch_size, count))
@@ -140,6 +120,17 @@ def main() -> None:
 
             connections.close_all()
         common.drop_database(DB)
+    return runs, parts
+
+
+def section_lines(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    count: int,
+    runs: list[tuple[float, float]],
+    parts: dict[str, Any],
+    loads: list[str],
+) -> list[str]:
     rate = common.median([r[0] for r in runs])
     rows = [
         (
@@ -154,7 +145,7 @@ def main() -> None:
         )
     ]
     print(rows)
-    lines = [
+    return [
         common.machine_line(loads),
         "",
         f"`.venv/bin/python -m benchmarks.indexing --images {args.images} --size {args.size} --batch-size "
@@ -179,6 +170,16 @@ def main() -> None:
             rows,
         ),
     ]
+
+
+def main() -> None:
+    args = arguments()
+    env = common.model_env(args.model)
+    folder = make_images(args.images, args.size)
+    count = len(list(folder.glob("*.png")))
+    loads = [common.loadavg()]
+    runs, parts = measure(folder, env, args, count, loads)
+    lines = section_lines(args, env, count, runs, parts, loads)
     common.write_section("indexing", "Indexing throughput", lines, write=not args.no_write)
 
 

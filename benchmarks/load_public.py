@@ -4,10 +4,10 @@
         [--concurrency 8,32] [--profile] [--keep] [--no-write]
 
 Set-up (127.0.0.1 only): search_service's table in ``bench_load`` gets ``--stickers`` random unit vectors
-(loaded and HNSW-indexed as in ``search_latency.py``); sticker_service gets a fresh ``bench_sticker``
-database. Both run under gunicorn with their own ``gunicorn.conf.py`` (search_service 2 workers x 4 threads,
-sticker_service 2 workers x 8 threads, access logs on, into a file), the service token set, and sticker_service
-talking to search_service over HTTP. The one change from the defaults: the per-client rate limit of the
+(loaded and HNSW-indexed by ``benchmarks.catalogue``, as in ``search_latency.py``); sticker_service gets a fresh
+``bench_sticker`` database. Both run under gunicorn with their own ``gunicorn.conf.py`` (search_service 2 workers
+x 4 threads, sticker_service 2 workers x 8 threads, access logs on, into a file), the service token set, and
+sticker_service talking to search_service over HTTP. The one change from the defaults: the per-client rate limit of the
 public search is lifted (``THROTTLE_RATE_SEARCH=``), since every benchmark connection comes from one address.
 
 Then ``wrk`` (Debian's package) against ``GET /api/search/?query=...&limit=10`` for ``--duration`` seconds per
@@ -32,9 +32,12 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import common, search_latency
+from benchmarks import catalogue, common
+from benchmarks.data import Catalogue
 
 SEARCH_DB, STICKER_DB = "bench_load", "bench_sticker"
 REPEATED = "/api/search/?query=cat+in+a+park&limit=10"
@@ -177,7 +180,28 @@ def profile(pids: list[int], seconds: int, out: Path) -> dict[str, list[tuple[st
     }
 
 
-def main() -> None:
+@dataclass
+class Stack:
+    """Both services' environments (databases ready, sticker_service migrated), the scratch folder, the wrk script."""
+
+    env: dict[str, str]  # the model's settings
+    search_env: dict[str, str]
+    sticker_env: dict[str, str]
+    search_port: int
+    sticker_port: int
+    token: str
+    work: Path
+    lua: Path
+
+
+@dataclass
+class Measured:
+    rows: list[tuple] = field(default_factory=list)
+    loads: list[str] = field(default_factory=list)
+    hot: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stickers", type=int, default=10_000)
     parser.add_argument("--model", default="auto")
@@ -195,24 +219,24 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
-    levels = [int(c) for c in args.concurrency.split(",")]
-    ttls = [float(t) for t in args.result_cache.split(",")]
+    args.levels = [int(c) for c in args.concurrency.split(",")]
+    args.ttls = [float(t) for t in args.result_cache.split(",")]
+    return args
 
+
+def set_up(args: argparse.Namespace) -> Stack:
+    """search_service's catalogue (random unit vectors, indexed) and a fresh, migrated sticker_service database."""
     env = common.model_env(args.model)
     common.create_database(SEARCH_DB)
     common.setup_search_django(SEARCH_DB, env)
-    from search_service.encoders.spec import resolve_model_spec
-
-    model_id = resolve_model_spec().model_id
-    from search_service.encoders.loader import get_encoder
-
-    dim = get_encoder().dim
-    search_latency.load_and_index(model_id, dim, args.stickers, max_build_minutes=30)
     from django.db import connections
 
+    from search_service.encoders.loader import get_encoder
+    from search_service.encoders.spec import resolve_model_spec
+
+    catalogue.load_and_index(Catalogue.of("uniform", get_encoder()), resolve_model_spec().model_id, args.stickers, 30)
     connections.close_all()
     common.create_database(STICKER_DB, fresh=True, vector=False)
-
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     token = secrets.token_urlsafe(24)
     search_port, sticker_port = common.free_port(), common.free_port()
@@ -235,82 +259,109 @@ def main() -> None:
     common.manage(common.STICKER_DIR, sticker_env, "migrate", "--noinput", "-v0")
     lua = work / "unique.lua"
     lua.write_text(UNIQUE_LUA)
-    rows, loads, hot = [], [], []
-    sticker = common.Gunicorn(common.STICKER_DIR, sticker_env, sticker_port, work / "sticker.log")
-    search = None
+    return Stack(env, search_env, sticker_env, search_port, sticker_port, token, work, lua)
+
+
+def measure_cell(
+    stack: Stack,
+    base: str,
+    concurrency: int,
+    kind: str,
+    args: argparse.Namespace,
+    groups: dict[str, Callable[[], list[int]]],
+    loads: list[str],
+) -> tuple:
+    """``--repeats`` wrk runs of one kind of query at one concurrency, with the CPU each group of processes used:
+    the table row."""
+    runs = []
+    for _ in range(args.repeats):
+        before = {name: cpu_seconds(pids()) for name, pids in groups.items()}
+        if kind == "repeated":
+            runs.append(wrk(base + REPEATED, concurrency, args.duration))
+        else:
+            runs.append(wrk(base + "/", concurrency, args.duration, stack.lua, (secrets.token_hex(4),)))
+        for name, pids in groups.items():
+            used = cpu_used(before[name], cpu_seconds(pids()))
+            runs[-1][f"cpu_{name}"] = used / max(runs[-1]["requests"], 1)
+        loads.append(common.loadavg())
+    cpu = {name: common.median([r[f"cpu_{name}"] for r in runs]) for name in ("sticker", "search", "postgres")}
+    return (
+        concurrency,
+        kind,
+        f"{common.median([r['rps'] for r in runs]):.0f}",
+        " / ".join(f"{r['rps']:.0f}" for r in runs),
+        common.fmt_ms(common.median([r["p50"] for r in runs])),
+        common.fmt_ms(common.median([r["p99"] for r in runs])),
+        sum(run["errors"] for run in runs),
+        " / ".join(common.fmt_ms(value) for value in cpu.values()),
+        f"{1 / sum(cpu.values()) * (os.cpu_count() or 1):.0f}",
+    )
+
+
+def profile_run(pids: list[int], base: str, concurrency: int, duration: int) -> dict[str, list[tuple[str, float]]]:
+    """py-spy over the workers during one extra repeated-query run; prints and returns the hottest frames."""
+    runner = subprocess.Popen(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", base + REPEATED],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(2)
+    raw = common.CACHE_DIR / "load_public_profile"  # py-spy's raw stacks, kept for a closer look
+    shutil.rmtree(raw, ignore_errors=True)
+    raw.mkdir(parents=True)
+    hot = profile(pids, duration - 4, raw)
+    runner.wait(timeout=duration + 30)
+    for kind, entries in hot.items():
+        for frame, share in entries:
+            print(f"{kind:4} {share:6.1%}  {frame}")
+    return hot
+
+
+def measure(stack: Stack, args: argparse.Namespace) -> Measured:
+    """Every result-cache setting, concurrency and kind of query, through both services under gunicorn."""
+    result = Measured()
+    sticker = common.Gunicorn(common.STICKER_DIR, stack.sticker_env, stack.sticker_port, stack.work / "sticker.log")
     try:
-        for ttl in ttls:
-            search = common.Gunicorn(
-                common.SEARCH_DIR, {**search_env, "SEARCH_RESULT_CACHE_TTL": str(ttl)}, search_port, work / "search.log"
-            )
-            search.start(headers={"Authorization": f"Bearer {token}"})
-            if sticker.process is None:
-                sticker.start()
-            base = sticker.url
-            wrk(base + REPEATED, 8, 5)  # warm-up: connections, both workers' caches, plans
-            wrk(base + "/", 8, 3, lua, (secrets.token_hex(3),))
-            for concurrency in levels:
-                for kind in ("repeated", "unique"):
-                    runs = []
-                    for _ in range(args.repeats):
-                        groups = {"sticker": sticker.pids, "search": search.pids, "postgres": backend_pids}
-                        before = {name: cpu_seconds(pids()) for name, pids in groups.items()}
-                        if kind == "repeated":
-                            runs.append(wrk(base + REPEATED, concurrency, args.duration))
-                        else:
-                            runs.append(wrk(base + "/", concurrency, args.duration, lua, (secrets.token_hex(4),)))
-                        for name, pids in groups.items():
-                            used = cpu_used(before[name], cpu_seconds(pids()))
-                            runs[-1][f"cpu_{name}"] = used / max(runs[-1]["requests"], 1)
-                        loads.append(common.loadavg())
-                    errors = sum(run["errors"] for run in runs)
-                    cpu = {
-                        name: common.median([r[f"cpu_{name}"] for r in runs])
-                        for name in ("sticker", "search", "postgres")
-                    }
-                    rows.append(
-                        (
-                            f"{ttl:g} s" if ttl else "off",
-                            concurrency,
-                            kind,
-                            f"{common.median([r['rps'] for r in runs]):.0f}",
-                            " / ".join(f"{r['rps']:.0f}" for r in runs),
-                            common.fmt_ms(common.median([r["p50"] for r in runs])),
-                            common.fmt_ms(common.median([r["p99"] for r in runs])),
-                            errors,
-                            " / ".join(common.fmt_ms(value) for value in cpu.values()),
-                            f"{1 / sum(cpu.values()) * (os.cpu_count() or 1):.0f}",
-                        )
-                    )
-                    print(rows[-1], flush=True)
-            if args.profile and ttl == ttls[-1]:
-                concurrency = max(levels)
-                pids = search.pids()[1:] + sticker.pids()[1:]
-                runner = subprocess.Popen(
-                    ["wrk", "-t2", f"-c{concurrency}", f"-d{args.duration}s", base + REPEATED],
-                    stdout=subprocess.DEVNULL,
-                )
-                time.sleep(2)
-                raw = common.CACHE_DIR / "load_public_profile"  # py-spy's raw stacks, kept for a closer look
-                shutil.rmtree(raw, ignore_errors=True)
-                raw.mkdir(parents=True)
-                hot = profile(pids, args.duration - 4, raw)
-                runner.wait(timeout=args.duration + 30)
-                for kind, entries in hot.items():
-                    for frame, share in entries:
-                        print(f"{kind:4} {share:6.1%}  {frame}")
-            search.stop()
+        for ttl in args.ttls:
+            search_env = {**stack.search_env, "SEARCH_RESULT_CACHE_TTL": str(ttl)}
+            search = common.Gunicorn(common.SEARCH_DIR, search_env, stack.search_port, stack.work / "search.log")
+            try:
+                search.start(headers={"Authorization": f"Bearer {stack.token}"})
+                if sticker.process is None:
+                    sticker.start()
+                measure_ttl(stack, args, ttl, search, sticker, result)
+            finally:
+                search.stop()
     finally:
         sticker.stop()
-        if search is not None:
-            search.stop()
-        shutil.rmtree(work, ignore_errors=True)
-        if not args.keep:
-            common.drop_database(STICKER_DB)
-            common.drop_database(SEARCH_DB)
+    return result
 
+
+def measure_ttl(
+    stack: Stack,
+    args: argparse.Namespace,
+    ttl: float,
+    search: common.Gunicorn,
+    sticker: common.Gunicorn,
+    result: Measured,
+) -> None:
+    """The rows of one result-cache setting (both services running), and the profile after the last one."""
+    base = sticker.url
+    wrk(base + REPEATED, 8, 5)  # warm-up: connections, both workers' caches, plans
+    wrk(base + "/", 8, 3, stack.lua, (secrets.token_hex(3),))
+    groups = {"sticker": sticker.pids, "search": search.pids, "postgres": backend_pids}
+    for concurrency in args.levels:
+        for kind in ("repeated", "unique"):
+            row = measure_cell(stack, base, concurrency, kind, args, groups, result.loads)
+            result.rows.append((f"{ttl:g} s" if ttl else "off", *row))
+            print(result.rows[-1], flush=True)
+    if args.profile and ttl == args.ttls[-1]:
+        pids = search.pids()[1:] + sticker.pids()[1:]
+        result.hot = profile_run(pids, base, max(args.levels), args.duration)
+
+
+def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measured) -> list[str]:
     lines = [
-        common.machine_line(loads[:1] + loads[-1:]),
+        common.machine_line(measured.loads[:1] + measured.loads[-1:]),
         "",
         f"`.venv/bin/python -m benchmarks.load_public --stickers {args.stickers} --duration {args.duration} "
         f"--repeats {args.repeats}`: {common.model_label(env)}, {args.stickers:,} stickers (random vectors). "
@@ -333,7 +384,7 @@ def main() -> None:
                 "CPU ms/request: sticker / search / postgres",
                 "CPU bound req/s",
             ],
-            rows,
+            measured.rows,
         ),
         "",
         "CPU ms/request: user+system CPU time of each service's gunicorn processes and of the PostgreSQL "
@@ -341,10 +392,11 @@ def main() -> None:
         f"= {os.cpu_count()} cores / their sum: the rate if those three had the cores to themselves (wrk, the "
         "kernel's network stack and everything else on the machine excluded).",
     ]
-    if hot:
+    if measured.hot:
+        hot = measured.hot
         lines += [
             "",
-            f"py-spy, repeated queries at concurrency {max(levels)}, result cache {ttls[-1]:g} s: share of "
+            f"py-spy, repeated queries at concurrency {max(args.levels)}, result cache {args.ttls[-1]:g} s: share of "
             "samples of threads holding the GIL (Python CPU of both services' workers), by innermost frame "
             "(self) and, for this repository's functions, including what they call:",
             "",
@@ -356,6 +408,20 @@ def main() -> None:
                 ],
             ),
         ]
+    return lines
+
+
+def main() -> None:
+    args = arguments()
+    stack = set_up(args)
+    try:
+        measured = measure(stack, args)
+    finally:
+        shutil.rmtree(stack.work, ignore_errors=True)
+        if not args.keep:
+            common.drop_database(STICKER_DB)
+            common.drop_database(SEARCH_DB)
+    lines = section_lines(args, stack.env, measured)
     common.write_section("load-public", "Public search under load", lines, write=not args.no_write)
 
 

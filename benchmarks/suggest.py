@@ -20,10 +20,10 @@ import argparse
 import io
 import os
 import random
-import secrets
 import time
 
 from benchmarks import common
+from testkit.live_process import admin_sql, with_database
 
 DATABASE = "bench_suggest"
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
@@ -36,25 +36,21 @@ def words(rng: random.Random, n: int) -> list[str]:
     return sorted(found)
 
 
-def setup_django(pg_url: str) -> None:
-    from testkit.live_process import with_database
+def set_up(args: argparse.Namespace) -> str:
+    """The scratch database (new unless ``--reuse``), migrated, and Django for sticker_service on it; filled with
+    ``--rows`` queries unless a kept one has them. Returns how it was filled, for the section."""
+    if not args.reuse:
+        admin_sql(args.pg_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)', "postgres")
+        admin_sql(args.pg_url, f'CREATE DATABASE "{DATABASE}"', "postgres")
+    url = with_database(args.pg_url, DATABASE)
+    common.setup_sticker_django(DATABASE, migrate=True, STICKER_DATABASE_URL=url, THROTTLE_RATE_SUGGEST="")
+    from sticker_service.searches.models import Query
 
-    os.environ.update(
-        common.service_env(
-            "sticker",
-            DATABASE,
-            STICKER_DATABASE_URL=with_database(pg_url, DATABASE),
-            ALLOWED_HOSTS="testserver",
-            THROTTLE_RATE_SUGGEST="",
-            STICKER_SECRET_KEY=secrets.token_urlsafe(50),
-        )
-    )
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sticker_service.config.settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    if args.reuse and Query.objects.count() == args.rows:
+        return "filled by an earlier run (--reuse)"
+    fill(args.rows, random.Random(15))
+    return f"filled in {time.perf_counter() - started:.0f} s"
 
 
 def fill(rows: int, rng: random.Random) -> None:
@@ -100,16 +96,7 @@ def _scan_nodes(plan: dict) -> str:
     return ", ".join(found)
 
 
-def timed(fn, items: list) -> list[float]:
-    times = []
-    for item in items:
-        started = time.perf_counter()
-        fn(item)
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=1000)
@@ -117,48 +104,44 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the bench_suggest database afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept bench_suggest database of --rows rows")
-    args = parser.parse_args()
-    from testkit.live_process import admin_sql
+    return parser.parse_args()
 
-    if not args.reuse:
-        admin_sql(args.pg_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)', "postgres")
-        admin_sql(args.pg_url, f'CREATE DATABASE "{DATABASE}"', "postgres")
-    setup_django(args.pg_url)
+
+def database_facts() -> dict[str, str | int]:
+    """Rows, rows above the privacy floor, the server's version and the prefix index's size."""
     from django.db import connection
-    from django.test import Client
 
     from sticker_service.searches.models import MIN_DISTINCT_CLIENTS, Query
-    from sticker_service.searches.selectors import suggestions, suggestions_query
 
-    rng = random.Random(15)
-    started = time.perf_counter()
-    filled = "filled by an earlier run (--reuse)"
-    if not (args.reuse and Query.objects.count() == args.rows):
-        fill(args.rows, rng)
-        filled = f"filled in {time.perf_counter() - started:.0f} s"
-    total = Query.objects.count()
-    eligible = Query.objects.filter(distinct_clients__gte=MIN_DISTINCT_CLIENTS, hidden=False).count()
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         version = cursor.fetchone()[0].split(" on ")[0]
         cursor.execute("SELECT pg_size_pretty(pg_relation_size('query_suggest_prefix'))")
         index_size = cursor.fetchone()[0]
-    sample = list(Query.objects.order_by("?").values_list("text", flat=True)[: args.repeats])
-    prefixes = [text[: 1 + i % 6] for i, text in enumerate(sample)]
-    for prefix in prefixes:  # one warm-up pass: an autocomplete index in use is cached
-        suggestions(prefix, limit=8)
-    loads = [common.loadavg()]
-    found = []
-    selector = timed(lambda p: found.append(len(suggestions(p, limit=8))), prefixes)
-    client = Client()
+    return {
+        "total": Query.objects.count(),
+        "eligible": Query.objects.filter(distinct_clients__gte=MIN_DISTINCT_CLIENTS, hidden=False).count(),
+        "version": version,
+        "index_size": index_size,
+    }
 
-    def request(prefix: str) -> None:
-        response = client.get("/api/suggest/", {"prefix": prefix, "limit": 8})
-        assert response.status_code == 200, response.content[:300]
 
-    requests_ = timed(request, prefixes)
+def prefixes(repeats: int) -> list[str]:
+    """1-6 characters (each length equally often) cut from queries drawn at random from the log."""
+    from sticker_service.searches.models import Query
+
+    sample = list(Query.objects.order_by("?").values_list("text", flat=True)[:repeats])
+    return [text[: 1 + i % 6] for i, text in enumerate(sample)]
+
+
+def in_postgres(prefixes: list[str]) -> tuple[list[float], set[str]]:
+    """The selector's SQL timed inside PostgreSQL (EXPLAIN ANALYZE; no client round trip), and the plans' scans."""
+    from django.db import connection
+
+    from sticker_service.searches.selectors import suggestions_query
+
     server, plans = [], set()
-    for prefix in prefixes:  # the same query as the selector, timed inside PostgreSQL (no client round trip)
+    for prefix in prefixes:
         sql, params = suggestions_query(prefix, limit=8).query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
@@ -166,37 +149,69 @@ def main() -> None:
         plan = plan[0] if isinstance(plan, list) else plan
         server.append(plan["Execution Time"] / 1000)
         plans.add(_scan_nodes(plan["Plan"]))
+    return server, plans
+
+
+def measure(prefixes: list[str], loads: list[str]) -> tuple[list[tuple], float, set[str], float]:
+    """Table rows (selector, SQL in PostgreSQL, whole request; the selector by prefix length), the selector's p50,
+    the plans seen and the mean number of suggestions, timed after one warm-up pass."""
+    from django.test import Client
+
+    from sticker_service.searches.selectors import suggestions
+
+    for prefix in prefixes:  # one warm-up pass: an autocomplete index in use is cached
+        suggestions(prefix, limit=8)
+    loads.append(common.loadavg())
+    found: list[int] = []
+    selector = common.timed(lambda p: found.append(len(suggestions(p, limit=8))), prefixes)
+    client = Client()
+
+    def request(prefix: str) -> None:
+        response = client.get("/api/suggest/", {"prefix": prefix, "limit": 8})
+        assert response.status_code == 200, response.content[:300]
+
+    requests_ = common.timed(request, prefixes)
+    server, plans = in_postgres(prefixes)
     loads.append(common.loadavg())
     by_length = {}
     for length in range(1, 7):
         picked = [t for i, t in enumerate(selector) if len(prefixes[i]) == length]
         if picked:
             by_length[length] = picked
-
-    def row(what: str, values: list[float]) -> tuple:
-        return (
-            what,
-            len(values),
-            common.fmt_ms(common.percentile(values, 50)),
-            common.fmt_ms(common.percentile(values, 99)),
-        )
-
     rows = [
-        row("selector (Django ORM + psycopg2 round trip), all prefixes", selector),
-        row("the same SQL inside PostgreSQL (EXPLAIN ANALYZE execution time), all prefixes", server),
-        row("GET /api/suggest/ in-process (validation, query, JSON), all prefixes", requests_),
-        *(row(f"selector, {length}-character prefixes", values) for length, values in by_length.items()),
+        p50_p99("selector (Django ORM + psycopg2 round trip), all prefixes", selector),
+        p50_p99("the same SQL inside PostgreSQL (EXPLAIN ANALYZE execution time), all prefixes", server),
+        p50_p99("GET /api/suggest/ in-process (validation, query, JSON), all prefixes", requests_),
+        *(p50_p99(f"selector, {length}-character prefixes", values) for length, values in by_length.items()),
     ]
-    p50 = common.percentile(selector, 50)
+    return rows, common.percentile(selector, 50), plans, sum(found) / len(found)
+
+
+def p50_p99(what: str, values: list[float]) -> tuple:
+    return (
+        what,
+        len(values),
+        common.fmt_ms(common.percentile(values, 50)),
+        common.fmt_ms(common.percentile(values, 99)),
+    )
+
+
+def main() -> None:
+    args = arguments()
+    filled = set_up(args)
+    facts = database_facts()
+    cut = prefixes(args.repeats)
+    loads: list[str] = []
+    rows, p50, plans, mean_found = measure(cut, loads)
     goal = "met" if p50 <= 0.005 else "MISSED"
     lines = [
         common.machine_line(loads),
         "",
-        f"`.venv/bin/python -m benchmarks.suggest --rows {args.rows} --repeats {args.repeats}` on {version}: "
-        f"{total:,} query rows ({eligible:,} above the privacy floor; partial prefix index "
-        f"`query_suggest_prefix` {index_size}; {filled}), limit 8, {len(prefixes)} prefixes "
+        f"`.venv/bin/python -m benchmarks.suggest --rows {args.rows} --repeats {args.repeats}` on {facts['version']}: "
+        f"{facts['total']:,} query rows ({facts['eligible']:,} above the privacy floor; partial prefix index "
+        f"`query_suggest_prefix` {facts['index_size']}; {filled}), limit 8, {len(cut)} prefixes "
         "of 1-6 characters cut from random logged queries, timed after one warm-up pass "
-        f"(mean {sum(found) / len(found):.1f} suggestions each); "
+        f"(mean {mean_found:.1f} suggestions each); "
         f"milliseconds. Plans seen: {'; '.join(sorted(plans))}.",
         "",
         *common.table(["what", "calls", "p50 ms", "p99 ms"], rows),
@@ -204,6 +219,8 @@ def main() -> None:
         f"Goal p50 <= 5 ms (selector) at 1,000,000 rows: {goal} ({common.fmt_ms(p50)} ms).",
     ]
     common.write_section("suggest", "Autocomplete at 1,000,000 queries", lines, write=not args.no_write)
+    from django.db import connection
+
     connection.close()
     if not args.keep:
         admin_sql(args.pg_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)', "postgres")

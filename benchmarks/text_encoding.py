@@ -130,40 +130,35 @@ def cache_latency(encoder, redis_url: str, repeats: int) -> dict[str, list[float
     return result
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    common.setup_search_django("bench_search", common.model_env("default"), migrate=False)
-    loads, rows = [common.loadavg()], []
-    encoders = {}
-    for kind, label in (("default", "default model (MiniLM text tower)"), ("vit-b-32", "open_clip ViT-B-32")):
-        encoder = encoders[kind] = load(kind, args.threads)
-        result = compare(encoder, args.repeats)
-        loads.append(common.loadavg())
-        times = result["times"]
-        full = common.median(times["full"])
 
-        best = times.get("fast") or times.get("trimmed") or times["full"]
-        rows.append(
-            (
-                label,
-                result["context"],
-                cell(times, "full"),
-                cell(times, "trimmed"),
-                cell(times, "fast"),
-                f"{full / common.median(times['trimmed']):.1f}x" if "trimmed" in times else "-",
-                f"{full / common.median(best):.1f}x",
-                f"{result['max_diff']:.1e}",
-            )
-        )
-        print(rows[-1], flush=True)
-    cache = cache_latency(encoders["default"], args.redis, args.repeats)
-    loads.append(common.loadavg())
+def path_row(label: str, result: dict) -> tuple:
+    """One model's row: context, p50 / p99 per text path, speed-ups against the full path, max difference."""
+    times = result["times"]
+    full = common.median(times["full"])
+    best = times.get("fast") or times.get("trimmed") or times["full"]
+    return (
+        label,
+        result["context"],
+        cell(times, "full"),
+        cell(times, "trimmed"),
+        cell(times, "fast"),
+        f"{full / common.median(times['trimmed']):.1f}x" if "trimmed" in times else "-",
+        f"{full / common.median(best):.1f}x",
+        f"{result['max_diff']:.1e}",
+    )
+
+
+def section_lines(
+    args: argparse.Namespace, rows: list[tuple], cache: dict[str, list[float]], loads: list[str]
+) -> list[str]:
     cache_rows = [
         (name, common.fmt_ms(common.percentile(values, 50)), common.fmt_ms(common.percentile(values, 99)))
         for name, values in (
@@ -173,8 +168,7 @@ def main() -> None:
         )
     ]
     print(cache_rows)
-
-    lines = [
+    return [
         common.machine_line(loads),
         "",
         f"`.venv/bin/python -m benchmarks.text_encoding --repeats {args.repeats} --threads {args.threads}`; "
@@ -204,6 +198,21 @@ def main() -> None:
         "",
         *common.table(["path", "p50", "p99"], cache_rows),
     ]
+
+
+def main() -> None:
+    args = arguments()
+    common.setup_search_django("bench_search", common.model_env("default"), migrate=False)
+    loads, rows = [common.loadavg()], []
+    encoders = {}
+    for kind, label in (("default", "default model (MiniLM text tower)"), ("vit-b-32", "open_clip ViT-B-32")):
+        encoders[kind] = load(kind, args.threads)
+        rows.append(path_row(label, compare(encoders[kind], args.repeats)))
+        loads.append(common.loadavg())
+        print(rows[-1], flush=True)
+    cache = cache_latency(encoders["default"], args.redis, args.repeats)
+    loads.append(common.loadavg())
+    lines = section_lines(args, rows, cache, loads)
     common.write_section("text-encoding", "Text encoding and query-embedding cache", lines, write=not args.no_write)
 
 
