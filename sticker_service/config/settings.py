@@ -73,7 +73,7 @@ SPECTACULAR_SETTINGS = spectacular_settings(
 )
 
 # The internal search service, reached over HTTP only: one base URL, or several (comma-separated) to spread
-# calls over instances and fail over from one that is down (searches/client.py).
+# calls over instances and fail over from one that is down (core/search_client.py).
 SEARCH_SERVICE_URL = env.str("SEARCH_SERVICE_URL", default="http://127.0.0.1:8118").rstrip("/")
 # Seconds an instance that failed is tried only after the others.
 SEARCH_SERVICE_DOWN_SECONDS = env.float("SEARCH_SERVICE_DOWN_SECONDS", default=5.0)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sticker_service.catalog.selectors import sticker_url
 from sticker_service.catalog.services import record_seen_stickers
-from sticker_service.searches import client
+from sticker_service.core import search_client
 from sticker_service.searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
 from sticker_service.searches.models import Query, QueryClient, QueryHourlyUse
 from sticker_service.searches.normalize import normalize_query
@@ -80,11 +80,11 @@ def record_query_use(text: str, *, client_key: str | None = None) -> int:
     return usage_count
 
 
-def _unavailable(exc: client.SearchServiceUnavailable) -> SearchUnavailable:
+def _unavailable(exc: search_client.SearchServiceUnavailable) -> SearchUnavailable:
     return SearchUnavailable(details={"dependency": "search_service", "reason": exc.reason})
 
 
-def _upstream_error(exc: client.SearchServiceError) -> ResultWindowExceeded | SearchRefused | SearchUnavailable:
+def _upstream_error(exc: search_client.SearchServiceError) -> ResultWindowExceeded | SearchRefused | SearchUnavailable:
     """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
     upstream = {
         "dependency": "search_service",
@@ -107,7 +107,7 @@ def _upstream_error(exc: client.SearchServiceError) -> ResultWindowExceeded | Se
     return SearchUnavailable(details=upstream)
 
 
-def _hits(ranking: client.Ranking) -> list[StickerHit]:
+def _hits(ranking: search_client.Ranking) -> list[StickerHit]:
     return [
         StickerHit(filename=hit.filename, url=sticker_url(hit.filename), score=hit.score, title=hit.title)
         for hit in ranking.hits
@@ -126,10 +126,10 @@ def search_stickers(*, query: str, limit: int, offset: int, client_key: str | No
     check_result_window(offset, limit)
     normal = normalize_query(query)
     try:
-        ranking = client.search(normal, limit=limit, offset=offset, boosts=query_boosts(normal))
-    except client.SearchServiceUnavailable as exc:
+        ranking = search_client.search(normal, limit=limit, offset=offset, boosts=query_boosts(normal))
+    except search_client.SearchServiceUnavailable as exc:
         raise _unavailable(exc) from exc
-    except client.SearchServiceError as exc:
+    except search_client.SearchServiceError as exc:
         raise _upstream_error(exc) from exc
     record_query_use(normal, client_key=client_key)
     record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
@@ -139,10 +139,10 @@ def search_stickers(*, query: str, limit: int, offset: int, client_key: str | No
 def similar_stickers(*, filename: str, limit: int) -> SearchResult:
     """Stickers that look like ``filename``; :class:`UnknownSticker` when search_service does not know it."""
     try:
-        ranking = client.similar(filename, limit=limit)
-    except client.SearchServiceUnavailable as exc:
+        ranking = search_client.similar(filename, limit=limit)
+    except search_client.SearchServiceUnavailable as exc:
         raise _unavailable(exc) from exc
-    except client.SearchServiceError as exc:
+    except search_client.SearchServiceError as exc:
         if exc.status == 404:
             raise UnknownSticker(filename) from exc
         raise _upstream_error(exc) from exc
