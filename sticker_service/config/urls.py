@@ -9,7 +9,8 @@ from sticker_service.core.search_client import check_ready as search_service_rea
 from sticker_service.counter.views import CounterView
 from sticker_service.demo.views import demo_page
 from sticker_service.feedback.views import FeedbackView
-from sticker_service.searches.views import SearchView, SimilarView, SuggestView, TrendingView
+from sticker_service.search_proxy.views import SearchView, SimilarView
+from sticker_service.searches.views import SuggestView, TrendingView
 
 urlpatterns = [
     path("", demo_page, name="demo"),  # the demo page (HTML + JS over the public API)
