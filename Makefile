@@ -12,8 +12,9 @@ REQS := $(wildcard requirements/*.txt) pyproject.toml
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
-	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy, lint-imports) and all tests (both services,"
-	@echo "             model_training and tests/system on the embedded PostgreSQL, then sticker_service on stock PostgreSQL 15)"
+	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy, lint-imports) and all tests"
+	@echo "             (tests/repository, both services, model_training and tests/system on the embedded PostgreSQL,"
+	@echo "             then sticker_service on stock PostgreSQL 15)"
 	@echo "make fuzz  - nightly: schemathesis on both services at depth (FUZZ_EXAMPLES=150 per operation, FUZZ_SEED=42)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
 

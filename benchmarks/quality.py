@@ -44,6 +44,8 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before the model libraries are imported
 
 from model_training import evaluation, features, sources, train  # noqa: E402
+from model_training.heads import head_from_state  # noqa: E402
+from model_training.recipe import TrainConfig  # noqa: E402
 from search_service.default_model import build  # noqa: E402
 from search_service.stickers.metadata import metadata_text  # noqa: E402  (the text search_service embeds per sticker)
 
@@ -194,7 +196,7 @@ def costs_in_fresh_process(threads: int) -> dict:
 def recipe_of(path: Path) -> evaluation.Recipe:
     """The recipe a projection file was trained with (its metadata)."""
     _, meta = build.load_projection(path)
-    cfg = train.TrainConfig(**json.loads(meta["train_config"]))
+    cfg = TrainConfig(**json.loads(meta["train_config"]))
     sets = tuple(json.loads(meta.get("icon_sets", "null")) or evaluation.V1.icon_sets)
     kinds = tuple(meta.get("features", "pooled").split(","))
     return evaluation.Recipe("shipped recipe", cfg, sets, kinds=kinds, tower=meta.get("tower", "lite0"))
@@ -202,7 +204,7 @@ def recipe_of(path: Path) -> evaluation.Recipe:
 
 def committed_head(path: Path) -> evaluation.Head:
     tensors, meta = build.load_projection(path)
-    return evaluation.Head(train.head_from_state(tensors, meta), recipe_of(path), int(meta.get("items", 0)))
+    return evaluation.Head(head_from_state(tensors, meta), recipe_of(path), int(meta.get("items", 0)))
 
 
 def as_served(pool: evaluation.Pool, head: evaluation.Head, idx, threads: int) -> float:
@@ -273,7 +275,7 @@ DATA_ABLATIONS = {
 }
 TOWER_ABLATION = ("EfficientNet-Lite1 tower (240 px) instead of Lite0", {"tower": "lite1"})
 # With --tune-ablation: the tower's last stage (+ conv_head, bn2 with frozen statistics) tuned on the cached stage-5
-# maps at a small learning rate (AdamW), the head at the recipe's; servable (train.head_state). lr 1e-4 was tried
+# maps at a small learning rate (AdamW), the head at the recipe's; servable (heads.head_state). lr 1e-4 was tried
 # too in an exploring run (lower still); each tuned head takes minutes, not seconds.
 TUNE_ABLATIONS = [("last tower stage tuned, lr 3e-5", {"tune_lr": 3e-5})]
 # Combinations of the validation winners that the serving path can serve (a timm tower, multi-block or not,

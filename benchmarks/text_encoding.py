@@ -124,7 +124,7 @@ def cache_latency(encoder, redis_url: str, repeats: int) -> dict[str, list[float
         result["redis"].append(time_call(lambda text=text: loader.embed_query(text)))
     if shared.hits != len(texts):
         raise SystemExit(f"expected {len(texts)} Redis hits, got {shared.hits}")
-    client = shared._client
+    client = shared.redis.client
     client.delete(*[shared.key(text) for text in texts])
     loader.set_encoder(None)
     return result

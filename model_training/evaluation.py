@@ -34,7 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import features, sources, train
+from . import features, sources
+from .dataset import Dataset, split_groups, text_table, without_concepts
+from .heads import embed_images, load_head
+from .loop import train_head
+from .metrics import recall_summary, retrieval_ranks
+from .recipe import V2_CONFIG, V2_ICON_SETS, TrainConfig, input_kind
 
 VAL_STYLE, TEST_STYLE = "streamline-emojis", "fxemoji"
 VAL_CATEGORIES, TEST_CATEGORIES = "streamline-ultimate-color", "icon-park"
@@ -85,7 +90,7 @@ class Recipe:
     """What a head is trained on and how; the tiers remove their held-out sets from ``icon_sets``."""
 
     label: str
-    cfg: train.TrainConfig = field(default_factory=train.TrainConfig)
+    cfg: TrainConfig = field(default_factory=TrainConfig)
     icon_sets: tuple[str, ...] = sources.EMOJI_ICON_SETS + sources.NOTO_ICON_SETS
     kinds: tuple[str, ...] = ("pooled",)
     tower: str = "lite0"  # image tower (default_model.build.TOWERS)
@@ -93,8 +98,8 @@ class Recipe:
 
     def inputs(self) -> tuple[str, ...]:
         """The cached feature kinds its heads read: ``kinds``, or the stage-5 maps when the recipe tunes the last
-        tower stage (``train.input_kind``; that stage makes the pooled features itself)."""
-        kind = train.input_kind(self.cfg)
+        tower stage (``input_kind``; that stage makes the pooled features itself)."""
+        kind = input_kind(self.cfg)
         if kind == "pooled":
             return self.kinds
         if self.kinds != ("pooled",):
@@ -104,7 +109,7 @@ class Recipe:
 
 V1 = Recipe("v1 recipe")
 # The baseline every ablation changes one thing of: v2's recipe.
-TODAY = Recipe("today's recipe (v2)", train.V2_CONFIG, train.V2_ICON_SETS)
+TODAY = Recipe("today's recipe (v2)", V2_CONFIG, V2_ICON_SETS)
 
 
 class Pool:
@@ -131,7 +136,7 @@ class Pool:
         self._have: dict[tuple[str, int, str], np.ndarray] = {}
         self.heads: dict = {}
         self._other_towers: dict[str, features.Towers] = {}
-        half_a, half_b = train.split_groups([it for it in self.items if it.source == "noto"])
+        half_a, half_b = split_groups([it for it in self.items if it.source == "noto"])
         self.noto_a, self.noto_b = [self.index[it.uid] for it in half_a], [self.index[it.uid] for it in half_b]
 
     def of_set(self, name: str) -> list[int]:
@@ -180,16 +185,16 @@ class Pool:
             [self.items[i] for i in idx], variant, lambda v, where: self.feats(kind, v, idx[where].tolist(), tower)
         )
 
-    def dataset(self, idx: Sequence[int], recipe: Recipe) -> train.Dataset:
+    def dataset(self, idx: Sequence[int], recipe: Recipe) -> Dataset:
         """A training set of items ``idx`` (features of the recipe's kinds, its number of variants)."""
         idx = list(idx)
         items = [self.items[i] for i in idx]
-        texts, prompt_ids, category_ids, concepts = train.text_table(items)
+        texts, prompt_ids, category_ids, concepts = text_table(items)
         image_feats = [
             features.side_by_side([self.training_feats(k, v, idx, recipe.tower) for k in recipe.inputs()])
             for v in range(recipe.cfg.variants)
         ]
-        return train.Dataset(items, image_feats, prompt_ids, texts, self.texts(texts), concepts, category_ids)
+        return Dataset(items, image_feats, prompt_ids, texts, self.texts(texts), concepts, category_ids)
 
     def texts(self, texts: Sequence[str]) -> np.ndarray:
         return features.text_feature_matrix(self.towers, self.cache, list(texts))
@@ -203,8 +208,7 @@ class Pool:
         if not held_out:
             return candidates
         keep = {
-            it.uid
-            for it in train.without_concepts([self.items[i] for i in candidates], [self.items[i] for i in held_out])
+            it.uid for it in without_concepts([self.items[i] for i in candidates], [self.items[i] for i in held_out])
         }
         return [i for i in candidates if self.items[i].uid in keep]
 
@@ -218,7 +222,7 @@ class Head:
 
     def embed(self, pool: Pool, idx: Sequence[int]) -> np.ndarray:
         x = features.side_by_side([pool.feats(k, 0, idx, self.recipe.tower) for k in self.recipe.inputs()])
-        emb = train.embed_images(self.head, x)
+        emb = embed_images(self.head, x)
         if self.recipe.prior:
             emb = (1 - self.recipe.prior) * emb + self.recipe.prior * imagenet_prior(pool, idx, self.recipe.tower)
             emb /= np.linalg.norm(emb, axis=1, keepdims=True)
@@ -234,15 +238,20 @@ def fit(pool: Pool, recipe: Recipe, idx: Sequence[int]) -> Head:
     return Head(pool.heads[key], recipe, len(idx))
 
 
+# The modules whose code decides what a trained head is: a change in one retrains the stored heads.
+TRAINING_CODE = ("recipe", "dataset", "heads", "loop", "features", "sources")
+
+
 @functools.cache
 def training_code_digest() -> str:
-    """SHA-256 of the training code (train, features, sources), read once per process."""
-    return hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (train, features, sources))).hexdigest()
+    """SHA-256 of the training code (``TRAINING_CODE``), read once per process."""
+    folder = Path(__file__).parent
+    return hashlib.sha256(b"".join((folder / f"{m}.py").read_bytes() for m in TRAINING_CODE)).hexdigest()
 
 
 def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
     """Training is seeded, so a head is kept on disk (``<cache>/heads``) under a hash of its recipe, of its
-    training pictures' uids and of the training code (train, features, sources: a change there retrains), and a
+    training pictures' uids and of the training code (``TRAINING_CODE``: a change there retrains), and a
     later run (the final benchmark after the exploring ones) loads it."""
     from safetensors.torch import load_file, save_file
 
@@ -251,8 +260,8 @@ def stored_head(pool: Pool, recipe: Recipe, idx: Sequence[int]):
     digest = hashlib.sha256(f"{replace(recipe, label='', prior=0.0)!r}\n{uids}\n{code}".encode()).hexdigest()[:24]
     path = Path(pool.cache) / "heads" / f"{digest}.safetensors"
     if path.exists():
-        return train.load_head(load_file(str(path)), recipe.cfg.head, recipe.tower if recipe.cfg.tune_lr else None)
-    head = train.train_head(pool.dataset(idx, recipe), recipe.cfg, log=None, tower=recipe.tower)[0]
+        return load_head(load_file(str(path)), recipe.cfg.head, recipe.tower if recipe.cfg.tune_lr else None)
+    head = train_head(pool.dataset(idx, recipe), recipe.cfg, log=None, tower=recipe.tower)[0]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()}, str(path.with_suffix(".tmp")))
     path.with_suffix(".tmp").replace(path)
@@ -280,7 +289,7 @@ def imagenet_prior(pool: Pool, idx: Sequence[int], tower: str = "lite0") -> np.n
 def name_recall(pool: Pool, emb: np.ndarray, idx: Sequence[int]) -> dict:
     """Each picture's name finds it among ``idx`` (R@1/5/10, mean rank)."""
     queries = pool.texts([pool.items[i].name for i in idx])
-    return train.recall_summary(train.retrieval_ranks(emb, queries, range(len(idx))))
+    return recall_summary(retrieval_ranks(emb, queries, range(len(idx))))
 
 
 def category_precision(pool: Pool, set_name: str, emb: np.ndarray, idx: Sequence[int]) -> dict:

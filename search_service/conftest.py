@@ -14,6 +14,7 @@ from django.test import override_settings
 
 from search_service.encoders import loader
 from search_service.stickers import vector_index
+from servicekit.caching import clear_all
 from testkit.checkpoints import TEST_MODEL, write_random_checkpoint, write_tiny_model
 from testkit.memo_encoder import MemoEncoder
 
@@ -70,15 +71,14 @@ def sticker_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def adapter_state(settings):
-    """No query adapter remembered between tests; within a test, the first search looks for one and later ones
-    reuse the answer (a test about adapters sets SEARCH_ADAPTER_REFRESH = 0)."""
-    from search_service.adapters import serving
-
+def empty_caches(settings):
+    """Each test starts with this process's caches empty (servicekit.caching.clear_all: query vectors, adapted
+    vectors, served adapters, search results, catalogue sizes). Within a test, the first search looks for a query
+    adapter and later ones reuse the answer (a test about adapters sets SEARCH_ADAPTER_REFRESH = 0)."""
     settings.SEARCH_ADAPTER_REFRESH = 3600
-    serving.reset()
+    clear_all()
     yield
-    serving.reset()
+    clear_all()
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -8,7 +8,8 @@
 - ``fake_search_service``: a small fake search_service (http.server in a thread) for the client's failure paths.
 - ``checkpoints``: the random-weight open_clip checkpoint writer.
 - ``images``: generated test images; ``memo_encoder``: a memo in front of the real test encoder.
-- ``browser``: headless Chromium; ``postman``: reading the Postman collection.
+- ``browser``: headless Chromium; ``postman``: reading the Postman collection; ``env_example``: .env.example read
+  as data.
 
 Importable as ``testkit`` from the repository root, the one import root: pytest and ``python -m benchmarks.X``
 run from there.

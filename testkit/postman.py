@@ -1,5 +1,5 @@
 """Reading the Postman collection (assets/postman/) and checking it against sticker_service's OpenAPI schema:
-shared by the collection's static checks (sticker_service/config/tests/test_postman_collection.py) and its live
+shared by the collection's static checks (tests/repository/test_postman_collection.py) and its live
 run against the real services (tests/system/test_postman_live_run.py)."""
 
 from __future__ import annotations

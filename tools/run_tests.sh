@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command's body (make test): pytest for both services against the real database, the
-# default model's training (model_training: smoke training on generated shapes, no database), the system
-# tests (tests/system: both services together), then sticker_service once more against the machine's stock
-# PostgreSQL 15 (no extensions).
+# The test command's body (make test): the repository checks (tests/repository: compose file, Dockerfiles,
+# .env.example, docs and the Postman collection read as data, no database), pytest for both services against the
+# real database, the default model's training (model_training: smoke training on generated shapes, no database),
+# the system tests (tests/system: both services together), then sticker_service once more against the machine's
+# stock PostgreSQL 15 (no extensions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-$PWD/.venv/bin/python}
@@ -33,7 +34,7 @@ fi
 
 status=0
 # TEST_SUITES: which folders run (default all; make fuzz runs only tests/system's schemathesis test).
-SUITES=${TEST_SUITES:-search_service model_training servicekit sticker_service tests/system}
+SUITES=${TEST_SUITES:-tests/repository search_service model_training servicekit sticker_service tests/system}
 for suite in $SUITES; do
   # From the repository root, the one import root; each suite's pytest.ini names its settings.
   # tests/system runs once, on the embedded database: it brings its own gunicorn processes and a private cluster.

@@ -2,7 +2,11 @@
 
 import numpy as np
 
-from model_training import evaluation, sources, train
+from model_training import evaluation, sources
+from model_training.dataset import Dataset, text_table, without_concepts
+from model_training.heads import embed_images
+from model_training.loop import train_head
+from model_training.recipe import SHIPPED_CONFIG, SHIPPED_ICON_SETS, TrainConfig
 from search_service.default_model import build
 
 
@@ -23,7 +27,7 @@ def test_a_held_out_concept_leaves_training_whatever_its_spelling():
         item("iconify:b", "us", "us"),
         item("iconify:c", "rocket", "rocket"),
     ]
-    assert [it.key for it in train.without_concepts(pool, held_out)] == ["us", "rocket"]
+    assert [it.key for it in without_concepts(pool, held_out)] == ["us", "rocket"]
 
 
 def test_category_names_become_queries():
@@ -55,19 +59,19 @@ def test_category_precision_counts_relevant_icons_in_the_top_ten():
 
 
 def test_the_shipped_recipe_never_trains_on_a_test_set():
-    assert not set(train.SHIPPED_ICON_SETS) & set(evaluation.TEST_SETS)
+    assert not set(SHIPPED_ICON_SETS) & set(evaluation.TEST_SETS)
 
 
-def category_dataset(seed: int = 0) -> train.Dataset:
+def category_dataset(seed: int = 0) -> Dataset:
     """Twelve pictures of twelve concepts in two publisher categories; random features and text vectors."""
     rng = np.random.default_rng(seed)
     cats = ["warm things"] * 6 + ["cold things"] * 6
     items = [sources.Item("iconify:x", f"thing-{n}", f"thing {n}", category=c) for n, c in enumerate(cats)]
-    texts, prompt_ids, category_ids, concepts = train.text_table(items)
+    texts, prompt_ids, category_ids, concepts = text_table(items)
     text_feats = rng.standard_normal((len(texts), build.EMBED_DIM)).astype(np.float32)
     text_feats /= np.linalg.norm(text_feats, axis=1, keepdims=True)
     image_feats = [rng.standard_normal((len(items), 64)).astype(np.float32)]
-    return train.Dataset(items, image_feats, prompt_ids, texts, text_feats, concepts, category_ids)
+    return Dataset(items, image_feats, prompt_ids, texts, text_feats, concepts, category_ids)
 
 
 def test_category_prompts_teach_each_category_name_its_pictures():
@@ -76,9 +80,9 @@ def test_category_prompts_teach_each_category_name_its_pictures():
     assert len(set(data.concepts)) == 12  # every picture its own concept: only the category joins them
 
     def top6(category_prob: float) -> list[set[int]]:
-        cfg = train.TrainConfig(epochs=200, batch_size=12, variants=1, feature_dropout=0.0, category_prob=category_prob)
-        head = train.train_head(data, cfg, log=None)[0]
-        emb = train.embed_images(head, data.image_feats[0])
+        cfg = TrainConfig(epochs=200, batch_size=12, variants=1, feature_dropout=0.0, category_prob=category_prob)
+        head = train_head(data, cfg, log=None)[0]
+        emb = embed_images(head, data.image_feats[0])
         sims = data.text_feats[[data.category_ids[0], data.category_ids[6]]] @ emb.T
         return [set(np.argsort(-row)[:6].tolist()) for row in sims]
 
@@ -93,7 +97,7 @@ def test_a_tuning_recipe_reads_the_stage5_maps_and_only_with_the_pooled_recipe()
 
     assert evaluation.TODAY.inputs() == ("pooled",)
     assert dataclasses.replace(evaluation.TODAY, kinds=("pooled", "blocks")).inputs() == ("pooled", "blocks")
-    tuning = dataclasses.replace(evaluation.TODAY, cfg=dataclasses.replace(train.SHIPPED_CONFIG, tune_lr=1e-4))
+    tuning = dataclasses.replace(evaluation.TODAY, cfg=dataclasses.replace(SHIPPED_CONFIG, tune_lr=1e-4))
     assert tuning.inputs() == ("stage5",)
     with pytest.raises(ValueError):
         dataclasses.replace(tuning, kinds=("pooled", "blocks")).inputs()

@@ -3,14 +3,18 @@
 import numpy as np
 
 from model_training import train
+from model_training.dataset import make_dataset
+from model_training.heads import embed_images, head_from_state
+from model_training.metrics import retrieval_ranks
+from model_training.smoke import draw_smoke, smoke_items
 from search_service.default_model import build
 from search_service.encoders.open_clip_backend import OpenClipEncoder
 from search_service.encoders.spec import ModelSpec
 
 
 def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
-    items = train.smoke_items()
-    pictures = [train.draw_smoke(it) for it in items]
+    items = smoke_items()
+    pictures = [draw_smoke(it) for it in items]
     assert len({im.tobytes() for im in pictures}) == len(items) == 12  # twelve different pictures
     assert all(im.mode == "RGBA" and im.getpixel((0, 0))[3] == 0 for im in pictures)  # cut-outs
 
@@ -40,7 +44,7 @@ def test_training_command_writes_a_loadable_projection_that_learned(tmp_path):
     encoder = OpenClipEncoder(ModelSpec(f"local-dir:{folder}", None, "smoke"), device="cpu", threads=2)
     img = encoder.encode_images(pictures)
     txt = encoder.encode_texts([it.name for it in items])
-    ranks = train.retrieval_ranks(img, txt, range(len(items)))
+    ranks = retrieval_ranks(img, txt, range(len(items)))
     assert np.mean(ranks == 1) >= 0.75, ranks  # chance is 1/12
 
     # Resumable: a second run reuses every cached feature (no new chunk files).
@@ -73,14 +77,14 @@ def test_a_multi_block_head_is_served_as_it_was_trained(tmp_path):
     assert meta["features"] == build.MULTIBLOCK_FEATURES
     assert tensors["visual.head.proj.weight"].shape == (build.EMBED_DIM, build.IMAGE_FEATURES + 112 + 192 + 320)
 
-    items = train.smoke_items()
-    data = train.make_dataset(features.Towers(cache), cache, items, 1, train.draw_smoke, ("pooled", "blocks"))
-    trained = train.embed_images(train.head_from_state(tensors, meta), data.image_feats[0])
+    items = smoke_items()
+    data = make_dataset(features.Towers(cache), cache, items, 1, draw_smoke, ("pooled", "blocks"))
+    trained = embed_images(head_from_state(tensors, meta), data.image_feats[0])
 
     folder = build.ensure_model_dir(tmp_path / "model", projection_path=out)
     encoder = OpenClipEncoder(ModelSpec(f"local-dir:{folder}", None, "smoke-mb"), device="cpu", threads=2)
-    served = encoder.encode_images([train.draw_smoke(it) for it in items])
+    served = encoder.encode_images([draw_smoke(it) for it in items])
     assert encoder.image_path == "frozen"  # the traced tower, as search_service runs it
     assert np.abs((served * trained).sum(1) - 1).max() < 2e-3  # float16 feature cache
-    ranks = train.retrieval_ranks(served, encoder.encode_texts([it.name for it in items]), range(len(items)))
+    ranks = retrieval_ranks(served, encoder.encode_texts([it.name for it in items]), range(len(items)))
     assert np.mean(ranks == 1) >= 0.75, ranks

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from model_training import features, train
+from model_training.heads import embed_images, head_from_state
+from model_training.smoke import draw_smoke, smoke_items
 from search_service.default_model import build
 from search_service.encoders.open_clip_backend import OpenClipEncoder
 from search_service.encoders.spec import ModelSpec
@@ -55,20 +57,20 @@ def test_the_projection_file_carries_the_tuned_stage_under_open_clip_names(tuned
 
 def test_the_service_embeds_as_training_does_and_not_as_the_untuned_trunk(tuned, towers):
     out, cache = tuned
-    items = train.smoke_items()
+    items = smoke_items()
     tensors, meta = build.load_projection(out)
-    head = train.head_from_state(tensors, meta)
-    stage5 = features.image_feature_matrix(towers, cache, items, 0, loader=train.draw_smoke, kind="stage5")
+    head = head_from_state(tensors, meta)
+    stage5 = features.image_feature_matrix(towers, cache, items, 0, loader=draw_smoke, kind="stage5")
     assert stage5.dtype == np.float16 and stage5.shape == (12, 192, 7, 7)
-    trained = train.embed_images(head, stage5)
+    trained = embed_images(head, stage5)
 
     folder = build.ensure_model_dir(cache.parent / "model", projection_path=out)
     encoder = OpenClipEncoder(ModelSpec(f"local-dir:{folder}", None, "smoke-tuned"), device="cpu", threads=2)
-    served = encoder.encode_images([train.draw_smoke(it) for it in items])
+    served = encoder.encode_images([draw_smoke(it) for it in items])
     assert np.abs((served * trained).sum(1) - 1).max() < SERVED_TOLERANCE
 
     # The same head on the untuned trunk's pooled features embeds clearly otherwise.
-    untuned_head = train.head_from_state({k: v for k, v in tensors.items() if k.startswith("visual.head.")}, meta)
-    pooled = features.image_feature_matrix(towers, cache, items, 0, loader=train.draw_smoke)
-    untuned = train.embed_images(untuned_head, pooled)
+    untuned_head = head_from_state({k: v for k, v in tensors.items() if k.startswith("visual.head.")}, meta)
+    pooled = features.image_feature_matrix(towers, cache, items, 0, loader=draw_smoke)
+    untuned = embed_images(untuned_head, pooled)
     assert np.abs((served * untuned).sum(1) - 1).mean() > 10 * SERVED_TOLERANCE

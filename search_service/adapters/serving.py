@@ -9,15 +9,14 @@ version or a rollback never serves vectors or results of another.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 
 from search_service.encoders.loader import embed_query
+from servicekit.caching import LRU
 
 from .models import QueryAdapter
 from .residual import Residual
@@ -30,9 +29,10 @@ class ServedAdapter:
     residual: Residual
 
 
-_lock = threading.Lock()
-_served: dict[str, tuple[float, ServedAdapter | None]] = {}
-_vectors: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+# Per model id: when this process last looked for a newer version, and what it serves.
+_served: LRU[str, tuple[float, ServedAdapter | None]] = LRU(64)
+# Adapted query vectors by (adapter version, text), as many as the encoder's LRU keeps (at least 1).
+_vectors: LRU[tuple[int, str], np.ndarray] = LRU(lambda: max(settings.SEARCH_TEXT_CACHE_SIZE, 1))
 
 
 def current(model_id: str, dim: int) -> ServedAdapter | None:
@@ -55,8 +55,7 @@ def current(model_id: str, dim: int) -> ServedAdapter | None:
     else:
         weights = QueryAdapter.objects.filter(pk=newest).values_list("weights", flat=True).first()
         adapter = None if weights is None else ServedAdapter(newest, model_id, Residual.from_bytes(weights))
-    with _lock:
-        _served[model_id] = (now, adapter)
+    _served.put(model_id, (now, adapter))
     return adapter
 
 
@@ -65,19 +64,13 @@ def query_vector(text: str, adapter: ServedAdapter | None) -> np.ndarray:
     vector = embed_query(text)
     if adapter is None:
         return vector
-    key = (adapter.version, text)
-    with _lock:
-        cached = _vectors.get(key)
-        if cached is not None:
-            _vectors.move_to_end(key)
-            return cached
-    adapted = adapter.residual.apply(vector)
-    adapted.setflags(write=False)
-    with _lock:
-        _vectors[key] = adapted
-        while len(_vectors) > max(settings.SEARCH_TEXT_CACHE_SIZE, 1):
-            _vectors.popitem(last=False)
-    return adapted
+
+    def adapt() -> np.ndarray:
+        adapted = adapter.residual.apply(vector)
+        adapted.setflags(write=False)
+        return adapted
+
+    return _vectors.get_or_compute((adapter.version, text), adapt)[0]
 
 
 def version_of(adapter: ServedAdapter | None) -> int:
@@ -85,7 +78,7 @@ def version_of(adapter: ServedAdapter | None) -> int:
 
 
 def reset() -> None:
-    """Forget what this process served (tests)."""
-    with _lock:
-        _served.clear()
-        _vectors.clear()
+    """Forget what this process served (benchmarks/feedback.py; tests empty every cache with
+    ``servicekit.caching.clear_all``)."""
+    _served.clear()
+    _vectors.clear()

@@ -6,19 +6,19 @@ the raw little-endian float32 vector, kept ``SEARCH_REDIS_TTL`` seconds.
 
 Redis is only ever a shortcut: any failure (down, slow past ``SEARCH_REDIS_TIMEOUT``, a value of the wrong
 size) counts as a miss and the text is encoded as if no cache were configured. After a connection
-failure Redis is left alone for ``retry_after`` seconds, so an outage costs one timeout, not one per query.
+failure Redis is left alone for a while (``servicekit.caching.FailOpenRedis``), so an outage costs one timeout, not
+one per query.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 
 import numpy as np
 
 from search_service.core.metrics import CACHE_REQUESTS
+from servicekit.caching import FAILED, FailOpenRedis
 
 logger = logging.getLogger(__name__)
 
@@ -26,49 +26,28 @@ KEY_PREFIX = "search:text:v1"
 
 
 class RedisTextCache:
-    def __init__(
-        self, url: str, *, model_id: str, dim: int, ttl: int, timeout: float, retry_after: float = 5.0
-    ) -> None:
-        import redis
-
-        self._errors = (redis.RedisError, OSError)
-        self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    def __init__(self, url: str, *, model_id: str, dim: int, ttl: int, timeout: float) -> None:
+        self.redis = FailOpenRedis(
+            url, timeout=timeout, name="Redis text cache", fallback="encoding without it", logger=logger
+        )
         self.dim = int(dim)
         self.ttl = int(ttl)
-        self.retry_after = retry_after
         self.prefix = f"{KEY_PREFIX}:{hashlib.sha256(model_id.encode()).hexdigest()[:16]}:"
-        self.hits = self.misses = self.errors = 0
-        self._down_until = 0.0
-        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @property
+    def errors(self) -> int:
+        return self.redis.errors
 
     def key(self, text: str) -> str:
         return self.prefix + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def _available(self) -> bool:
-        return time.monotonic() >= self._down_until
-
-    def _failed(self, action: str, exc: Exception) -> None:
-        with self._lock:
-            self.errors += 1
-            was_up = self._available()
-            self._down_until = time.monotonic() + self.retry_after
-        if was_up:
-            logger.warning(
-                "Redis text cache %s failed (%s: %s); encoding without it for %.0f s",
-                action,
-                type(exc).__name__,
-                exc,
-                self.retry_after,
-            )
-
     def get(self, text: str) -> np.ndarray | None:
         """The cached vector (read-only), or None: not cached, unusable or Redis unavailable."""
-        if not self._available():
+        if not self.redis.available:
             return None
-        try:
-            raw = self._client.get(self.key(text))
-        except self._errors as exc:
-            self._failed("GET", exc)
+        raw = self.redis.call("GET", self.key(text))
+        if raw is FAILED:
             CACHE_REQUESTS.labels("text_redis", "error").inc()
             return None
         if not isinstance(raw, bytes) or len(raw) != self.dim * 4:  # None: not cached
@@ -80,15 +59,10 @@ class RedisTextCache:
         return np.frombuffer(raw, dtype="<f4").astype(np.float32, copy=False)
 
     def set(self, text: str, vector: np.ndarray) -> None:
-        if not self._available():
-            return
-        try:
-            self._client.set(self.key(text), np.asarray(vector, dtype="<f4").tobytes(), ex=self.ttl)
-        except self._errors as exc:
-            self._failed("SET", exc)
+        self.redis.call("SET", self.key(text), np.asarray(vector, dtype="<f4").tobytes(), ex=self.ttl)
 
     def close(self) -> None:
-        self._client.close()
+        self.redis.close()
 
 
 def from_settings(model_id: str, dim: int) -> RedisTextCache | None:

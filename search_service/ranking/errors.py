@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from servicekit.errors import DomainError
 
+# offset + limit of a search (as Elasticsearch's max_result_window): pages are stable up to it.
+MAX_RESULT_WINDOW = 1000
+
 
 class ResultWindowExceeded(DomainError):
     """offset + limit past the result window (as Elasticsearch's max_result_window)."""

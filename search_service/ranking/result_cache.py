@@ -3,8 +3,8 @@ query asked again within ``SEARCH_RESULT_CACHE_TTL`` seconds (0 = off, the defau
 
 Keyed by everything the ranking depends on (model, query, limit, offset, boosts, weight, ef_search, the
 exact-scan size and the boost cap).
-Each process keeps its own LRU, emptied when this process changes the index (``stickers.signals.index_changed``,
-and Sticker saves and deletes).
+Each process keeps its own LRU (``servicekit.caching.LRU``), emptied when this process changes the index
+(``stickers.signals.index_changed``, and Sticker saves and deletes).
 
 With Redis (``SEARCH_REDIS_URL``) the results are shared by every process and machine, and so is their
 invalidation: a process that changes the index (a gunicorn worker's upload or delete, ``index_images``, a
@@ -22,98 +22,39 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from search_service.core.db_router import served_by_replica
 from search_service.core.metrics import CACHE_REQUESTS
+from servicekit.caching import FAILED, LRU, FailOpenRedis, PublishedVersion
+
+if TYPE_CHECKING:
+    from .selectors import Hit
 
 logger = logging.getLogger(__name__)
 
-
-class ResultCache:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._clock = clock
-        self.generation = 0  # bumped by clear(): a value computed before a clear is not stored after it
-        self.hits = self.misses = 0
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None or item[0] <= self._clock():
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return item[1]
-
-    def put(self, key: Hashable, value: Any, *, ttl: float, size: int, generation: int) -> None:
-        with self._lock:
-            if generation != self.generation:
-                return  # the index changed while the value was computed
-            self._items[key] = (self._clock() + ttl, value)
-            self._items.move_to_end(key)
-            while len(self._items) > size:
-                self._items.popitem(last=False)
-
-    def clear(self, **_signal_kwargs) -> None:
-        with self._lock:
-            self._items.clear()
-            self.generation += 1
-
-
-results = ResultCache()
+results: LRU[tuple, list[Hit]] = LRU(lambda: settings.SEARCH_RESULT_CACHE_SIZE)
 
 
 class SharedResults:
     """Search results and the published index version in Redis; every failure is a miss (None)."""
 
-    def __init__(self, url: str, *, prefix: str, timeout: float, retry_after: float = 5.0) -> None:
-        import redis
-
-        self._errors = (redis.RedisError, OSError)
-        self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        self.version_key = f"{prefix}:index:version"
+    def __init__(self, url: str, *, prefix: str, timeout: float) -> None:
+        self.redis = FailOpenRedis(
+            url, timeout=timeout, name="Redis result cache", fallback="local cache only", logger=logger
+        )
+        self.index_version = PublishedVersion(self.redis, f"{prefix}:index:version")
         self.result_prefix = f"{prefix}:result:v1:"
-        self.retry_after = retry_after
-        self._down_until = 0.0
-
-    def _call(self, action: str, *args: Any) -> Any:
-        if time.monotonic() < self._down_until:
-            return None
-        try:
-            return getattr(self._client, action)(*args)
-        except self._errors as exc:
-            if time.monotonic() >= self._down_until:
-                logger.warning(
-                    "Redis result cache %s failed (%s); local cache only for %.0f s", action, exc, self.retry_after
-                )
-            self._down_until = time.monotonic() + self.retry_after
-            return None
-
-    def version(self) -> str | None:
-        """The published index version ("0" before any change), or None when Redis is unavailable."""
-        value = self._call("get", self.version_key)
-        if value is None:
-            return None if time.monotonic() < self._down_until else "0"
-        return value.decode() if isinstance(value, bytes) else str(value)
-
-    def bump(self) -> None:
-        self._call("incr", self.version_key)
 
     def _key(self, version: str, key: tuple) -> str:
         return self.result_prefix + version + ":" + hashlib.sha256(repr(key).encode()).hexdigest()
 
-    def get(self, version: str, key: tuple) -> list | None:
-        raw = self._call("get", self._key(version, key))
-        if raw is None:
+    def get(self, version: str, key: tuple) -> list[Hit] | None:
+        raw = self.redis.call("GET", self._key(version, key))
+        if raw is None or raw is FAILED:
             return None
         from .selectors import Hit
 
@@ -122,9 +63,9 @@ class SharedResults:
         except (ValueError, TypeError):
             return None
 
-    def set(self, version: str, key: tuple, hits: list, ttl: float) -> None:
+    def set(self, version: str, key: tuple, hits: list[Hit], ttl: float) -> None:
         data = json.dumps([[hit.filename, hit.score, hit.title] for hit in hits])
-        self._call("set", self._key(version, key), data, max(int(ttl), 1))
+        self.redis.call("SET", self._key(version, key), data, ex=max(int(ttl), 1))
 
 
 _shared: dict[tuple, SharedResults] = {}
@@ -145,10 +86,10 @@ def index_changed(**_signal_kwargs) -> None:
     """This process changed the index: forget its own results and publish a new index version."""
     results.clear()
     if (cache := shared()) is not None:
-        cache.bump()
+        cache.index_version.bump()
 
 
-def cached(key: tuple, compute: Callable[[], Any]) -> Any:
+def cached(key: tuple, compute: Callable[[], list[Hit]]) -> list[Hit]:
     """``compute()``'s value, from the cache when the same key was computed less than the TTL ago (under the
     same published index version, when Redis is configured)."""
     ttl = settings.SEARCH_RESULT_CACHE_TTL
@@ -162,7 +103,7 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
         settings.SEARCH_BOOST_MAX,
     )
     cache = shared()
-    version = cache.version() if cache is not None else None
+    version = cache.index_version.current() if cache is not None else None
     local_key = key if version is None else (version, *key)
     generation = results.generation
     value = results.get(local_key)
@@ -179,5 +120,5 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
             ttl = min(ttl, settings.SEARCH_DATABASE_REPLICA_MAX_LAG)
         if cache is not None and version is not None:
             cache.set(version, key, value, ttl)
-    results.put(local_key, value, ttl=ttl, size=settings.SEARCH_RESULT_CACHE_SIZE, generation=generation)
+    results.put(local_key, value, ttl=ttl, generation=generation)
     return value

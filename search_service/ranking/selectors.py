@@ -25,8 +25,6 @@ checks that refuse a mixed index (another model's rows: ``ModelMismatch``; rows 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,11 +40,11 @@ from search_service.stickers.models import Sticker
 from search_service.stickers.selectors import index_model_ids
 from search_service.stickers.signals import index_changed
 from search_service.stickers.vector_index import column_expr
+from servicekit.caching import LRU
 
-from .errors import ResultWindowExceeded, SearchTimeout
+from .errors import MAX_RESULT_WINDOW, ResultWindowExceeded, SearchTimeout
 
 TABLE = Sticker._meta.db_table
-MAX_RESULT_WINDOW = 1000  # offset + limit
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
 SIZE_TTL = 60.0  # seconds a catalogue size (exact scan or HNSW) is reused by this process
 
@@ -59,13 +57,11 @@ class Hit:
 
 
 # --- exact scan or HNSW ---------------------------------------------------------------------------------------
-_sizes: dict[str, tuple[float, int]] = {}
-_sizes_lock = threading.Lock()
+_sizes: LRU[str, int] = LRU(64, ttl=SIZE_TTL)
 
 
 def forget_sizes(**_signal_kwargs) -> None:
-    with _sizes_lock:
-        _sizes.clear()
+    _sizes.clear()
 
 
 index_changed.connect(forget_sizes, dispatch_uid="ranking.selectors.forget_sizes")
@@ -73,15 +69,7 @@ index_changed.connect(forget_sizes, dispatch_uid="ranking.selectors.forget_sizes
 
 def catalogue_size(model_id: str) -> int:
     """Stickers of ``model_id``, counted at most once a minute per process (and after this process's writes)."""
-    now = time.monotonic()
-    with _sizes_lock:
-        item = _sizes.get(model_id)
-    if item is not None and item[0] > now:
-        return item[1]
-    count = Sticker.objects.filter(model_id=model_id).count()
-    with _sizes_lock:
-        _sizes[model_id] = (now + SIZE_TTL, count)
-    return count
+    return _sizes.get_or_compute(model_id, lambda: Sticker.objects.filter(model_id=model_id).count())[0]
 
 
 def uses_exact_scan(model_id: str) -> bool:

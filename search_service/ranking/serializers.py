@@ -8,7 +8,7 @@ from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
 
 MAX_QUERY = 256
 MAX_LIMIT = 100
-MAX_OFFSET = 1_000_000  # offset + limit <= ranking.selectors.MAX_RESULT_WINDOW is checked after the fields
+MAX_OFFSET = 1_000_000  # offset + limit <= errors.MAX_RESULT_WINDOW is checked after the fields
 MAX_BOOSTS = 200
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,38 +10,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from servicekit.caching import LRU
 from sticker_service.catalog.models import FILENAME_MAX_LENGTH, Sticker
 from sticker_service.core import search_client
 
 logger = logging.getLogger(__name__)
 
 
-class _RecentlySeen:
-    """A bounded, thread-safe set of filenames this process already knows are in the catalogue."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._items: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def missing(self, names: Iterable[str]) -> list[str]:
-        with self._lock:
-            return [name for name in names if name not in self._items]
-
-    def add(self, names: Iterable[str]) -> None:
-        with self._lock:
-            for name in names:
-                self._items[name] = None
-                self._items.move_to_end(name)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-recently_seen = _RecentlySeen()
+# Filenames this process already knows are in the catalogue.
+recently_seen: LRU[str, bool] = LRU(50_000)
 
 
 def record_seen_stickers(items: Iterable[tuple[str, str]]) -> None:
@@ -54,13 +29,14 @@ def record_seen_stickers(items: Iterable[tuple[str, str]]) -> None:
     the last full sync left them).
     """
     pairs = {name: title for name, title in items if name and len(name) <= FILENAME_MAX_LENGTH}
-    missing = recently_seen.missing(pairs)
+    missing = [name for name in pairs if name not in recently_seen]
     if not missing:
         return
     Sticker.objects.bulk_create(
         [Sticker(filename=name, title=pairs[name][:255]) for name in missing], ignore_conflicts=True
     )
-    recently_seen.add(missing)
+    for name in missing:
+        recently_seen.put(name, True)
 
 
 @dataclass
@@ -135,7 +111,8 @@ def sync_catalog(
                 stickers.append(sticker)
         with transaction.atomic():
             upsert_stickers(stickers, timezone.now())
-        recently_seen.add(sticker.filename for sticker in stickers)
+        for sticker in stickers:
+            recently_seen.put(sticker.filename, True)
         result.pages += 1
         result.upserted += len(stickers)
         last = data["results"][-1] if data["results"] else None

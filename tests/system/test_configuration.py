@@ -1,19 +1,25 @@
-"""Production configuration of both services: ``check --deploy`` clean, DEBUG off unless asked for, no secret
-committed to the repository."""
+"""Production configuration of both services, started for real: ``check --deploy`` clean, DEBUG off unless asked
+for, unsafe values refused (also by gunicorn with the whole .env.example), and the compose healthcheck's probe
+accepted by a production-configured sticker_service. The checks that only read the repository's files (the
+secret scan, .env.example against the settings, compose and the docs) are in tests/repository/."""
 
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import shutil
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import override_settings
 
 from servicekit.settings import DEVELOPMENT_SECRETS
-from testkit import REPO
+from testkit import REPO, env_example
 from tests.system.figures import record
 
 pytestmark = pytest.mark.system
@@ -95,120 +101,6 @@ def test_debug_is_off_unless_asked_for(service):
     assert weak.returncode != 0 and "SECRET_KEY" in weak.stderr
 
 
-# What a leaked credential looks like (private keys, cloud and service tokens), and secret-named settings
-# assigned a literal in code or configuration.
-SECRET_PATTERNS = {
-    "private key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY"),
-    "AWS access key": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}\b"),
-    "Slack token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
-    "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    "Stripe key": re.compile(r"\b[sr]k_live_[0-9A-Za-z]{16,}\b"),
-    "OpenAI/Anthropic key": re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}\b"),
-    "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
-    "password in a URL": re.compile(
-        r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:(?!\$\{|secret@|pass@|password@)"
-        r"[^/\s@'\"]{8,}@"
-    ),
-}
-SECRET_ASSIGNMENT = re.compile(
-    r"""^\s*["']?(?P<name>[A-Z_]*(?:SECRET_KEY|PASSWORD|TOKEN|API_KEY))["']?\s*[:=]\s*(?P<value>"[^"\n]*"|'[^'\n]*'|[^\s"'#,]+)""",
-    re.MULTILINE,
-)
-# Values that are not secrets: development placeholders, variable references, test fixtures' obvious fakes.
-HARMLESS_VALUE = re.compile(
-    r"dev-|test|fake|example|dummy|stand-in|placeholder|changeme|change-me|^[\"']?[$<{]", re.IGNORECASE
-)
-SKIP_SUFFIXES = (
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".gif",
-    ".webp",
-    ".bmp",
-    ".ico",
-    ".pt",
-    ".safetensors",
-    ".bin",
-    ".npz",
-    ".npy",
-    ".gz",
-    ".zip",
-    ".woff",
-    ".woff2",
-    ".ttf",
-)
-
-
-def tracked_files() -> list[str]:
-    if shutil.which("git") is None or not (REPO / ".git").exists():
-        pytest.skip("not a git checkout")
-    listing = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True)
-    return [name for name in listing.stdout.decode().split("\0") if name]
-
-
-def secrets_in(name: str, text: str) -> list[str]:
-    found = []
-    for label, pattern in SECRET_PATTERNS.items():
-        found += [f"{name}: {label}: {match.group(0)[:40]}" for match in pattern.finditer(text)]
-    for match in SECRET_ASSIGNMENT.finditer(text):
-        value = match.group("value")
-        if name.endswith(".py") and value[:1] not in "\"'":
-            continue  # code: only a string literal can be a committed secret (not secrets.token_hex() etc.)
-        if len(value.strip("\"'")) >= 8 and not HARMLESS_VALUE.search(value):
-            found.append(f"{name}: {match.group('name')} = {value[:12]}...")
-    return found
-
-
-def test_the_secret_scan_finds_planted_secrets():
-    key_header = "-----BEGIN " + "RSA PRIVATE KEY-----"  # split: this file must not match itself
-    planted = {
-        "id_rsa": f"{key_header}\nMIIEow...\n",
-        "settings.py": 'SECRET_KEY = "q8#fj29!xk2m-zz1"\n',
-        "prod.env": "ADMIN_PASSWORD=Hunter2Hunter2\nDATABASE_URL=postgres://app:" + "S3cr3tPassw0rd@db/app\n",
-        "ci.yml": "token: ghp_" + "a" * 36 + "\n",
-        "aws.txt": "AKIA" + "ABCDEFGHIJKLMNOP",
-    }
-    for name, text in planted.items():
-        assert secrets_in(name, text), name
-    harmless = {
-        ".env.example": "STICKER_SECRET_KEY=dev-insecure-sticker-secret-key-change-me\nADMIN_PASSWORD=\n",
-        "settings.py": 'SECRET_KEY = secret_key("STICKER_SECRET_KEY", debug)\nTOKEN = "live-test-token"\n',
-        "compose.yml": "url: postgres://${USER}:${PASSWORD}@db:5432/app\n",
-    }
-    for name, text in harmless.items():
-        assert not secrets_in(name, text), (name, secrets_in(name, text))
-
-
-def test_no_secret_is_committed():
-    files = tracked_files()
-    assert ".env" not in files, ".env (real settings) must never be committed; .env.example holds dev values"
-    found, scanned = [], 0
-    for name in files:
-        path = REPO / name
-        if name.lower().endswith(SKIP_SUFFIXES) or not path.is_file() or path.stat().st_size > 2_000_000:
-            continue
-        found += secrets_in(name, path.read_text(encoding="utf-8", errors="ignore"))
-        scanned += 1
-    assert not found, "possible secrets in tracked files:\n" + "\n".join(found)
-    record("files scanned for secrets (git ls-files)", scanned)
-
-
-def test_env_example_secrets_are_development_values_that_production_refuses():
-    lines = (REPO / ".env.example").read_text().splitlines()
-    secret_vars = [
-        lines[i + 1].split("=", 1)[0]
-        for i, line in enumerate(lines[:-1])
-        if line.strip().startswith("# SECRET") and "=" in lines[i + 1]
-    ]
-    assert {"STICKER_SECRET_KEY", "SEARCH_SECRET_KEY", "SEARCH_SERVICE_TOKEN", "ADMIN_PASSWORD"} <= set(secret_vars)
-    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
-    for name in secret_vars:
-        assert values[name] == "" or values[name].startswith("dev-"), (name, values[name])
-    # Production refuses each of them by value (servicekit.settings.DEVELOPMENT_SECRETS), not only by prefix.
-    assert DEVELOPMENT_SECRETS == {name: values[name] for name in secret_vars if values[name]}
-
-
 # Each development value of .env.example (or an empty service token, or a wildcard host) given to a production
 # start, and the variable the refusal must name. The services are started for real: `python -m <service> check --deploy`
 # loads the settings the way gunicorn's workers do.
@@ -263,13 +155,11 @@ def test_gunicorn_refuses_the_development_env_example(service, tmp_path):
     and says which variables to change."""
     from testkit.gunicorn import Gunicorn, free_port
 
-    lines = (REPO / ".env.example").read_text().splitlines()
-    example = dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
     port = free_port()
     prefix = "STICKER" if service == "sticker_service" else "SEARCH"
     env = {
         **production_env(),
-        **example,
+        **env_example.values(),
         "DJANGO_DEBUG": "false",
         f"{prefix}_BIND": f"127.0.0.1:{port}",
         f"{prefix}_WORKERS": "1",
@@ -281,23 +171,45 @@ def test_gunicorn_refuses_the_development_env_example(service, tmp_path):
     assert f"{prefix}_SECRET_KEY" in server.log_tail(20000)
 
 
-@pytest.mark.parametrize(("port", "expected"), [(None, "54329"), ("54400", "54400")])
-def test_the_run_commands_follow_a_callers_embedded_pg_port(port, expected):
-    """make migrate / make run load .env.example through tools/load_env.sh: a caller's EMBEDDED_PG_PORT wins over
-    the file's, and the database URLs follow it (they named 54329 whatever the port, so migrate was refused)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("EMBEDDED_PG_PORT", "STICKER_DATABASE_URL", "SEARCH_DATABASE_URL")
-    }
-    if port:
-        env["EMBEDDED_PG_PORT"] = port
-    script = (
-        'source tools/load_env.sh .env.example; echo "$EMBEDDED_PG_PORT $STICKER_DATABASE_URL $SEARCH_DATABASE_URL"'
-    )
-    out = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == [
-        expected,
-        f"postgres://postgres@127.0.0.1:{expected}/sticker",
-        f"postgres://postgres@127.0.0.1:{expected}/search",
-    ]
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is the answer under test
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_healthcheck_probe_passes_real_host_validation_and_ssl_redirect():
+    """docker/healthcheck.py (the compose healthcheck) against the real sticker_service with production-like
+    ALLOWED_HOSTS and HTTPS redirect. The WSGI handler is built under these settings (the security middleware reads
+    SECURE_SSL_REDIRECT once, when it is built), and served over HTTP in a thread."""
+    with override_settings(ALLOWED_HOSTS=["stickers.example.com"], SECURE_SSL_REDIRECT=True):
+        server = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            base = f"http://127.0.0.1:{server.server_port}"
+            opener = urllib.request.build_opener(NoRedirects)
+
+            def status(path: str, **headers: str) -> int:
+                try:
+                    return opener.open(urllib.request.Request(base + path, headers=headers), timeout=5).status
+                except urllib.error.HTTPError as error:
+                    return error.code
+
+            assert status("/healthz") == 400  # what a naive probe gets: the container's address is not a host
+            assert status("/api/counter/?n=1", Host="stickers.example.com") == 301  # the redirect is in effect
+            env = {**os.environ, "ALLOWED_HOSTS": "stickers.example.com"}
+            probe = subprocess.run(
+                [sys.executable, str(REPO / "docker" / "healthcheck.py"), f"{base}/healthz"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert probe.returncode == 0, probe.stderr
+        finally:
+            server.shutdown()
+            server.server_close()

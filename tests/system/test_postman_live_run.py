@@ -1,6 +1,6 @@
 """The Postman collection (assets/postman/) run like Newman, in order, against sticker_service backed by the real
 search_service: each request gets the status its Postman test script expects and a JSON answer valid against
-the schema. Its static checks are in sticker_service/config/tests/test_postman_collection.py."""
+the schema. Its static checks are in tests/repository/test_postman_collection.py."""
 
 from __future__ import annotations
 

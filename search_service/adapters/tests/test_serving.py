@@ -15,7 +15,6 @@ from search_service.adapters.models import QueryAdapter
 from search_service.adapters.residual import Residual
 from search_service.adapters.training import PairVotes, TrainConfig
 from search_service.encoders.loader import embed_query
-from search_service.ranking import result_cache
 from search_service.stickers.models import Sticker
 from search_service.stickers.services import add_sticker
 from testkit.images import png
@@ -31,9 +30,7 @@ def stickers(encoder, settings):
     settings.SEARCH_RESULT_CACHE_TTL = 60  # results are cached: a new version must not be served old results
     for i, (title, tags) in enumerate(TITLES):
         add_sticker(f"s{i}.png", png(i), title=title, tags=tags)
-    yield {s.filename: s for s in Sticker.objects.all()}
-    result_cache.results.clear()
-    result_cache.results.hits = result_cache.results.misses = 0
+    return {s.filename: s for s in Sticker.objects.all()}
 
 
 def store(encoder, seed: int) -> QueryAdapter:

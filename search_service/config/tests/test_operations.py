@@ -8,7 +8,6 @@ import re
 import pytest
 
 from search_service.encoders import loader
-from search_service.ranking import result_cache
 from search_service.stickers.services import add_sticker
 from testkit.images import png
 from testkit.prometheus import metric_value as value
@@ -16,10 +15,9 @@ from testkit.prometheus import metric_value as value
 pytestmark = pytest.mark.django_db
 
 
-def test_metrics_after_searches(client, encoder, settings, monkeypatch):
+def test_metrics_after_searches(client, encoder, settings):
     settings.METRICS_TOKEN = "scrape-token"
     settings.SEARCH_RESULT_CACHE_TTL = 60.0
-    monkeypatch.setattr(result_cache, "results", result_cache.ResultCache())  # leaves the process's cache alone
     for i in range(3):
         add_sticker(f"m{i}.png", png(i), title=f"sticker {i}", tags=[])
     assert client.get("/metrics").status_code == 403

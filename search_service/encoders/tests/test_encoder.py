@@ -45,12 +45,12 @@ def test_transparent_pixels_become_white(encoder):
 
 
 def test_query_embeddings_are_cached_per_process(encoder):
-    before = loader.query_cache_info()
+    hits = loader.query_vectors.hits
     first = loader.embed_query("a unique query for the cache test")
     second = loader.embed_query("a unique query for the cache test")
     assert first is second
     assert not first.flags.writeable
-    assert loader.query_cache_info().hits == before.hits + 1
+    assert loader.query_vectors.hits == hits + 1
     np.testing.assert_allclose(first, encoder.encode_texts(["a unique query for the cache test"])[0], atol=1e-5)
 
 

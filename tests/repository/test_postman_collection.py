@@ -25,6 +25,8 @@ from testkit.postman import (
     variables,
 )
 
+pytestmark = pytest.mark.repository
+
 
 def coerce(value: str, schema: dict):
     """A query-string value as the type its schema declares."""
