@@ -12,9 +12,9 @@ REQS := $(wildcard requirements/*.txt) pyproject.toml
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
-	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy) and all tests (tests/repository, both"
-	@echo "             services, model_training and tests/system on the embedded PostgreSQL, then sticker_service on stock"
-	@echo "             PostgreSQL 15)"
+	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy, lint-imports) and all tests"
+	@echo "             (tests/repository, both services, model_training and tests/system on the embedded PostgreSQL,"
+	@echo "             then sticker_service on stock PostgreSQL 15)"
 	@echo "make fuzz  - nightly: schemathesis on both services at depth (FUZZ_EXAMPLES=150 per operation, FUZZ_SEED=42)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
 
@@ -47,12 +47,14 @@ run: migrate
 MYPY_ENV := DJANGO_SETTINGS_MODULE=tools.typecheck_settings DJANGO_DEBUG=true \
   STICKER_DATABASE_URL=postgres://mypy@127.0.0.1/mypy SEARCH_DATABASE_URL=postgres://mypy@127.0.0.1/mypy
 
-# Every check runs even when an earlier one fails; lint fails if any did.
+# Every check runs even when an earlier one fails; lint fails if any did. lint-imports checks the import contracts of
+# pyproject.toml (no cycles between a service's parts, servicekit imports no service, the services never each other).
 lint: venv
 	@status=0; \
 	  $(VENV)/bin/ruff check . || status=1; \
 	  $(VENV)/bin/ruff format --check . || status=1; \
 	  $(MYPY_ENV) $(PY) -m mypy servicekit sticker_service search_service || status=1; \
+	  $(VENV)/bin/lint-imports || status=1; \
 	  exit $$status
 
 # Stops the embedded PostgreSQL afterwards when this command started it (a server it found running stays up).

@@ -66,7 +66,7 @@ class MetricsMiddleware:
 
 @cache
 def _networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    networks = getattr(settings, "METRICS_ALLOWED_NETWORKS", [])  # set by servicekit.settings.base_settings
+    networks = getattr(settings, "METRICS_ALLOWED_NETWORKS", [])  # a shared setting (servicekit/settings.py)
     return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in networks if item.strip())
 
 

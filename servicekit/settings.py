@@ -1,15 +1,16 @@
-"""Settings both services share, built from environment variables (twelve-factor).
+"""What both services' settings share, from environment variables (twelve-factor).
 
-Each service's settings module calls :func:`base_settings` and adds what it owns. Production is
-the default: DEBUG is off unless ``DJANGO_DEBUG=true``, and without DEBUG a real secret key is
-required.
+Each service has one settings module (``sticker_service.config.settings``, ``search_service.config.settings``) that
+Django reads. It imports the shared settings below by name (Django reads a module's uppercase names, imported ones
+included) and assigns its own, some from the helpers here (``secret_key``, ``database``, ``shared_apps``, ...).
+Production is the default: DEBUG is off unless ``DJANGO_DEBUG=true``, and without DEBUG a real secret key is
+required and :func:`refuse_unsafe_settings` refuses development secrets and wildcard hosts.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,126 +127,140 @@ def log_format() -> str:
     return value
 
 
-def base_settings(*, service: str, base_dir: Path, apps: list[str], title: str, description: str) -> dict[str, Any]:
-    prefix = service.upper()
-    debug = env.bool("DJANGO_DEBUG", default=False)
+def shared_apps() -> list[str]:
+    """The apps both services install, before their own."""
+    return [
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+        "rest_framework",
+        "drf_spectacular",
+        "drf_spectacular_sidecar",  # Swagger UI / ReDoc files served from here, not from a CDN
+    ]
+
+
+def shared_middleware() -> list[str]:
+    """The middleware both services run, in order (a service may append its own)."""
+    return [
+        "servicekit.request_id.RequestIdMiddleware",  # X-Request-ID in, out and on every log line
+        "servicekit.metrics.MetricsMiddleware",  # requests and latency per endpoint and status
+        "django.middleware.security.SecurityMiddleware",
+        "servicekit.middleware.RequestSanityMiddleware",  # bad UTF-8 query 400, chunked body 411
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+
+
+def shared_storages() -> dict[str, dict[str, Any]]:
+    """Uploaded files on the file system, static files compressed by WhiteNoise (a service may add storages)."""
     return {
-        "BASE_DIR": base_dir,
-        "DEBUG": debug,
-        "SECRET_KEY": secret_key(f"{prefix}_SECRET_KEY", debug),
-        "ALLOWED_HOSTS": env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"]),
-        "CSRF_TRUSTED_ORIGINS": env.list("CSRF_TRUSTED_ORIGINS", default=[]),
-        "INSTALLED_APPS": [
-            "django.contrib.admin",
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "django.contrib.messages",
-            "django.contrib.staticfiles",
-            "rest_framework",
-            "drf_spectacular",
-            "drf_spectacular_sidecar",  # Swagger UI / ReDoc files served from here, not from a CDN
-            *apps,
-        ],
-        "MIDDLEWARE": [
-            "servicekit.request_id.RequestIdMiddleware",  # X-Request-ID in, out and on every log line
-            "servicekit.metrics.MetricsMiddleware",  # requests and latency per endpoint and status
-            "django.middleware.security.SecurityMiddleware",
-            "servicekit.middleware.RequestSanityMiddleware",  # bad UTF-8 query 400, chunked body 411
-            "whitenoise.middleware.WhiteNoiseMiddleware",
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.middleware.common.CommonMiddleware",
-            "django.middleware.csrf.CsrfViewMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-            "django.contrib.messages.middleware.MessageMiddleware",
-            "django.middleware.clickjacking.XFrameOptionsMiddleware",
-        ],
-        "ROOT_URLCONF": f"{service}_service.config.urls",
-        "WSGI_APPLICATION": f"{service}_service.config.wsgi.application",
-        "TEMPLATES": [
-            {
-                "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "DIRS": [],
-                "APP_DIRS": True,
-                "OPTIONS": {
-                    "context_processors": [
-                        "django.template.context_processors.request",
-                        "django.contrib.auth.context_processors.auth",
-                        "django.contrib.messages.context_processors.messages",
-                    ]
-                },
-            }
-        ],
-        "DATABASES": {"default": database(f"{prefix}_DATABASE_URL")},
-        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
-        "LANGUAGE_CODE": "en-us",
-        "TIME_ZONE": "UTC",
-        "USE_I18N": True,
-        "USE_TZ": True,
-        "STATIC_URL": "static/",
-        "STATIC_ROOT": env.path(f"{prefix}_STATIC_ROOT", default=str(base_dir / "staticfiles")),
-        "STORAGES": {
-            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-        },
-        "WHITENOISE_USE_FINDERS": True,
-        "WHITENOISE_AUTOREFRESH": debug,
-        "DATA_UPLOAD_MAX_MEMORY_SIZE": env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024),
-        "CSRF_FAILURE_VIEW": "servicekit.errors.csrf_failure",
-        # Security: production-safe defaults; TLS terminates at the load balancer.
-        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
-        "SECURE_SSL_REDIRECT": env.bool("SECURE_SSL_REDIRECT", default=False),
-        # Probes and Prometheus scrapes come from inside the cluster over plain HTTP: never redirected.
-        "SECURE_REDIRECT_EXEMPT": [r"^(healthz|readyz|metrics)$"],
-        "SESSION_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
-        "CSRF_COOKIE_SECURE": env.bool("SECURE_COOKIES", default=not debug),
-        "SECURE_HSTS_SECONDS": env.int("SECURE_HSTS_SECONDS", default=0),
-        "SECURE_HSTS_INCLUDE_SUBDOMAINS": env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False),
-        "SECURE_HSTS_PRELOAD": env.bool("SECURE_HSTS_PRELOAD", default=False),
-        "SECURE_CONTENT_TYPE_NOSNIFF": True,
-        "X_FRAME_OPTIONS": "DENY",
-        "REST_FRAMEWORK": {
-            "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-            "DEFAULT_AUTHENTICATION_CLASSES": [],
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-            "DEFAULT_SCHEMA_CLASS": "servicekit.schema.AutoSchema",
-            "EXCEPTION_HANDLER": "servicekit.errors.exception_handler",
-        },
-        "SPECTACULAR_SETTINGS": {
-            "TITLE": title,
-            "DESCRIPTION": description,
-            "VERSION": "1.0.0",
-            "POSTPROCESSING_HOOKS": [
-                "drf_spectacular.hooks.postprocess_schema_enums",
-                "servicekit.schema.optional_query_parameters_allow_empty",
-                "servicekit.schema.document_uri_too_long",
-            ],
-            "SERVE_INCLUDE_SCHEMA": False,  # servicekit.docs.SchemaView documents itself
-            # Swagger UI's files come from the drf-spectacular-sidecar package (static files), never a CDN.
-            "SWAGGER_UI_DIST": "SIDECAR",
-            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-            "REDOC_DIST": "SIDECAR",
-        },
-        "LOGGING": {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "filters": {"request_id": {"()": "servicekit.request_id.RequestIdFilter"}},
-            "formatters": {
-                "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
-                "json": {"()": "servicekit.request_id.JsonFormatter"},
-            },
-            "handlers": {
-                "console": {
-                    "class": "logging.StreamHandler",
-                    "formatter": log_format(),
-                    "filters": ["request_id"],
-                }
-            },
-            "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-        },
-        # Prometheus metrics at /metrics: only from these networks (CIDRs) or with "Authorization: Bearer
-        # <METRICS_TOKEN>"; both empty = closed to everyone.
-        "METRICS_ALLOWED_NETWORKS": networks("METRICS_ALLOWED_NETWORKS"),
-        "METRICS_TOKEN": env.str("METRICS_TOKEN", default=""),
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
     }
+
+
+def shared_rest_framework() -> dict[str, Any]:
+    """DRF: JSON only, servicekit's error format and OpenAPI schema class; no authentication unless a service
+    adds its own."""
+    return {
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_AUTHENTICATION_CLASSES": [],
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+        "DEFAULT_SCHEMA_CLASS": "servicekit.schema.AutoSchema",
+        "EXCEPTION_HANDLER": "servicekit.errors.exception_handler",
+    }
+
+
+def spectacular_settings(*, title: str, description: str) -> dict[str, Any]:
+    """drf-spectacular's settings for a service's OpenAPI schema."""
+    return {
+        "TITLE": title,
+        "DESCRIPTION": description,
+        "VERSION": "1.0.0",
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "servicekit.schema.optional_query_parameters_allow_empty",
+            "servicekit.schema.document_uri_too_long",
+        ],
+        "SERVE_INCLUDE_SCHEMA": False,  # servicekit.docs.SchemaView documents itself
+        # Swagger UI's files come from the drf-spectacular-sidecar package (static files), never a CDN.
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    }
+
+
+# --- The settings both services share, imported by name by each service's settings module ---
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+CSRF_FAILURE_VIEW = "servicekit.errors.csrf_failure"
+
+# Security: production-safe defaults; TLS terminates at the load balancer.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and Prometheus scrapes come from inside the cluster over plain HTTP: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "servicekit.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "servicekit.request_id.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": log_format(),
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# Prometheus metrics at /metrics: only from these networks (CIDRs) or with "Authorization: Bearer <METRICS_TOKEN>";
+# both empty = closed to everyone.
+METRICS_ALLOWED_NETWORKS = networks("METRICS_ALLOWED_NETWORKS")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

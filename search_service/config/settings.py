@@ -1,48 +1,92 @@
-"""search_service settings: everything from environment variables (see .env.example)."""
+"""search_service settings: everything from environment variables (see .env.example).
+
+The settings both services share are defined once in servicekit/settings.py and imported here by name (``X as X``:
+there for Django, which reads this module's uppercase names, imported ones included); the rest is search_service's.
+"""
 
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from servicekit.settings import base_settings, database, env, refuse_unsafe_settings
+from servicekit.settings import (
+    ALLOWED_HOSTS,
+    DEBUG,
+    database,
+    env,
+    refuse_unsafe_settings,
+    secret_key,
+    shared_apps,
+    shared_middleware,
+    shared_rest_framework,
+    shared_storages,
+    spectacular_settings,
+)
+from servicekit.settings import CSRF_COOKIE_SECURE as CSRF_COOKIE_SECURE
+from servicekit.settings import CSRF_FAILURE_VIEW as CSRF_FAILURE_VIEW
+from servicekit.settings import CSRF_TRUSTED_ORIGINS as CSRF_TRUSTED_ORIGINS
+from servicekit.settings import DATA_UPLOAD_MAX_MEMORY_SIZE as DATA_UPLOAD_MAX_MEMORY_SIZE
+from servicekit.settings import DEFAULT_AUTO_FIELD as DEFAULT_AUTO_FIELD
+from servicekit.settings import LANGUAGE_CODE as LANGUAGE_CODE
+from servicekit.settings import LOGGING as LOGGING
+from servicekit.settings import METRICS_ALLOWED_NETWORKS as METRICS_ALLOWED_NETWORKS
+from servicekit.settings import METRICS_TOKEN as METRICS_TOKEN
+from servicekit.settings import SECURE_CONTENT_TYPE_NOSNIFF as SECURE_CONTENT_TYPE_NOSNIFF
+from servicekit.settings import SECURE_HSTS_INCLUDE_SUBDOMAINS as SECURE_HSTS_INCLUDE_SUBDOMAINS
+from servicekit.settings import SECURE_HSTS_PRELOAD as SECURE_HSTS_PRELOAD
+from servicekit.settings import SECURE_HSTS_SECONDS as SECURE_HSTS_SECONDS
+from servicekit.settings import SECURE_PROXY_SSL_HEADER as SECURE_PROXY_SSL_HEADER
+from servicekit.settings import SECURE_REDIRECT_EXEMPT as SECURE_REDIRECT_EXEMPT
+from servicekit.settings import SECURE_SSL_REDIRECT as SECURE_SSL_REDIRECT
+from servicekit.settings import SESSION_COOKIE_SECURE as SESSION_COOKIE_SECURE
+from servicekit.settings import STATIC_URL as STATIC_URL
+from servicekit.settings import TEMPLATES as TEMPLATES
+from servicekit.settings import TIME_ZONE as TIME_ZONE
+from servicekit.settings import USE_I18N as USE_I18N
+from servicekit.settings import USE_TZ as USE_TZ
+from servicekit.settings import WHITENOISE_AUTOREFRESH as WHITENOISE_AUTOREFRESH
+from servicekit.settings import WHITENOISE_USE_FINDERS as WHITENOISE_USE_FINDERS
+from servicekit.settings import X_FRAME_OPTIONS as X_FRAME_OPTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-globals().update(
-    base_settings(
-        service="search",
-        base_dir=BASE_DIR,
-        apps=[
-            "django.contrib.postgres",
-            "search_service.encoders",
-            "search_service.stickers",
-            "search_service.ranking",
-            "search_service.adapters",
-        ],
-        title="Sticker Search internal search API",
-        description="Ranks stickers for a text with a CLIP-style model over a pgvector index.",
-    )
-)
+SECRET_KEY = secret_key("SEARCH_SECRET_KEY", DEBUG)
+INSTALLED_APPS = [
+    *shared_apps(),
+    "django.contrib.postgres",
+    "search_service.encoders",
+    "search_service.stickers",
+    "search_service.ranking",
+    "search_service.adapters",
+]
+MIDDLEWARE = shared_middleware()
+ROOT_URLCONF = "search_service.config.urls"
+WSGI_APPLICATION = "search_service.config.wsgi.application"
+DATABASES = {"default": database("SEARCH_DATABASE_URL")}
+STATIC_ROOT = env.path("SEARCH_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
 # Shared token sticker_service sends as "Authorization: Bearer <token>"; empty = no check (DEBUG only).
 SEARCH_SERVICE_TOKEN = env.str("SEARCH_SERVICE_TOKEN", default="")
 # Without DEBUG: no empty service token, no development secret, no wildcard host (servicekit/settings.py).
 refuse_unsafe_settings(
-    DEBUG,  # noqa: F821 - set by base_settings
+    DEBUG,
     required={"SEARCH_SERVICE_TOKEN": SEARCH_SERVICE_TOKEN},
     secrets={},
     database_urls={"SEARCH_DATABASE_URL": env.str("SEARCH_DATABASE_URL")},
-    allowed_hosts=ALLOWED_HOSTS,  # noqa: F821
+    allowed_hosts=ALLOWED_HOSTS,
 )
-REST_FRAMEWORK.update(  # noqa: F821 - defined by base_settings above
-    DEFAULT_AUTHENTICATION_CLASSES=["search_service.core.service_auth.ServiceTokenAuthentication"],
-    DEFAULT_PERMISSION_CLASSES=["search_service.core.service_auth.HasServiceToken"],
-)
-SPECTACULAR_SETTINGS.update(  # noqa: F821 - defined by base_settings above
-    SERVE_PERMISSIONS=["search_service.core.service_auth.HasServiceToken"],
-    SERVE_AUTHENTICATION=["search_service.core.service_auth.ServiceTokenAuthentication"],
-    COMPONENT_SPLIT_REQUEST=True,
-)
+REST_FRAMEWORK = {
+    **shared_rest_framework(),
+    "DEFAULT_AUTHENTICATION_CLASSES": ["search_service.core.service_auth.ServiceTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["search_service.core.service_auth.HasServiceToken"],
+}
+SPECTACULAR_SETTINGS = {
+    **spectacular_settings(
+        title="Sticker Search internal search API",
+        description="Ranks stickers for a text with a CLIP-style model over a pgvector index.",
+    ),
+    "SERVE_PERMISSIONS": ["search_service.core.service_auth.HasServiceToken"],
+    "SERVE_AUTHENTICATION": ["search_service.core.service_auth.ServiceTokenAuthentication"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # --- model (encoders app) ---
 # open_clip model name ("ViT-B-32", "hf-hub:org/repo", "local-dir:/path"); empty = the offline default model.
@@ -121,18 +165,21 @@ SEARCH_DATABASE_REPLICA_URL = env.str("SEARCH_DATABASE_REPLICA_URL", default="")
 SEARCH_DATABASE_REPLICA_MAX_LAG = env.float("SEARCH_DATABASE_REPLICA_MAX_LAG", default=5.0)
 SEARCH_DATABASE_REPLICA_CHECK_INTERVAL = env.float("SEARCH_DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
 if SEARCH_DATABASE_REPLICA_URL:
-    DATABASES["replica"] = database("SEARCH_DATABASE_REPLICA_URL")  # noqa: F821 - defined by base_settings
+    DATABASES["replica"] = database("SEARCH_DATABASE_REPLICA_URL")
     # A replica that does not answer is skipped: a short connect timeout keeps searches inside their budget.
-    DATABASES["replica"]["OPTIONS"]["connect_timeout"] = 1  # noqa: F821
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F821 - tests: the replica is the test database
+    DATABASES["replica"]["OPTIONS"]["connect_timeout"] = 1
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests: the replica is the test database
 DATABASE_ROUTERS = ["search_service.core.db_router.ReplicaRouter"]
 # Key prefix of what search_service keeps in Redis (SEARCH_REDIS_URL): the published index version and the
 # shared search results (ranking/result_cache.py).
 SEARCH_REDIS_KEY_PREFIX = env.str("SEARCH_REDIS_KEY_PREFIX", default="search")
 
-STORAGES["stickers"] = {  # noqa: F821 - defined by base_settings above
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {"location": SEARCH_MEDIA_ROOT, "base_url": SEARCH_MEDIA_URL, "allow_overwrite": True},
+STORAGES = {
+    **shared_storages(),
+    "stickers": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": SEARCH_MEDIA_ROOT, "base_url": SEARCH_MEDIA_URL, "allow_overwrite": True},
+    },
 }
 
 if not 0.0 <= SEARCH_TEXT_WEIGHT <= 1.0:

@@ -1,18 +1,16 @@
-"""search_service's own Prometheus metrics (servicekit.metrics serves them at /metrics with the request metrics).
+"""search_service's own Prometheus metrics (servicekit.metrics serves them at /metrics with the request metrics);
+the stickers app adds ``search_stickers_indexed`` (stickers/metrics.py).
 
 - ``search_text_encoding_seconds``: time the model took to encode a query text (cache misses only).
 - ``search_ranking_seconds``: time of the ranking query in PostgreSQL (the text already encoded).
 - ``search_cache_requests_total{cache, result}``: lookups of the per-process text-embedding LRU (``text_lru``),
   the shared Redis text cache (``text_redis``, also ``error``) and the result cache (``results``), by ``hit`` or
   ``miss``; the hit rate is ``hit / (hit + miss)``.
-- ``search_stickers_indexed{model}``: stickers with embeddings per model id, counted in the database at each scrape.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 _FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -25,19 +23,3 @@ RANKING_SECONDS = Histogram(
 CACHE_REQUESTS = Counter(
     "search_cache_requests_total", "Cache lookups by cache and result (hit, miss, error).", ["cache", "result"]
 )
-
-
-class StickersIndexedCollector(Collector):
-    """``search_stickers_indexed{model}``, read from the database when Prometheus scrapes."""
-
-    def collect(self):
-        from django.db.models import Count
-
-        from search_service.stickers.models import Sticker
-
-        gauge = GaugeMetricFamily(
-            "search_stickers_indexed", "Stickers with embeddings, per model id.", labels=["model"]
-        )
-        for row in Sticker.objects.order_by().values("model_id").annotate(n=Count("id")):
-            gauge.add_metric([row["model_id"]], row["n"])
-        yield gauge

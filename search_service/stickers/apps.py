@@ -7,7 +7,8 @@ class StickersConfig(AppConfig):
     verbose_name = "Stickers and their embeddings"
 
     def ready(self) -> None:
-        from search_service.core.metrics import StickersIndexedCollector
         from servicekit.metrics import register_scrape_collector
+
+        from .metrics import StickersIndexedCollector
 
         register_scrape_collector(StickersIndexedCollector())

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from servicekit.caching import LRU
 from sticker_service.catalog.models import FILENAME_MAX_LENGTH, Sticker
-from sticker_service.searches import client
+from sticker_service.core import search_client
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def sync_catalog(
     result = SyncResult()
     cursor = after
     while True:
-        data = client.list_images(after=cursor, page_size=page_size)
+        data = search_client.list_images(after=cursor, page_size=page_size)
         stickers = []
         for item in data["results"]:
             sticker = _sticker_from(item)

@@ -5,11 +5,12 @@ from servicekit.docs import docs_urls
 from servicekit.health import health_urls
 from servicekit.metrics import metrics_urls
 from sticker_service.analytics.views import AnalyticsView, EventsView
+from sticker_service.core.search_client import check_ready as search_service_ready
 from sticker_service.counter.views import CounterView
 from sticker_service.demo.views import demo_page
 from sticker_service.feedback.views import FeedbackView
-from sticker_service.searches.client import check_ready as search_service_ready
-from sticker_service.searches.views import SearchView, SimilarView, SuggestView, TrendingView
+from sticker_service.search_proxy.views import SearchView, SimilarView
+from sticker_service.searches.views import SuggestView, TrendingView
 
 urlpatterns = [
     path("", demo_page, name="demo"),  # the demo page (HTML + JS over the public API)

@@ -15,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from servicekit import errors
 from servicekit.openapi import error_schema
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from sticker_service.core.clients import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
 from sticker_service.core.store_lock import store_lock
 
 logger = logging.getLogger(__name__)
@@ -81,8 +82,6 @@ class ClientIdField(StrictCharField):
     id); without it the client's address stands for the client."""
 
     def __init__(self, **kwargs):
-        from sticker_service.searches.normalize import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
-
         kwargs.setdefault("required", False)
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", CLIENT_ID_MAX_LENGTH)

@@ -36,7 +36,7 @@ class FeedbackEvent(models.Model):
     query = models.ForeignKey(Query, on_delete=models.PROTECT, related_name="feedback_events")
     sticker = models.ForeignKey(Sticker, on_delete=models.PROTECT, related_name="feedback_events")
     vote = models.SmallIntegerField(choices=Vote.choices)
-    # searches.normalize.client_key of the client that voted ("" for votes recorded before clients were kept).
+    # core.clients.client_key of the client that voted ("" for votes recorded before clients were kept).
     client = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:

@@ -81,7 +81,7 @@ def _record_client_votes(votes: list[tuple[int, int, int]], client: str, now) ->
 def record_feedback(entries: Sequence[FeedbackEntry], *, client: str = "") -> FeedbackResult:
     """Record every vote whose query was searched before and whose sticker is in the catalogue.
 
-    ``client`` is the voter's key (``searches.normalize.client_key``). Queries are matched in their normal
+    ``client`` is the voter's key (``core.clients.client_key``). Queries are matched in their normal
     form. The others are returned in ``failed`` (with the query as sent) with reason ``unknown_query`` or
     ``unknown_sticker``. Known votes are written in one transaction: counters incremented in the database,
     one FeedbackEvent per vote, and the client's latest vote per (query, sticker) (a ClientVote row each).

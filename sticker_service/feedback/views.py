@@ -8,10 +8,10 @@ from rest_framework.views import APIView
 
 from servicekit.openapi import error_schema
 from sticker_service.core.api import UNAVAILABLE, ScopedThrottle
+from sticker_service.core.clients import client_identity, client_key
 from sticker_service.feedback.limits import VoteBudgetExceeded, spend_votes
 from sticker_service.feedback.serializers import FeedbackRequestSerializer, FeedbackResponseSerializer
 from sticker_service.feedback.services import FeedbackEntry, record_feedback
-from sticker_service.searches.normalize import client_identity, client_key
 
 
 class FeedbackView(APIView):

@@ -1,47 +1,11 @@
 from rest_framework import serializers
 
 from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
-from sticker_service.core.api import ClientIdField, FilenameField, QueryField, StrictCharField
+from sticker_service.core.api import StrictCharField
 from sticker_service.searches.selectors import MAX_WINDOW_HOURS
 
 # Trending windows: 1h..168h or 1d..7d.
 WINDOW_PATTERN = r"^([1-9][0-9]{0,2}h|[1-7]d)$"
-
-
-class SearchParamsSerializer(serializers.Serializer):
-    query = QueryField(help_text="Search text: trimmed, 1..256 characters, any Unicode except control characters.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
-    offset = serializers.IntegerField(
-        min_value=0, max_value=100_000, default=0, help_text="Stickers to skip; offset + limit <= 1000."
-    )
-    client_id = ClientIdField()
-
-
-class SimilarParamsSerializer(serializers.Serializer):
-    filename = FilenameField(help_text="Filename of a sticker in the catalogue.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
-
-
-class StickerHitSerializer(serializers.Serializer):
-    filename = serializers.CharField()
-    url = serializers.CharField(help_text="Public URL of the image.")
-    score = serializers.FloatField(help_text="Similarity; higher is better.")
-    title = serializers.CharField(help_text="Title from the catalogue (may be empty).")
-
-
-class SearchResponseSerializer(serializers.Serializer):
-    query = serializers.CharField(help_text="The query as sent (trimmed); it is counted in its normal form.")
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    model = serializers.CharField(help_text="Id of the model that ranked the stickers.")
-    stickers = StickerHitSerializer(many=True)
-
-
-class SimilarResponseSerializer(serializers.Serializer):
-    filename = serializers.CharField()
-    limit = serializers.IntegerField()
-    model = serializers.CharField()
-    stickers = StickerHitSerializer(many=True)
 
 
 class SuggestParamsSerializer(serializers.Serializer):

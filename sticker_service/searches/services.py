@@ -1,48 +1,15 @@
-"""Searching (through search_service) and counting query usage."""
+"""Writes of the query log: counting a query's use, hiding queries, pruning old hourly counts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sticker_service.catalog.selectors import sticker_url
-from sticker_service.catalog.services import record_seen_stickers
-from sticker_service.searches import client
-from sticker_service.searches.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
 from sticker_service.searches.models import Query, QueryClient, QueryHourlyUse
-from sticker_service.searches.normalize import normalize_query
 from sticker_service.searches.selectors import MAX_WINDOW_HOURS, current_hour
-
-# offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
-MAX_RESULT_WINDOW = 1000
-
-
-def check_result_window(offset: int, limit: int) -> None:
-    """:class:`ResultWindowExceeded` past the window (search_service refuses the same with the same code)."""
-    if offset + limit > MAX_RESULT_WINDOW:
-        raise ResultWindowExceeded(
-            f"offset + limit = {offset + limit} is past the result window of {MAX_RESULT_WINDOW} stickers; "
-            "refine the query instead of paging deeper.",
-            details={"offset": offset, "limit": limit, "max_result_window": MAX_RESULT_WINDOW},
-        )
-
-
-@dataclass(frozen=True)
-class StickerHit:
-    filename: str
-    url: str
-    score: float
-    title: str
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    model: str
-    stickers: list[StickerHit]
 
 
 def record_query_use(text: str, *, client_key: str | None = None) -> int:
@@ -50,7 +17,7 @@ def record_query_use(text: str, *, client_key: str | None = None) -> int:
 
     One transaction, every count incremented in the database so concurrent searches lose none: the query's
     counter and its current hour's count (``INSERT ... ON CONFLICT DO UPDATE``), and, with ``client_key`` (a hash
-    from :func:`searches.normalize.client_hash`), the (query, client) pair (``ON CONFLICT DO NOTHING``) whose
+    from :func:`core.clients.client_hash`), the (query, client) pair (``ON CONFLICT DO NOTHING``) whose
     insertion bumps the query's distinct-client count.
     """
     query_table = connection.ops.quote_name(Query._meta.db_table)
@@ -78,76 +45,6 @@ def record_query_use(text: str, *, client_key: str | None = None) -> int:
                 [query_id],
             )
     return usage_count
-
-
-def _unavailable(exc: client.SearchServiceUnavailable) -> SearchUnavailable:
-    return SearchUnavailable(details={"dependency": "search_service", "reason": exc.reason})
-
-
-def _upstream_error(exc: client.SearchServiceError) -> ResultWindowExceeded | SearchRefused | SearchUnavailable:
-    """A 4xx from search_service: the caller's fault stays a 4xx, a configuration problem is a 503."""
-    upstream = {
-        "dependency": "search_service",
-        "upstream_status": exc.status,
-        "upstream_code": exc.code,
-        "upstream_message": exc.message,
-    }
-    if exc.status == 400 and exc.code == "result_window_exceeded":
-        return ResultWindowExceeded(exc.message, details={**exc.details, **upstream})
-    if exc.status == 400:
-        return SearchRefused(
-            exc.message or "search_service refused the request.",
-            details={**upstream, "fields": exc.details.get("fields", {})},
-        )
-    if exc.code == "model_mismatch":
-        return SearchUnavailable(
-            "The search index was built with another model; search is unavailable until it is reindexed.",
-            details=upstream,
-        )
-    return SearchUnavailable(details=upstream)
-
-
-def _hits(ranking: client.Ranking) -> list[StickerHit]:
-    return [
-        StickerHit(filename=hit.filename, url=sticker_url(hit.filename), score=hit.score, title=hit.title)
-        for hit in ranking.hits
-    ]
-
-
-def search_stickers(*, query: str, limit: int, offset: int, client_key: str | None = None) -> SearchResult:
-    """Stickers matching ``query`` (already validated and trimmed); counts one use of its normal form.
-
-    search_service is asked for the normal form, with the boosts the query's votes give (feedback.boosts).
-    Only searches that answered count as a use (``client_key``: the searcher's hash, for the distinct-client
-    count). Raises :class:`ResultWindowExceeded`, :class:`SearchRefused` or :class:`SearchUnavailable`.
-    """
-    from sticker_service.feedback.boosts import query_boosts
-
-    check_result_window(offset, limit)
-    normal = normalize_query(query)
-    try:
-        ranking = client.search(normal, limit=limit, offset=offset, boosts=query_boosts(normal))
-    except client.SearchServiceUnavailable as exc:
-        raise _unavailable(exc) from exc
-    except client.SearchServiceError as exc:
-        raise _upstream_error(exc) from exc
-    record_query_use(normal, client_key=client_key)
-    record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
-    return SearchResult(model=ranking.model, stickers=_hits(ranking))
-
-
-def similar_stickers(*, filename: str, limit: int) -> SearchResult:
-    """Stickers that look like ``filename``; :class:`UnknownSticker` when search_service does not know it."""
-    try:
-        ranking = client.similar(filename, limit=limit)
-    except client.SearchServiceUnavailable as exc:
-        raise _unavailable(exc) from exc
-    except client.SearchServiceError as exc:
-        if exc.status == 404:
-            raise UnknownSticker(filename) from exc
-        raise _upstream_error(exc) from exc
-    record_seen_stickers((hit.filename, hit.title) for hit in ranking.hits)
-    return SearchResult(model=ranking.model, stickers=_hits(ranking))
 
 
 def set_queries_hidden(query_ids: Iterable[int], *, hidden: bool) -> int:

@@ -135,7 +135,7 @@ def test_every_variable_the_settings_read_is_in_env_example():
     scanned = settings_files | set(REPO.glob("*/gunicorn.conf.py"))
     static = set().union(*(names_read_statically(path) for path in scanned))
     read = static | dynamic | variables_in((REPO / "docker" / "entrypoint.sh").read_text())
-    # the scans work: literal names, f-string names built by servicekit, gunicorn's os.environ reads
+    # the scans work: literal names, the names read as the settings load, gunicorn's os.environ reads
     assert {"SEARCH_SERVICE_URL", "DJANGO_DEBUG", "STICKER_WORKERS", "MIGRATE_ON_START"} <= read
     assert {"STICKER_SECRET_KEY", "SEARCH_DATABASE_URL", "SEARCH_STATIC_ROOT"} <= dynamic
     missing = sorted(read - env_example.documented())

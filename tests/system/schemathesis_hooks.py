@@ -24,7 +24,7 @@ def no_filename_both_positive_and_negative(ctx, body) -> bool:
     return True
 
 
-RESULT_WINDOW = 1000  # ranking.selectors.MAX_RESULT_WINDOW, searches.services.MAX_RESULT_WINDOW
+RESULT_WINDOW = 1000  # ranking.selectors.MAX_RESULT_WINDOW, search_proxy.services.MAX_RESULT_WINDOW
 
 
 def _within_the_window(params) -> bool:

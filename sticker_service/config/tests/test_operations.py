@@ -109,15 +109,15 @@ def test_log_lines_carry_the_request_id_and_json_format(client, fake_search_serv
 
     handler = Keep()
     handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("sticker_service.searches")
+    logger = logging.getLogger("sticker_service.search_proxy")
     logger.addHandler(handler)
     try:
-        from sticker_service.searches import views
+        from sticker_service.search_proxy import views
 
         original = views.services.search_stickers
 
         def logged(**kwargs):
-            logging.getLogger("sticker_service.searches.views").warning("searching %s", kwargs["query"])
+            logging.getLogger("sticker_service.search_proxy.views").warning("searching %s", kwargs["query"])
             return original(**kwargs)
 
         monkeypatch.setattr(views.services, "search_stickers", logged)

@@ -6,10 +6,10 @@ import json
 import pytest
 
 from sticker_service.catalog.models import Sticker
+from sticker_service.core.clients import client_key
 from sticker_service.feedback.boosts import query_boosts
 from sticker_service.feedback.models import ClientVote, FeedbackCounter, FeedbackEvent, Vote
 from sticker_service.feedback.scoring import vote_boost
-from sticker_service.searches.normalize import client_key
 from sticker_service.searches.services import record_query_use
 
 pytestmark = pytest.mark.django_db

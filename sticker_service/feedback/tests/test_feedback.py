@@ -259,8 +259,8 @@ def test_a_new_client_id_per_request_gets_no_new_vote_budget(client, known, sett
 
 
 def test_vote_budget_window_and_client_identity(known, settings, rf):
+    from sticker_service.core.clients import client_identity
     from sticker_service.feedback.limits import VoteBudgetExceeded, spend_votes
-    from sticker_service.searches.normalize import client_identity
 
     settings.FEEDBACK_MAX_VOTES_PER_MINUTE = 10
     spend_votes("ip:1.1.1.1", 10, now=120.0)

@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from sticker_service.core.clients import client_hash
 from sticker_service.searches import selectors
 from sticker_service.searches.models import Query, QueryClient, QueryHourlyUse
-from sticker_service.searches.normalize import client_hash, normalize_query
+from sticker_service.searches.normalize import normalize_query
 from sticker_service.searches.services import record_query_use
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,12 @@ def test_normal_form():
     assert normalize_query("Ｃａｔ") == "cat"  # NFKC: full-width letters
     assert normalize_query("STRASSE") == normalize_query("straße")  # case folding, not lower()
     assert normalize_query("ﬁsh") == "fish"
+
+
+def test_record_query_use_is_one_atomic_upsert():
+    assert [record_query_use("dog") for _ in range(3)] == [1, 2, 3]
+    query = Query.objects.get(text="dog")
+    assert query.first_searched_at <= query.last_searched_at
 
 
 def test_a_query_is_suggested_only_after_three_distinct_clients(client):

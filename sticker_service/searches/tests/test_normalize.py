@@ -1,11 +1,9 @@
-"""The one normal form of queries (NFKC, case-folded, whitespace collapsed, trimmed) and the client identity."""
+"""The one normal form of queries (NFKC, case-folded, whitespace collapsed, trimmed)."""
 
 import pytest
-from django.test import RequestFactory
-from rest_framework.request import Request
 
 from sticker_service.searches.models import Query
-from sticker_service.searches.normalize import client_identity, client_key, normalize_query
+from sticker_service.searches.normalize import normalize_query
 
 pytestmark = pytest.mark.django_db
 
@@ -63,13 +61,3 @@ def test_bad_client_id_is_400_and_counts_nothing(client, fake_search_service, cl
 def test_good_client_id_is_accepted(client, fake_search_service):
     assert search(client, query="cat", client_id="3f6c2a9e-4b1d-4c6e-9a55-0123456789ab").status_code == 200
     assert search(client, query="cat", client_id="x" * 64).status_code == 200
-
-
-def test_client_identity_is_the_client_id_else_the_address():
-    factory = RequestFactory()
-    request = Request(factory.get("/", REMOTE_ADDR="203.0.113.7"))
-    assert client_identity(request) == "ip:203.0.113.7"
-    assert client_identity(request, "abc") == "id:abc"
-    # A client id that looks like an address is still another client than that address.
-    assert client_key(client_identity(request, "203.0.113.7")) != client_key(client_identity(request))
-    assert len(client_key("id:abc")) == 64

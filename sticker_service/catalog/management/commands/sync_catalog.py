@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from sticker_service.catalog.services import sync_catalog
-from sticker_service.searches.client import SearchServiceError, SearchServiceUnavailable
+from sticker_service.core.search_client import SearchServiceError, SearchServiceUnavailable
 
 
 class Command(BaseCommand):

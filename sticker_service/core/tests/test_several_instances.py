@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from sticker_service.searches import client
+from sticker_service.core import search_client
 from testkit.fake_search_service import FakeSearchService
 from testkit.gunicorn import free_port
 
@@ -19,9 +19,9 @@ def pair(settings):
     first, second = FakeSearchService(), FakeSearchService()
     settings.SEARCH_SERVICE_URL = f"{first.url}, {second.url}/"
     settings.SEARCH_SERVICE_TOKEN = "fake-search-token"
-    client.instances._down_until.clear()
+    search_client.instances._down_until.clear()
     yield first, second
-    client.instances._down_until.clear()
+    search_client.instances._down_until.clear()
     first.close()
     second.close()
 
@@ -33,7 +33,7 @@ def searches(service: FakeSearchService) -> int:
 def test_calls_take_turns(pair):
     first, second = pair
     for _ in range(6):
-        client.search("cat", limit=3, offset=0)
+        search_client.search("cat", limit=3, offset=0)
     assert (searches(first), searches(second)) == (3, 3)
 
 
@@ -43,25 +43,25 @@ def test_a_refused_instance_is_failed_over_and_then_tried_last(pair, settings):
     settings.SEARCH_SERVICE_URL = f"{refused},{first.url}"
     started = time.monotonic()
     for _ in range(4):
-        assert len(client.search("cat", limit=3, offset=0).hits) == 3
+        assert len(search_client.search("cat", limit=3, offset=0).hits) == 3
     assert time.monotonic() - started < 3.0
     assert searches(first) == 4
-    assert client.instances.order()[-1] == refused  # set aside for SEARCH_SERVICE_DOWN_SECONDS
+    assert search_client.instances.order()[-1] == refused  # set aside for SEARCH_SERVICE_DOWN_SECONDS
 
 
 def test_a_5xx_moves_the_call_to_the_next_instance(pair):
     first, second = pair
     first.behaviour, first.status, first.body = "error", 503, {"error": {"code": "model_unavailable"}}
     for _ in range(3):
-        assert len(client.search("cat", limit=3, offset=0).hits) == 3
+        assert len(search_client.search("cat", limit=3, offset=0).hits) == 3
     assert searches(second) == 3
 
 
 def test_all_instances_down_is_unavailable_within_the_deadline(settings):
     settings.SEARCH_SERVICE_URL = f"http://127.0.0.1:{free_port()},http://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    with pytest.raises(client.SearchServiceUnavailable):
-        client.search("cat", limit=3, offset=0)
+    with pytest.raises(search_client.SearchServiceUnavailable):
+        search_client.search("cat", limit=3, offset=0)
     assert time.monotonic() - started < 3.0
 
 
@@ -69,6 +69,6 @@ def test_a_4xx_is_not_retried_elsewhere(pair):
     first, second = pair
     first.behaviour, first.status, first.body = "error", 404, {"error": {"code": "unknown_sticker", "message": "x"}}
     second.behaviour, second.status, second.body = "error", 404, {"error": {"code": "unknown_sticker", "message": "x"}}
-    with pytest.raises(client.SearchServiceError):
-        client.similar("nope.png", limit=3)
+    with pytest.raises(search_client.SearchServiceError):
+        search_client.similar("nope.png", limit=3)
     assert len(first.requests) + len(second.requests) == 1

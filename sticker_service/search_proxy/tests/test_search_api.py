@@ -7,7 +7,6 @@ from django.db import connection
 
 from sticker_service.catalog.models import Sticker
 from sticker_service.searches.models import Query
-from sticker_service.searches.services import record_query_use
 from testkit.gunicorn import free_port
 
 pytestmark = pytest.mark.django_db
@@ -199,12 +198,6 @@ def test_search_recovers_when_search_service_comes_back(client, fake_search_serv
     assert search(client, query="cat").status_code == 503
     fake_search_service.behaviour = "ok"
     assert search(client, query="cat").status_code == 200
-
-
-def test_record_query_use_is_one_atomic_upsert():
-    assert [record_query_use("dog") for _ in range(3)] == [1, 2, 3]
-    query = Query.objects.get(text="dog")
-    assert query.first_searched_at <= query.last_searched_at
 
 
 def test_seen_stickers_are_inserted_once_per_process(client, fake_search_service, django_assert_max_num_queries):
