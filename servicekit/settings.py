@@ -35,8 +35,8 @@ def secret_key(var: str, debug: bool) -> str:
     return key
 
 
-# The development values of every secret in .env.example (tests/system/test_configuration.py keeps this in sync
-# with the file). Without DEBUG none of them is accepted for any secret or database password.
+# The development values of every secret in .env.example (tests/repository/test_env_example.py keeps this in
+# sync with the file). Without DEBUG none of them is accepted for any secret or database password.
 DEVELOPMENT_SECRETS = {
     "STICKER_SECRET_KEY": "dev-insecure-sticker-secret-key-change-me",
     "SEARCH_SECRET_KEY": "dev-insecure-search-secret-key-change-me",

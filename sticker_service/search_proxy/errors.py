@@ -7,6 +7,9 @@ from typing import Any
 
 from servicekit.errors import SERVICE_UNAVAILABLE_MESSAGE, DomainError
 
+# offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
+MAX_RESULT_WINDOW = 1000
+
 
 class SearchUnavailable(DomainError):
     """search_service cannot answer now: down, slow, failing, or its index needs reindexing."""

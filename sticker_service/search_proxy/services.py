@@ -9,12 +9,15 @@ from sticker_service.catalog.selectors import sticker_url
 from sticker_service.catalog.services import record_seen_stickers
 from sticker_service.core import search_client
 from sticker_service.feedback.boosts import query_boosts
-from sticker_service.search_proxy.errors import ResultWindowExceeded, SearchRefused, SearchUnavailable, UnknownSticker
+from sticker_service.search_proxy.errors import (
+    MAX_RESULT_WINDOW,
+    ResultWindowExceeded,
+    SearchRefused,
+    SearchUnavailable,
+    UnknownSticker,
+)
 from sticker_service.searches.normalize import normalize_query
 from sticker_service.searches.services import record_query_use
-
-# offset + limit of a search (as Elasticsearch's max_result_window): search_service's ranking is stable up to it.
-MAX_RESULT_WINDOW = 1000
 
 
 def check_result_window(offset: int, limit: int) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import schemathesis
 
+from search_service.ranking.errors import MAX_RESULT_WINDOW as SEARCH_SERVICE_WINDOW
+from sticker_service.search_proxy.errors import MAX_RESULT_WINDOW as STICKER_SERVICE_WINDOW
+
 
 @schemathesis.hook("filter_body").apply_to(path="/api/feedback/", method="POST")
 def no_filename_both_positive_and_negative(ctx, body) -> bool:
@@ -24,7 +27,9 @@ def no_filename_both_positive_and_negative(ctx, body) -> bool:
     return True
 
 
-RESULT_WINDOW = 1000  # ranking.selectors.MAX_RESULT_WINDOW, search_proxy.services.MAX_RESULT_WINDOW
+# Both services' result windows (offset + limit); they are equal, so one check serves both schemas.
+RESULT_WINDOW = SEARCH_SERVICE_WINDOW
+assert RESULT_WINDOW == STICKER_SERVICE_WINDOW
 
 
 def _within_the_window(params) -> bool:
