@@ -74,17 +74,7 @@ def index_command(folder: Path) -> list[str]:
 
 def _index(env: dict[str, str], folder: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "search_service",
-            "index_images",
-            str(folder),
-            "--queue",
-            "--batch-size",
-            "3",
-            "--no-progress",
-        ],
+        index_command(folder),
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -105,17 +95,7 @@ def test_killed_worker_loses_nothing_and_stores_nothing_twice(queue_env, tmp_pat
     try:
         first.wait_ready()
         command = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "search_service",
-                "index_images",
-                str(folder),
-                "--queue",
-                "--batch-size",
-                "3",
-                "--no-progress",
-            ],
+            index_command(folder),
             cwd=REPO,
             env=queue_env,
             stdout=subprocess.PIPE,
