@@ -109,6 +109,30 @@ def _embed_demo(
     return image, text, query
 
 
+def image_embeddings(encoder: Encoder, paths: list[Path], batch: int = 32) -> np.ndarray:
+    """``encoder``'s embeddings of the images at ``paths`` (one row each, in order), cached in benchmarks/.cache per
+    model and keyed by each file's SHA-256: only new or changed files are embedded (tqdm progress), and the cache
+    is saved after every batch, so an interrupted run resumes."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    path = common.CACHE_DIR / f"image-embeddings-{hashlib.sha256(encoder.model_id.encode()).hexdigest()[:12]}.npz"
+    cached: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path) as stored:
+            cached = dict(zip(stored["sha256"].tolist(), stored["vectors"], strict=True))
+    hashes = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    todo = [i for i, digest in enumerate(hashes) if digest not in cached]
+    common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    for start in tqdm(range(0, len(todo), batch), desc="embedding images (cached)", disable=not todo):
+        rows = todo[start : start + batch]
+        vectors = encoder.encode_images([Image.open(paths[i]) for i in rows])
+        cached.update({hashes[i]: vector for i, vector in zip(rows, vectors, strict=True)})
+        np.savez(path.with_suffix(".tmp.npz"), sha256=np.array(list(cached)), vectors=np.stack(list(cached.values())))
+        path.with_suffix(".tmp.npz").rename(path)
+    return np.stack([cached[digest] for digest in hashes])
+
+
 # --- generated catalogues ---------------------------------------------------------------------------------------
 def has_text(row: int) -> bool:
     """Every other bench sticker has a title (and so a title/tags embedding)."""
