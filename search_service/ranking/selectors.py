@@ -43,6 +43,7 @@ from search_service.stickers.vector_index import column_expr
 from servicekit.caching import LRU
 
 from .errors import MAX_RESULT_WINDOW, ResultWindowExceeded, SearchTimeout
+from .lexical import LexicalQuery
 
 TABLE = Sticker._meta.db_table
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
@@ -126,6 +127,19 @@ def clamp_boosts(boosts: Sequence[tuple[str, float]]) -> list[tuple[str, float]]
     return sorted(merged.items())
 
 
+def _lexical_score(words: Sequence[Sequence[tuple[str, float]]], params: dict) -> str:
+    """SQL for a sticker's lexical score: per query word, the weight of its best alternative found in
+    ``s.search_tsv`` (0 if none), summed. Adds the tsqueries and weights to ``params``."""
+    terms = []
+    for i, alternatives in enumerate(words):
+        cases = []
+        for j, (tsquery, weight) in enumerate(sorted(alternatives, key=lambda a: -a[1])):
+            params[f"lq{i}_{j}"], params[f"lw{i}_{j}"] = tsquery, weight
+            cases.append(f"WHEN s.search_tsv @@ %(lq{i}_{j})s::tsquery THEN %(lw{i}_{j})s::float8")
+        terms.append(f"(CASE {' '.join(cases)} ELSE 0 END)")
+    return " + ".join(terms)
+
+
 def search(
     query_vector: np.ndarray,
     *,
@@ -133,10 +147,12 @@ def search(
     limit: int,
     offset: int = 0,
     boosts: Sequence[tuple[str, float]] = (),
+    lexical: LexicalQuery | None = None,
     exact: bool | None = None,
 ) -> list[Hit]:
     """The best stickers for a query embedding (see the module docstring for the score and the pages).
 
+    ``lexical``: the query's words (:func:`.lexical.analyse`), fused when SEARCH_LEXICAL_WEIGHT > 0.
     ``exact``: force the exact scan (True) or the HNSW scan (False); default by catalogue size.
     Raises :class:`ResultWindowExceeded`, :class:`ModelMismatch`, :class:`BlendOutdated`, :class:`SearchTimeout`.
     """
@@ -146,25 +162,43 @@ def search(
     if exact is None:
         exact = uses_exact_scan(model_id)
     boosts = clamp_boosts(boosts)
+    beta = float(settings.SEARCH_LEXICAL_WEIGHT)
+    words = lexical.words if lexical is not None and beta > 0 else ()
     distance = f"({column_expr('blended_embedding', dim)} <#> %(q)s::vector({dim}))"
     tie = ", s.id" if exact else ""  # the HNSW stream's order is kept as it is (strict order)
-    # SQL assembled from constants and the int dimension only; values travel as parameters.
-    if not boosts:
+    params: dict = {}
+    # SQL assembled from constants, the int dimension and parameter names only; values travel as parameters.
+    if not boosts and not words:
         page = f"""
             SELECT s.id, s.filename, s.title, -{distance} AS score FROM {TABLE} s WHERE s.model_id = %(model)s
             ORDER BY {distance}{tie} LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
     else:
-        page = f"""
-            WITH scan AS (
-                SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s ORDER BY {distance}{tie} LIMIT %(depth)s
-            ), boost (filename, boost) AS (
-                SELECT * FROM unnest(%(names)s::text[], %(boosts)s::float8[])
-            ), candidates AS (
-                SELECT id FROM scan
-                UNION SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s
+        ctes = [
+            f"scan AS (SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s ORDER BY {distance}{tie} "  # noqa: S608
+            "LIMIT %(depth)s)"
+        ]
+        sources, joins, score = ["SELECT id FROM scan"], [], [f"-{distance}"]
+        if words:
+            ctes.append(
+                f"lex AS (SELECT s.id, {_lexical_score(words, params)} AS lex FROM {TABLE} s "  # noqa: S608
+                "WHERE s.model_id = %(model)s AND s.search_tsv @@ %(lexical_any)s::tsquery "
+                "ORDER BY lex DESC, s.id LIMIT %(lexical_max)s)"
             )
-            SELECT s.id, s.filename, s.title, -{distance} + coalesce(b.boost, 0) AS score
-            FROM candidates c JOIN {TABLE} s ON s.id = c.id LEFT JOIN boost b ON b.filename = s.filename
+            sources.append("SELECT id FROM lex")
+            joins.append("LEFT JOIN lex l ON l.id = s.id")
+            score.append("%(beta)s * coalesce(l.lex, 0)")
+            params |= {"lexical_any": lexical.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
+        if boosts:
+            ctes.append("boost (filename, boost) AS (SELECT * FROM unnest(%(names)s::text[], %(boosts)s::float8[]))")
+            sources.append(
+                f"SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s"
+            )
+            joins.append("LEFT JOIN boost b ON b.filename = s.filename")
+            score.append("coalesce(b.boost, 0)")
+        page = f"""
+            WITH {", ".join(ctes)}, candidates AS ({" UNION ".join(sources)})
+            SELECT s.id, s.filename, s.title, {" + ".join(score)} AS score
+            FROM candidates c JOIN {TABLE} s ON s.id = c.id {" ".join(joins)}
             ORDER BY score DESC, s.id LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
     # One row even when nothing matches (LEFT JOIN from the one-row checks), carrying both index checks.
     sql = f"""
@@ -177,7 +211,7 @@ def search(
         ORDER BY r.position
     """  # noqa: S608
     prelude, knobs = _settings_prelude(exact=exact, ef_search=settings.SEARCH_HNSW_EF_SEARCH)
-    params = {
+    params |= {
         "q": Vector._to_db(query_vector),
         "model": model_id,
         "w": w,
