@@ -231,7 +231,8 @@ def section_lines(args: argparse.Namespace, facts: dict, variants: list[Variant]
         f"queries (seed {args.seed}; never both), the queries split at random into a validation half (every choice, "
         "including the fusion's settings) and a test half (ranked once, for these figures). Relevant: the stickers "
         "whose full CLDR keyword list holds the query. Words present: every word of the query is in some relevant "
-        "sticker's indexed title or tags; absent: none is reachable by words. Each query through "
+        "sticker's indexed title or tags; absent: some word of it is in none (the meaning must find those). "
+        "Each query through "
         "`search_stickers` (text embedding, the ranking SQL on the exact scan of this catalogue size; result cache "
         "off, no query adapter), top 100; MRR within it. Variants: " + "; ".join(v.label() for v in variants) + ".",
         "",

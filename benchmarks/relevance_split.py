@@ -10,7 +10,8 @@ stickers relevant to each and its group.
   sticker's title is always indexed (by that title).
 * Relevant to a query: the stickers whose full keyword list holds it.
 * Group ``present``: every word of the query is a word of some relevant sticker's indexed title or tags; else
-  ``absent`` (only the meaning can find those). Keywords without a word character ("+") are not asked.
+  ``absent`` (some word of the query is in none of them: the meaning must find those). Keywords without a word
+  character ("+") are not asked.
 """
 
 from __future__ import annotations
