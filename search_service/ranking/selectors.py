@@ -163,7 +163,8 @@ def search(
         exact = uses_exact_scan(model_id)
     boosts = clamp_boosts(boosts)
     beta = float(settings.SEARCH_LEXICAL_WEIGHT)
-    words = lexical.words if lexical is not None and beta > 0 else ()
+    fused = lexical if lexical is not None and beta > 0 else LexicalQuery(())
+    words = fused.words
     distance = f"({column_expr('blended_embedding', dim)} <#> %(q)s::vector({dim}))"
     tie = ", s.id" if exact else ""  # the HNSW stream's order is kept as it is (strict order)
     params: dict = {}
@@ -187,11 +188,11 @@ def search(
             sources.append("SELECT id FROM lex")
             joins.append("LEFT JOIN lex l ON l.id = s.id")
             score.append("%(beta)s * coalesce(l.lex, 0)")
-            params |= {"lexical_any": lexical.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
+            params |= {"lexical_any": fused.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
         if boosts:
             ctes.append("boost (filename, boost) AS (SELECT * FROM unnest(%(names)s::text[], %(boosts)s::float8[]))")
             sources.append(
-                f"SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s"
+                f"SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s"  # noqa: S608
             )
             joins.append("LEFT JOIN boost b ON b.filename = s.filename")
             score.append("coalesce(b.boost, 0)")

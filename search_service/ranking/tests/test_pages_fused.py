@@ -55,10 +55,9 @@ def load(count: int, weight: float) -> tuple[np.ndarray, np.ndarray]:
     writer = csv.writer(buffer)
     for i in range(count):
         meta = META[NAMES[pick[i]]]
-        writer.writerow(
-            [f"f{i:06d}.png", "0" * 64, 1, 1, meta["title"], _array(meta["tags"]), MODEL]
-            + [_vector(image[i]), _vector(text[i]), _vector(blended[i]), weight, "2026-01-01", "2026-01-01"]
-        )
+        vectors = [_vector(image[i]), _vector(text[i]), _vector(blended[i])]
+        row = [f"f{i:06d}.png", "0" * 64, 1, 1, meta["title"], _array(meta["tags"]), MODEL, *vectors]
+        writer.writerow([*row, weight, "2026-01-01", "2026-01-01"])
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.copy_expert(
@@ -86,7 +85,9 @@ def _check_pages(seeds, catalogue: int, exact: bool, sizes=(100, 20, 7)) -> None
     for text, seed in QUERIES:
         query = _normalise(seeds[seed : seed + 1] + 0.3 * rng.standard_normal((1, DIM)))[0]
         words = lexical.analyse(text, catalogue=catalogue)
-        whole = [hit.filename for hit in selectors.search(query, model_id=MODEL, limit=1000, lexical=words, exact=exact)]
+        whole = [
+            hit.filename for hit in selectors.search(query, model_id=MODEL, limit=1000, lexical=words, exact=exact)
+        ]
         assert len(whole) == len(set(whole)) == 1000, text
         for size in sizes:
             assert _paged(query, size, words, exact=exact) == whole, (text, size)
@@ -106,9 +107,7 @@ def test_the_exact_path_is_the_exact_fused_ranking(settings):
     query = seeds[17]
     words = lexical.analyse("face", catalogue=len(NAMES))
     with connection.cursor() as cursor:  # "face", "faces", "facing" (English stems) or "face-..." (hyphenated)
-        cursor.execute(
-            "SELECT filename FROM stickers_sticker WHERE search_tsv @@ %s::tsquery", [words.words[0][0][0]]
-        )
+        cursor.execute("SELECT filename FROM stickers_sticker WHERE search_tsv @@ %s::tsquery", [words.words[0][0][0]])
         held = {row[0] for row in cursor.fetchall()}
     holders = np.array([f"f{i:06d}.png" in held for i in range(len(NAMES))])
     assert 20 < holders.sum() < settings.SEARCH_LEXICAL_MAX_MATCHES

@@ -70,8 +70,8 @@ def vector_only(query: str, limit: int = 30) -> list[Hit]:
 
 
 def test_a_title_word_outranks_closer_vector_only_neighbours(demo):
-    """"cats": every sticker holding "cat" first (plural and singular match), though the vector ranking alone puts
-    the dog above the black cat; then the rest, image-only cat included, by their vector score."""
+    """For "cats", every sticker holding "cat" comes first (plural and singular match), though the vector ranking
+    alone puts the dog above the black cat; then the rest, image-only cat included, by their vector score."""
     holders = {name for name in NAMES if holds(name, "cat")}
     assert len(holders) >= 4
     plain = [hit.filename for hit in vector_only("cats")]
@@ -116,7 +116,7 @@ def test_an_emoji_query_is_searched_by_its_cldr_name(demo):
 
 
 def test_stickers_holding_more_of_the_words_rank_higher(demo):
-    """"heart eyes": the vector ranking alone puts "eyes" and "red heart" (one word each) first; both stickers
+    """For "heart eyes" the vector ranking alone puts "eyes" and "red heart" (one word each) first; both stickers
     holding both words go above them."""
     plain = [hit.filename for hit in vector_only("heart eyes")]
     assert plain[:2] == ["eyes.png", "red-heart.png"]
