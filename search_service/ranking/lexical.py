@@ -120,17 +120,15 @@ _ANALYSIS = f"""
 
 def _analyse(words: list[str], catalogue: int) -> LexicalQuery:
     with connections[read_alias()].cursor() as cursor:
-        cursor.execute(
-            _ANALYSIS, {"words": words, "similarity": str(settings.SEARCH_LEXICAL_TYPO_SIMILARITY)}
-        )
+        cursor.execute(_ANALYSIS, {"words": words, "similarity": str(settings.SEARCH_LEXICAL_TYPO_SIMILARITY)})
         rows = cursor.fetchall()
     found: dict[int, tuple[list[tuple[str, float]], int]] = {}  # position -> (alternatives, documents)
     for position, forms, documents, expansion, expansion_documents in rows:
         if documents:
             found[position] = ([(forms, 1.0)], documents)
         elif expansion is not None:
-            alternatives, total = found.get(position, ([], 0))
-            found[position] = ([*alternatives, (expansion, EXPANSION_WEIGHT)], total + expansion_documents)
+            alternatives, seen = found.get(position, ([], 0))
+            found[position] = ([*alternatives, (expansion, EXPANSION_WEIGHT)], seen + expansion_documents)
     weights = {position: idf(documents, catalogue) for position, (_, documents) in found.items()}
     total = sum(weights.values()) or 1.0
     return LexicalQuery(
@@ -161,4 +159,3 @@ def analyse(text: str, *, catalogue: int) -> LexicalQuery:
     version = cache.index_version.current() if cache is not None else None
     key = (tuple(words), version, catalogue, settings.SEARCH_LEXICAL_TYPO_SIMILARITY)
     return _analyses.get_or_compute(key, lambda: _analyse(words, catalogue))[0]
-

@@ -1,12 +1,16 @@
 """Ranking stickers for a text query or for another sticker.
 
-Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``)::
+Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``, ``beta = SEARCH_LEXICAL_WEIGHT``)::
 
-    score = (1 - w) * cos(query, image) + w * cos(query, title_and_tags)   if the sticker has a title or tags
-    score = cos(query, image)                                              otherwise
-          = query . blended        (blended = (1 - w) image + w text, stored per sticker: stickers.blending)
+    vector = (1 - w) * cos(query, image) + w * cos(query, title_and_tags)   if the sticker has a title or tags
+    vector = cos(query, image)                                              otherwise
+           = query . blended        (blended = (1 - w) image + w text, stored per sticker: stickers.blending)
+    score  = vector + beta * lexical
 
-plus, for stickers listed in the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]``.
+``lexical`` (0..1, :mod:`.lexical`) is the idf-weighted share of the query's words found in the sticker's title
+and tags (``search_tsv``), counted for the SEARCH_LEXICAL_MAX_MATCHES stickers with the highest lexical score
+(ties by id; the same set for every page); every other sticker's ``lexical`` is 0. Plus, for stickers listed in
+the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]``.
 
 One scan gives the exact score: ``ORDER BY blended <#> q`` on the inner-product HNSW index, with pgvector's
 iterative scan in ``strict_order`` and a fixed ``hnsw.ef_search`` (SEARCH_HNSW_EF_SEARCH, never raised with the
@@ -15,7 +19,11 @@ slice of that stream and pages of any size concatenate to one ranking (up to ``o
 MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers are ranked by an exact scan
 (ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and the boosted
 stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of that
-union equals the top of the whole boosted ranking, so pages stay stable for the same boosts.
+union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text joins
+the same union: the lexical matches (computed in the same statement, GIN index on ``search_tsv``) are added to
+the candidates and everything is sorted by the fused score; a sticker outside the union has no lexical score
+and no boost, so at least ``offset + limit`` candidates of the stream score at least as high: the union's top
+is the top of the whole fused ranking, for any page size.
 
 Every statement carries its settings (``set_config(..., true)`` in the same string: one round trip), among them
 ``statement_timeout`` = SEARCH_STATEMENT_TIMEOUT_MS, so an abandoned query stops in PostgreSQL too, and the
@@ -163,7 +171,8 @@ def search(
         exact = uses_exact_scan(model_id)
     boosts = clamp_boosts(boosts)
     beta = float(settings.SEARCH_LEXICAL_WEIGHT)
-    words = lexical.words if lexical is not None and beta > 0 else ()
+    fused = lexical if lexical is not None and beta > 0 else LexicalQuery(())
+    words = fused.words
     distance = f"({column_expr('blended_embedding', dim)} <#> %(q)s::vector({dim}))"
     tie = ", s.id" if exact else ""  # the HNSW stream's order is kept as it is (strict order)
     params: dict = {}
@@ -187,11 +196,11 @@ def search(
             sources.append("SELECT id FROM lex")
             joins.append("LEFT JOIN lex l ON l.id = s.id")
             score.append("%(beta)s * coalesce(l.lex, 0)")
-            params |= {"lexical_any": lexical.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
+            params |= {"lexical_any": fused.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
         if boosts:
             ctes.append("boost (filename, boost) AS (SELECT * FROM unnest(%(names)s::text[], %(boosts)s::float8[]))")
             sources.append(
-                f"SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s"
+                f"SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s"  # noqa: S608
             )
             joins.append("LEFT JOIN boost b ON b.filename = s.filename")
             score.append("coalesce(b.boost, 0)")

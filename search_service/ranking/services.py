@@ -38,7 +38,8 @@ def search_stickers(
     Emoji in the query are read as their CLDR names. The query vector is the model's embedding of that text, moved
     by the query adapter this process serves; its words are matched in titles and tags (:mod:`.lexical`), and both
     scores fused in one ranking; the ranking reads from the replica when one is usable; the same search within
-    SEARCH_RESULT_CACHE_TTL is answered from the result cache. ``boosts``: (filename, boost) pairs (:func:`.selectors.search`).
+    SEARCH_RESULT_CACHE_TTL is answered from the result cache.
+    ``boosts``: (filename, boost) pairs (:func:`.selectors.search`).
     Raises ResultWindowExceeded (before the text is encoded), ModelUnavailable, ModelMismatch, BlendOutdated and
     SearchTimeout.
     """
