@@ -1,7 +1,7 @@
 """Relevance of search_service's ranking on held-out CLDR keywords of the demo stickers; writes its RESULTS.md section.
 
-    .venv/bin/python -m benchmarks.relevance [--model auto] [--variant NAME:SETTING=VALUE,...] [--test]
-        [--seed 22] [--fresh] [--drop] [--no-write]
+    .venv/bin/python -m benchmarks.relevance [--model auto] [--variant NAME:SETTING=VALUE,...]
+        [--sweep SETTING=VALUE,VALUE,...] [--test] [--seed 22] [--fresh] [--drop] [--no-write]
 
 The 1,846 demo stickers (``search_service/demo_stickers``) are indexed with their CLDR names as titles and part
 of their CLDR keywords as tags; the other keywords are held out as queries, never indexed anywhere
@@ -15,8 +15,9 @@ adapter, result cache off), top 100.
 Measures per half, group and variant: nDCG@10, MRR (first relevant sticker within the top 100) and P@10; hubness
 of the validation queries' top 10s: skewness of the k-occurrence (how many queries' top 10 a sticker is in) and
 the share of queries the most frequent sticker is in. Variants are settings of search_service (``--variant``,
-default ``before:SEARCH_LEXICAL_WEIGHT=0`` and ``after:`` as configured). The validation half is for every
-choice; the test half is only ranked with ``--test`` (once, for the reported figures).
+default ``before:SEARCH_LEXICAL_WEIGHT=0`` and ``after:`` as configured; ``--sweep``: more values of one setting, on
+the validation half only). The validation half is for every choice; the test half is only ranked with ``--test``
+(once, for the reported figures).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ HUB_LIMIT = 0.05  # goal: no sticker in the top 10 of more than 5% of the querie
 class Variant:
     name: str
     settings: dict[str, str]
+    validation_only: bool = False  # a --sweep value: for the choice, never ranked on the test half
 
     @classmethod
     def parse(cls, text: str) -> Variant:
@@ -56,8 +58,20 @@ class Variant:
             raise SystemExit(f"--variant {text!r}: expected NAME:SETTING=VALUE,...")
         return cls(name, dict(pairs))
 
+    @classmethod
+    def sweep(cls, text: str) -> list[Variant]:
+        setting, _, values = text.partition("=")
+        if not setting or not values:
+            raise SystemExit(f"--sweep {text!r}: expected SETTING=VALUE,VALUE,...")
+        return [cls(f"{setting}={value}", {setting: value}, validation_only=True) for value in values.split(",")]
+
     def label(self) -> str:
-        return self.name + (f" ({', '.join(f'{k}={v}' for k, v in self.settings.items())})" if self.settings else "")
+        if self.settings:
+            return f"{self.name} ({', '.join(f'{k}={v}' for k, v in self.settings.items())})"
+        from django.conf import settings
+
+        lexical = [key for key in dir(settings) if key.startswith("SEARCH_LEXICAL_")]
+        return f"{self.name} (as configured: {', '.join(f'{k}={getattr(settings, k)}' for k in lexical)})"
 
 
 @dataclass
@@ -78,6 +92,12 @@ def arguments() -> argparse.Namespace:
         action="append",
         help="NAME:SETTING=VALUE,... (repeatable; settings of "
         "search_service for that ranking); default: " + " ".join(DEFAULT_VARIANTS),
+    )
+    parser.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        help="SETTING=VALUE,VALUE,...: one more variant per value, ranked on the validation half only",
     )
     parser.add_argument("--test", action="store_true", help="rank the test half too (once, for the report)")
     parser.add_argument("--seed", type=int, default=SEED)
@@ -193,6 +213,8 @@ def score_rows(half: str, variants: list[Variant], results: dict[tuple[str, str]
     rows = []
     for group in GROUPS:
         for variant in variants:
+            if (half, variant.name) not in results:
+                continue
             s = results[(half, variant.name)]
             rows.append(
                 (
@@ -218,7 +240,12 @@ def section_lines(args: argparse.Namespace, facts: dict, variants: list[Variant]
     command = (
         " ".join(
             ["`.venv/bin/python -m benchmarks.relevance", f"--model {args.model}", f"--seed {args.seed}"]
-            + [f"--variant {v.name}:{','.join(f'{k}={x}' for k, x in v.settings.items())}" for v in variants]
+            + [
+                f"--variant {v.name}:{','.join(f'{k}={x}' for k, x in v.settings.items())}"
+                for v in variants
+                if not v.validation_only
+            ]
+            + [f"--sweep {text}" for text in args.sweep]
             + (["--test"] if args.test else [])
         )
         + "`"
@@ -229,12 +256,21 @@ def section_lines(args: argparse.Namespace, facts: dict, variants: list[Variant]
         f"{command}: {facts['model']}; the {facts['catalogue']:,} demo stickers, CLDR names as titles; of the "
         f"{facts['keywords']:,} distinct CLDR keywords (case-folded) half are indexed as tags and half held out as "
         f"queries (seed {args.seed}; never both), the queries split at random into a validation half (every choice, "
-        "including the fusion's settings) and a test half (ranked once, for these figures). Relevant: the stickers "
+        "including the fusion's settings) and a test half (ranked only with `--test`, once, for the reported figures). "
+        "Relevant: the stickers "
         "whose full CLDR keyword list holds the query. Words present: every word of the query is in some relevant "
         "sticker's indexed title or tags; absent: some word of it is in none (the meaning must find those). "
         "Each query through "
         "`search_stickers` (text embedding, the ranking SQL on the exact scan of this catalogue size; result cache "
-        "off, no query adapter), top 100; MRR within it. Variants: " + "; ".join(v.label() for v in variants) + ".",
+        "off, no query adapter), top 100; MRR within it. Rankings: "
+        + "; ".join(v.label() for v in variants if not v.validation_only)
+        + (
+            "; on the validation half only (the choice of a setting), "
+            + ", ".join(v.name for v in variants if v.validation_only)
+            if any(v.validation_only for v in variants)
+            else ""
+        )
+        + ".",
         "",
         *common.table(
             ["half", "words", "ranking", "queries", "nDCG@10", "MRR", "P@10"],
@@ -255,6 +291,7 @@ def section_lines(args: argparse.Namespace, facts: dict, variants: list[Variant]
 def main() -> None:
     args = arguments()
     variants = [Variant.parse(text) for text in args.variant or DEFAULT_VARIANTS]
+    variants += [variant for text in args.sweep for variant in Variant.sweep(text)]
     split = demo_split(args.seed)
     env = common.model_env(args.model)
     common.create_database(DB, fresh=args.fresh)
@@ -264,8 +301,9 @@ def main() -> None:
     loads, results = [common.loadavg()], {}
     for half in ["validation", "test"] if args.test else ["validation"]:
         for variant in variants:
-            results[(half, variant.name)] = rank(split.half(half), variant, f"{half} {variant.name}")
-            loads.append(common.loadavg())
+            if half == "validation" or not variant.validation_only:
+                results[(half, variant.name)] = rank(split.half(half), variant, f"{half} {variant.name}")
+                loads.append(common.loadavg())
     facts = {
         "loads": loads,
         "model": common.model_label(env),
