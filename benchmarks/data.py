@@ -5,7 +5,8 @@ Catalogues (``--data`` of the scripts that use one):
 * ``uniform``: N random unit vectors of the model's dimension as image embeddings and, for every other sticker,
   a second one as its title/tags embedding (the hard case for HNSW: no clusters); queries are random too.
 * ``seeded``: each sticker a noisy copy (cos ~0.8 to its seed) of one of the demo stickers' real image and
-  title/tags embeddings, queried with the real embeddings of their tag words (many stickers per concept).
+  title/tags embeddings, with its seed's title and tags, queried with the real embeddings of their tag words (many
+  stickers per concept; the word is the query's text).
 
 Rows are generated in blocks of :data:`BLOCK`, each from its own seed, so that rows [a, b) are the same whatever
 size a run grows the catalogue to.
@@ -212,8 +213,8 @@ class Catalogue:
             return "uniformly random unit vectors, queries too (the hard case for HNSW: no neighbourhood structure)."
         return (
             f"each sticker a noisy copy (cos ~0.8 to its seed) of one of the {len(self.demo.names):,} demo stickers' "
-            "real image and title/tags embeddings, queries the real embeddings of their tag words (many stickers per "
-            "concept)."
+            "real image and title/tags embeddings (with its seed's title and tags), queries the real embeddings of "
+            "their tag words (many stickers per concept)."
         )
 
     def queries(self, count: int) -> np.ndarray:
