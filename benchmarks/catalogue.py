@@ -55,6 +55,7 @@ def generated_rows(catalogue: Catalogue, model_id: str, start: int, stop: int) -
     """Rows [start, stop) of a generated catalogue, one list per data block."""
     for b in range(start // BLOCK, (stop + BLOCK - 1) // BLOCK):
         image, text = catalogue.block(b)
+        metadata = catalogue.metadata(b)
         first = b * BLOCK
         yield [
             sticker_row(
@@ -62,7 +63,8 @@ def generated_rows(catalogue: Catalogue, model_id: str, start: int, stop: int) -
                 model_id,
                 image[row - first],
                 text[row - first] if has_text(row) else None,
-                title=f"bench sticker {row}" if has_text(row) else "",
+                title=metadata[row - first][0] if has_text(row) else "",
+                tags=metadata[row - first][1] if has_text(row) else (),
             )
             for row in range(max(start, first), min(stop, first + BLOCK))
         ]

@@ -5,7 +5,8 @@ Catalogues (``--data`` of the scripts that use one):
 * ``uniform``: N random unit vectors of the model's dimension as image embeddings and, for every other sticker,
   a second one as its title/tags embedding (the hard case for HNSW: no clusters); queries are random too.
 * ``seeded``: each sticker a noisy copy (cos ~0.8 to its seed) of one of the demo stickers' real image and
-  title/tags embeddings, queried with the real embeddings of their tag words (many stickers per concept).
+  title/tags embeddings, with its seed's title and tags, queried with the real embeddings of their tag words (many
+  stickers per concept; the word is the query's text).
 
 Rows are generated in blocks of :data:`BLOCK`, each from its own seed, so that rows [a, b) are the same whatever
 size a run grows the catalogue to.
@@ -71,6 +72,15 @@ class DemoStickers:
     text: np.ndarray
     query: np.ndarray
 
+    @property
+    def query_words(self) -> list[str]:
+        """The tag word of each ``query`` row."""
+        return tag_words(self.names, self.meta)
+
+
+def tag_words(names: list[str], meta: dict[str, dict[str, Any]]) -> list[str]:
+    return sorted({tag for name in names for tag in meta[name]["tags"]})
+
 
 def demo_metadata() -> dict[str, dict[str, Any]]:
     return json.loads((DEMO_DIR / "metadata.json").read_text(encoding="utf-8"))
@@ -104,9 +114,33 @@ def _embed_demo(
         ]
     )
     text = encoder.encode_texts([metadata_text(meta[name]["title"], meta[name]["tags"]) for name in names])
-    words = sorted({tag for name in names for tag in meta[name]["tags"]})
+    words = tag_words(names, meta)
     query = np.concatenate([encoder.encode_texts(words[i : i + 256]) for i in range(0, len(words), 256)])
     return image, text, query
+
+
+def image_embeddings(encoder: Encoder, paths: list[Path], batch: int = 32) -> np.ndarray:
+    """``encoder``'s embeddings of the images at ``paths`` (one row each, in order), cached in benchmarks/.cache per
+    model and keyed by each file's SHA-256: only new or changed files are embedded (tqdm progress), and the cache
+    is saved after every batch, so an interrupted run resumes."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    path = common.CACHE_DIR / f"image-embeddings-{hashlib.sha256(encoder.model_id.encode()).hexdigest()[:12]}.npz"
+    cached: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path) as stored:
+            cached = dict(zip(stored["sha256"].tolist(), stored["vectors"], strict=True))
+    hashes = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    todo = [i for i, digest in enumerate(hashes) if digest not in cached]
+    common.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    for start in tqdm(range(0, len(todo), batch), desc="embedding images (cached)", disable=not todo):
+        rows = todo[start : start + batch]
+        vectors = encoder.encode_images([Image.open(paths[i]) for i in rows])
+        cached.update({hashes[i]: vector for i, vector in zip(rows, vectors, strict=True)})
+        np.savez(path.with_suffix(".tmp.npz"), sha256=np.array(list(cached)), vectors=np.stack(list(cached.values())))
+        path.with_suffix(".tmp.npz").rename(path)
+    return np.stack([cached[digest] for digest in hashes])
 
 
 # --- generated catalogues ---------------------------------------------------------------------------------------
@@ -144,12 +178,24 @@ class Catalogue:
         if self.demo is None:
             rng = np.random.default_rng([self.dim, index])
             return unit_rows(rng, BLOCK, self.dim), unit_rows(rng, BLOCK, self.dim)
-        rng = np.random.default_rng([self.dim, index, 1])
-        pick = rng.integers(0, len(self.demo.image), BLOCK)
+        rng, pick = self._seeded(index)
         scale = self.noise / np.sqrt(self.dim)
         image = self.demo.image[pick] + scale * rng.standard_normal((BLOCK, self.dim), dtype=np.float32)
         text = self.demo.text[pick] + scale * rng.standard_normal((BLOCK, self.dim), dtype=np.float32)
         return normalise(image), normalise(text)
+
+    def _seeded(self, index: int) -> tuple[np.random.Generator, np.ndarray]:
+        assert self.demo is not None
+        rng = np.random.default_rng([self.dim, index, 1])
+        return rng, rng.integers(0, len(self.demo.image), BLOCK)
+
+    def metadata(self, index: int) -> list[tuple[str, list[str]]]:
+        """(title, tags) of each row of block ``index``: seeded, its demo sticker's CLDR name and keywords; uniform,
+        "bench sticker <row>" without tags (used on rows with a title only, like the text vectors)."""
+        if self.demo is None:
+            return [(f"bench sticker {index * BLOCK + i}", []) for i in range(BLOCK)]
+        meta, names = self.demo.meta, self.demo.names
+        return [(meta[names[p]]["title"], meta[names[p]]["tags"]) for p in self._seeded(index)[1]]
 
     def vectors_upto(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Image and text vectors of rows [0, n)."""
@@ -167,8 +213,8 @@ class Catalogue:
             return "uniformly random unit vectors, queries too (the hard case for HNSW: no neighbourhood structure)."
         return (
             f"each sticker a noisy copy (cos ~0.8 to its seed) of one of the {len(self.demo.names):,} demo stickers' "
-            "real image and title/tags embeddings, queries the real embeddings of their tag words (many stickers per "
-            "concept)."
+            "real image and title/tags embeddings (with its seed's title and tags), queries the real embeddings of "
+            "their tag words (many stickers per concept)."
         )
 
     def queries(self, count: int) -> np.ndarray:
@@ -176,8 +222,22 @@ class Catalogue:
         rng = np.random.default_rng(12345)
         if self.demo is None:
             return unit_rows(rng, count, self.dim)
-        pool = self.demo.query
-        return pool[rng.choice(len(pool), size=min(count, len(pool)), replace=False)]
+        return self.demo.query[self._query_rows(count)]
+
+    def _query_rows(self, count: int) -> np.ndarray:
+        assert self.demo is not None
+        return np.random.default_rng(12345).choice(
+            len(self.demo.query), size=min(count, len(self.demo.query)), replace=False
+        )
+
+    def query_texts(self, count: int, warmup: int) -> tuple[list[str], list[str], np.ndarray]:
+        """Seeded only: the tag words of :meth:`queries`, and ``warmup`` other tag words with their vectors."""
+        if self.demo is None:
+            raise SystemExit("query texts exist for seeded data only (--data seeded)")
+        rows, words = self._query_rows(count), self.demo.query_words
+        others = np.setdiff1d(np.arange(len(words)), rows)
+        others = np.random.default_rng(54321).choice(others, size=min(warmup, len(others)), replace=False)
+        return [words[r] for r in rows], [words[r] for r in others], self.demo.query[others]
 
 
 def blended_rows(image: np.ndarray, text: np.ndarray, first_row: int, weight: float) -> np.ndarray:

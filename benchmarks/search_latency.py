@@ -74,6 +74,7 @@ class SizeResult:
     read_rate: float  # GB/s of one numpy pass over the vectors
     recall: float
     http: dict[str, list[float]] = field(default_factory=lambda: {"cached": [], "uncached": []})
+    fusion: dict[str, list[float]] = field(default_factory=lambda: {"off": [], "on": [], "analysis": []})
 
 
 class CurvePoint(NamedTuple):
@@ -126,6 +127,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
     parser.add_argument(
+        "--fusion",
+        action="store_true",
+        help="seeded data: also time the ranking with the full-text fusion on and off, query by query (the tag word "
+        "of each query vector as its text)",
+    )
+    parser.add_argument(
         "--section",
         default="",
         help="a name for a separate RESULTS.md section (e.g. a second HNSW build), instead of the size table's",
@@ -135,6 +142,8 @@ def arguments() -> argparse.Namespace:
     sizes = [int(size) for size in args.sizes.split(",")]
     if sizes != sorted(sizes):
         parser.error("--sizes must grow")
+    if args.fusion and args.data != "seeded":
+        parser.error("--fusion needs --data seeded (query texts)")
     return args
 
 
@@ -210,6 +219,10 @@ def measure_size(setup: Setup, n: int, blended: np.ndarray) -> SizeResult:
     numpy_times, read_rate = numpy_exact(blended, queries[: args.exact_queries])
     recall = ranking_recall(setup.model_id, blended, queries[: args.recall_queries])
     result = SizeResult(n, hnsw, exact, numpy_times, read_rate, recall)
+    if args.fusion:
+        result.fusion = fusion_latency(setup)
+        off, on = result.fusion["off"], result.fusion["on"]
+        print(f"  fusion off p50 {ms(off, 50)} p99 {ms(off, 99)} ms; on p50 {ms(on, 50)} p99 {ms(on, 99)} ms")
     print(
         f"  HNSW p50 {ms(hnsw, 50)} ms p99 {ms(hnsw, 99)} ms recall@10 {recall:.3f}; exact pgvector p50 "
         f"{ms(exact, 50)} ms; numpy exact p50 {ms(numpy_times, 50)} ms (one read of the {blended.nbytes / 1e6:.0f} "
@@ -232,6 +245,42 @@ def sql_latency(model_id: str, queries: np.ndarray, warmup: int, *, exact: bool)
         started = time.perf_counter()
         selectors.search(query, model_id=model_id, limit=10, exact=exact)
         times.append(time.perf_counter() - started)
+    return times
+
+
+def fusion_latency(setup: Setup) -> dict[str, list[float]]:
+    """Seconds of the HNSW ranking (first page of 10) per query with the full-text fusion off (the vector ranking
+    alone, as with SEARCH_LEXICAL_WEIGHT=0) and on (the text's analysis, each text asked once so never from its
+    cache, then the fused statement), both for each query, in alternating order (neither always runs second)."""
+    from django.conf import settings
+
+    from search_service.ranking import lexical, selectors
+
+    if settings.SEARCH_LEXICAL_WEIGHT <= 0:
+        raise SystemExit("--fusion needs SEARCH_LEXICAL_WEIGHT > 0")
+    model_id = setup.model_id
+    texts, warm_texts, warm_vectors = setup.catalogue.query_texts(len(setup.queries), setup.args.warmup)
+    catalogue_size = selectors.catalogue_size(model_id)
+
+    def off(vector: np.ndarray, _text: str) -> None:
+        selectors.search(vector, model_id=model_id, limit=10, exact=False)
+
+    def on(vector: np.ndarray, text: str) -> None:
+        started = time.perf_counter()
+        words = lexical.analyse(text, catalogue=catalogue_size)
+        times["analysis"].append(time.perf_counter() - started)
+        selectors.search(vector, model_id=model_id, limit=10, exact=False, lexical=words)
+
+    times: dict[str, list[float]] = {"off": [], "on": [], "analysis": []}
+    for vector, text in zip(warm_vectors, warm_texts, strict=True):
+        off(vector, text)
+        on(vector, text)
+    times["analysis"].clear()
+    for i, (vector, text) in enumerate(zip(setup.queries, texts, strict=True)):
+        for name, rank in [("off", off), ("on", on)][:: 1 if i % 2 == 0 else -1]:
+            started = time.perf_counter()
+            rank(vector, text)
+            times[name].append(time.perf_counter() - started)
     return times
 
 
@@ -399,7 +448,8 @@ def command(setup: Setup) -> str:
         f"`.venv/bin/python -m benchmarks.search_latency --sizes {args.sizes} --model {args.model} --data "
         f"{args.data} --warmup {args.warmup} --curve-configs {args.curve_configs} --ef-values {args.ef_values}"
         f"{' --recall-queries ' + str(args.recall_queries) if args.recall_queries != 100 else ''}"
-        f"{' --no-http' if args.no_http else ''}{' --section ' + args.section if args.section else ''}"
+        f"{' --no-http' if args.no_http else ''}{' --fusion' if args.fusion else ''}"
+        f"{' --section ' + args.section if args.section else ''}"
         f"{' --ef-construction ' + str(args.ef_construction) if args.ef_construction else ''}`"
     )
 
@@ -483,11 +533,57 @@ def section_lines(setup: Setup, run: Run) -> list[str]:
         else "The exact scan was slower than HNSW at every size measured.",
         "",
         *(curve if curve_rows else []),
+        *(fusion_lines(setup, run) if args.fusion else []),
         "HNSW build of both indexes (image cosine for similar stickers, blended inner product for search) at the "
         "configured m/ef_construction, maintenance_work_mem=3GB, CREATE INDEX CONCURRENTLY through "
         "`ensure_vector_indexes`:",
         "",
         *common.table(["N", "build time"], run.builds),
+    ]
+
+
+def fusion_lines(setup: Setup, run: Run) -> list[str]:
+    from django.conf import settings
+
+    rows = []
+    for result in run.sizes:
+        off, on = result.fusion["off"], result.fusion["on"]
+        delta = common.percentile(on, 50) - common.percentile(off, 50)
+        rows.append(
+            (
+                f"{result.n:,}",
+                ms(off, 50),
+                ms(off, 99),
+                ms(on, 50),
+                ms(on, 99),
+                f"{delta * 1000:+.2f}",
+                ms(result.fusion["analysis"], 50),
+                f"{result.recall:.3f}",
+            )
+        )
+    return [
+        f"Full-text fusion on vs off (`--fusion`): every other sticker holds its seed's title (CLDR name) and tags "
+        f"(CLDR keywords), the others none; each timed query vector is the embedding of a tag word, that word its "
+        f"text. Off = the vector ranking alone (`selectors.search` without words, as SEARCH_LEXICAL_WEIGHT=0 runs); "
+        f"on = `lexical.analyse` of the text (its lexicon round trip, never from its cache: each text once) plus the "
+        f"fused statement (SEARCH_LEXICAL_WEIGHT={settings.SEARCH_LEXICAL_WEIGHT}, SEARCH_LEXICAL_MAX_MATCHES="
+        f"{settings.SEARCH_LEXICAL_MAX_MATCHES}); both for each of the {setup.args.queries} queries in alternating "
+        "order, first page of 10, HNSW path. Recall@10 = the vector part's, as in the table above.",
+        "",
+        *common.table(
+            [
+                "N",
+                "off p50",
+                "off p99",
+                "on p50",
+                "on p99",
+                "p50 on - off (ms)",
+                "of on: analysis p50",
+                "HNSW recall@10",
+            ],
+            rows,
+        ),
+        "",
     ]
 
 

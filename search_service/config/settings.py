@@ -116,6 +116,13 @@ SEARCH_EXACT_MAX_STICKERS = env.int("SEARCH_EXACT_MAX_STICKERS", default=3000)
 SEARCH_STATEMENT_TIMEOUT_MS = env.int("SEARCH_STATEMENT_TIMEOUT_MS", default=2000)
 # Largest absolute per-request boost added to a listed sticker's score (POST /api/search/ "boosts").
 SEARCH_BOOST_MAX = env.float("SEARCH_BOOST_MAX", default=0.2)
+# Full text fused with the vector score (docs/ranking.md): score = vector score + SEARCH_LEXICAL_WEIGHT * lexical
+# score (0..1); 0 turns the full text off. At most SEARCH_LEXICAL_MAX_MATCHES stickers (the best lexical scores)
+# get their lexical score per query. A query word found in no title/tag is replaced by the lexicon's words at
+# least SEARCH_LEXICAL_TYPO_SIMILARITY alike (pg_trgm similarity) or starting with it ("birthdy", "cupcak").
+SEARCH_LEXICAL_WEIGHT = env.float("SEARCH_LEXICAL_WEIGHT", default=0.2)
+SEARCH_LEXICAL_MAX_MATCHES = env.int("SEARCH_LEXICAL_MAX_MATCHES", default=500)
+SEARCH_LEXICAL_TYPO_SIMILARITY = env.float("SEARCH_LEXICAL_TYPO_SIMILARITY", default=0.35)
 # Seconds a search's results are reused for the same query in this process (0 = off); see ranking/result_cache.py.
 SEARCH_RESULT_CACHE_TTL = env.float("SEARCH_RESULT_CACHE_TTL", default=0.0)
 SEARCH_RESULT_CACHE_SIZE = env.int("SEARCH_RESULT_CACHE_SIZE", default=4096)  # searches kept per process
@@ -202,6 +209,15 @@ if not (
 if SEARCH_EXACT_MAX_STICKERS < 0 or SEARCH_STATEMENT_TIMEOUT_MS < 0 or not 0 <= SEARCH_BOOST_MAX <= 10:
     raise ImproperlyConfigured(
         "SEARCH_EXACT_MAX_STICKERS and SEARCH_STATEMENT_TIMEOUT_MS must be >= 0, SEARCH_BOOST_MAX 0..10."
+    )
+if not (
+    0 <= SEARCH_LEXICAL_WEIGHT <= 10
+    and 1 <= SEARCH_LEXICAL_MAX_MATCHES <= 10000
+    and 0 < SEARCH_LEXICAL_TYPO_SIMILARITY <= 1
+):
+    raise ImproperlyConfigured(
+        "SEARCH_LEXICAL_WEIGHT must be 0..10, SEARCH_LEXICAL_MAX_MATCHES 1..10000 and "
+        "SEARCH_LEXICAL_TYPO_SIMILARITY in (0, 1]."
     )
 if SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
     raise ImproperlyConfigured("SEARCH_TEXT_CACHE_SIZE and SEARCH_TORCH_THREADS must be >= 0.")

@@ -2,7 +2,7 @@
 query asked again within ``SEARCH_RESULT_CACHE_TTL`` seconds (0 = off, the default).
 
 Keyed by everything the ranking depends on (model, query, limit, offset, boosts, weight, ef_search, the
-exact-scan size and the boost cap).
+exact-scan size, the boost cap and the full-text settings).
 Each process keeps its own LRU (``servicekit.caching.LRU``), emptied when this process changes the index
 (``stickers.signals.index_changed``, and Sticker saves and deletes).
 
@@ -101,6 +101,9 @@ def cached(key: tuple, compute: Callable[[], list[Hit]]) -> list[Hit]:
         settings.SEARCH_HNSW_EF_SEARCH,
         settings.SEARCH_EXACT_MAX_STICKERS,
         settings.SEARCH_BOOST_MAX,
+        settings.SEARCH_LEXICAL_WEIGHT,
+        settings.SEARCH_LEXICAL_MAX_MATCHES,
+        settings.SEARCH_LEXICAL_TYPO_SIMILARITY,
     )
     cache = shared()
     version = cache.index_version.current() if cache is not None else None

@@ -1,12 +1,16 @@
 """Ranking stickers for a text query or for another sticker.
 
-Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``)::
+Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``, ``beta = SEARCH_LEXICAL_WEIGHT``)::
 
-    score = (1 - w) * cos(query, image) + w * cos(query, title_and_tags)   if the sticker has a title or tags
-    score = cos(query, image)                                              otherwise
-          = query . blended        (blended = (1 - w) image + w text, stored per sticker: stickers.blending)
+    vector = (1 - w) * cos(query, image) + w * cos(query, title_and_tags)   if the sticker has a title or tags
+    vector = cos(query, image)                                              otherwise
+           = query . blended        (blended = (1 - w) image + w text, stored per sticker: stickers.blending)
+    score  = vector + beta * lexical
 
-plus, for stickers listed in the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]``.
+``lexical`` (0..1, :mod:`.lexical`) is the idf-weighted share of the query's words found in the sticker's title
+and tags (``search_tsv``), counted for the SEARCH_LEXICAL_MAX_MATCHES stickers with the highest lexical score
+(ties by id; the same set for every page); every other sticker's ``lexical`` is 0. Plus, for stickers listed in
+the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]``.
 
 One scan gives the exact score: ``ORDER BY blended <#> q`` on the inner-product HNSW index, with pgvector's
 iterative scan in ``strict_order`` and a fixed ``hnsw.ef_search`` (SEARCH_HNSW_EF_SEARCH, never raised with the
@@ -15,7 +19,11 @@ slice of that stream and pages of any size concatenate to one ranking (up to ``o
 MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers are ranked by an exact scan
 (ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and the boosted
 stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of that
-union equals the top of the whole boosted ranking, so pages stay stable for the same boosts.
+union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text joins
+the same union: the lexical matches (computed in the same statement, GIN index on ``search_tsv``) are added to
+the candidates and everything is sorted by the fused score; a sticker outside the union has no lexical score
+and no boost, so at least ``offset + limit`` candidates of the stream score at least as high: the union's top
+is the top of the whole fused ranking, for any page size.
 
 Every statement carries its settings (``set_config(..., true)`` in the same string: one round trip), among them
 ``statement_timeout`` = SEARCH_STATEMENT_TIMEOUT_MS, so an abandoned query stops in PostgreSQL too, and the
@@ -43,6 +51,7 @@ from search_service.stickers.vector_index import column_expr
 from servicekit.caching import LRU
 
 from .errors import MAX_RESULT_WINDOW, ResultWindowExceeded, SearchTimeout
+from .lexical import LexicalQuery
 
 TABLE = Sticker._meta.db_table
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
@@ -126,6 +135,19 @@ def clamp_boosts(boosts: Sequence[tuple[str, float]]) -> list[tuple[str, float]]
     return sorted(merged.items())
 
 
+def _lexical_score(words: Sequence[Sequence[tuple[str, float]]], params: dict) -> str:
+    """SQL for a sticker's lexical score: per query word, the weight of its best alternative found in
+    ``s.search_tsv`` (0 if none), summed. Adds the tsqueries and weights to ``params``."""
+    terms = []
+    for i, alternatives in enumerate(words):
+        cases = []
+        for j, (tsquery, weight) in enumerate(sorted(alternatives, key=lambda a: -a[1])):
+            params[f"lq{i}_{j}"], params[f"lw{i}_{j}"] = tsquery, weight
+            cases.append(f"WHEN s.search_tsv @@ %(lq{i}_{j})s::tsquery THEN %(lw{i}_{j})s::float8")
+        terms.append(f"(CASE {' '.join(cases)} ELSE 0 END)")
+    return " + ".join(terms)
+
+
 def search(
     query_vector: np.ndarray,
     *,
@@ -133,10 +155,12 @@ def search(
     limit: int,
     offset: int = 0,
     boosts: Sequence[tuple[str, float]] = (),
+    lexical: LexicalQuery | None = None,
     exact: bool | None = None,
 ) -> list[Hit]:
     """The best stickers for a query embedding (see the module docstring for the score and the pages).
 
+    ``lexical``: the query's words (:func:`.lexical.analyse`), fused when SEARCH_LEXICAL_WEIGHT > 0.
     ``exact``: force the exact scan (True) or the HNSW scan (False); default by catalogue size.
     Raises :class:`ResultWindowExceeded`, :class:`ModelMismatch`, :class:`BlendOutdated`, :class:`SearchTimeout`.
     """
@@ -146,26 +170,51 @@ def search(
     if exact is None:
         exact = uses_exact_scan(model_id)
     boosts = clamp_boosts(boosts)
+    beta = float(settings.SEARCH_LEXICAL_WEIGHT)
+    fused = lexical if lexical is not None and beta > 0 else LexicalQuery(())
+    words = fused.words
     distance = f"({column_expr('blended_embedding', dim)} <#> %(q)s::vector({dim}))"
     tie = ", s.id" if exact else ""  # the HNSW stream's order is kept as it is (strict order)
-    # SQL assembled from constants and the int dimension only; values travel as parameters.
-    if not boosts:
+    params: dict = {}
+    # SQL assembled from constants, the int dimension and parameter names only; values travel as parameters.
+    if not boosts and not words:
         page = f"""
             SELECT s.id, s.filename, s.title, -{distance} AS score FROM {TABLE} s WHERE s.model_id = %(model)s
             ORDER BY {distance}{tie} LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
     else:
-        page = f"""
-            WITH scan AS (
-                SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s ORDER BY {distance}{tie} LIMIT %(depth)s
-            ), boost (filename, boost) AS (
-                SELECT * FROM unnest(%(names)s::text[], %(boosts)s::float8[])
-            ), candidates AS (
-                SELECT id FROM scan
-                UNION SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s
+        # Each candidate's vector score is read with the row that brings it in (scan, lexical match, boost); only
+        # the page's rows are joined again for their filename and title.
+        ctes = [
+            f"scan AS (SELECT s.id, -{distance} AS vector FROM {TABLE} s WHERE s.model_id = %(model)s "  # noqa: S608
+            f"ORDER BY {distance}{tie} LIMIT %(depth)s)"
+        ]
+        sources, joins, score = ["SELECT id, vector FROM scan"], [], ["c.vector"]
+        if words:
+            ctes.append(
+                f"lex AS (SELECT s.id, -{distance} AS vector, {_lexical_score(words, params)} AS lex "  # noqa: S608
+                f"FROM {TABLE} s WHERE s.model_id = %(model)s AND s.search_tsv @@ %(lexical_any)s::tsquery "
+                "ORDER BY lex DESC, s.id LIMIT %(lexical_max)s)"
             )
-            SELECT s.id, s.filename, s.title, -{distance} + coalesce(b.boost, 0) AS score
-            FROM candidates c JOIN {TABLE} s ON s.id = c.id LEFT JOIN boost b ON b.filename = s.filename
-            ORDER BY score DESC, s.id LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
+            sources.append("SELECT id, vector FROM lex")
+            joins.append("LEFT JOIN lex l ON l.id = c.id")
+            score.append("%(beta)s * coalesce(l.lex, 0)")
+            params |= {"lexical_any": fused.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
+        if boosts:
+            ctes.append(
+                f"boosted AS (SELECT s.id, -{distance} AS vector, b.boost "  # noqa: S608
+                "FROM unnest(%(names)s::text[], %(boosts)s::float8[]) AS b (filename, boost) "
+                f"JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s)"
+            )
+            sources.append("SELECT id, vector FROM boosted")
+            joins.append("LEFT JOIN boosted b ON b.id = c.id")
+            score.append("coalesce(b.boost, 0)")
+        page = f"""
+            WITH {", ".join(ctes)}, candidates AS ({" UNION ".join(sources)}), ranked AS (
+                SELECT c.id, {" + ".join(score)} AS score FROM candidates c {" ".join(joins)}
+                ORDER BY score DESC, c.id LIMIT %(limit)s OFFSET %(offset)s
+            )
+            SELECT s.id, s.filename, s.title, r.score FROM ranked r JOIN {TABLE} s ON s.id = r.id
+            ORDER BY r.score DESC, r.id"""  # noqa: S608
     # One row even when nothing matches (LEFT JOIN from the one-row checks), carrying both index checks.
     sql = f"""
         SELECT EXISTS (SELECT 1 FROM {TABLE} o WHERE o.model_id < %(model)s OR o.model_id > %(model)s),
@@ -177,7 +226,7 @@ def search(
         ORDER BY r.position
     """  # noqa: S608
     prelude, knobs = _settings_prelude(exact=exact, ef_search=settings.SEARCH_HNSW_EF_SEARCH)
-    params = {
+    params |= {
         "q": Vector._to_db(query_vector),
         "model": model_id,
         "w": w,

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from django.conf import settings
+
 from search_service.adapters import serving as adapter_serving
 from search_service.core.db_router import on_replica
 from search_service.core.metrics import RANKING_SECONDS
 from search_service.encoders.loader import get_encoder
 from search_service.stickers.selectors import check_model, get_sticker
 
-from . import result_cache, selectors
+from . import lexical, result_cache, selectors
 from .selectors import Hit
 
 
@@ -32,9 +35,11 @@ def search_stickers(
 ) -> SearchResult:
     """The stickers best matching ``query`` (validated and trimmed), ranks ``offset`` to ``offset + limit``.
 
-    The query vector is the model's embedding of the text, moved by the query adapter this process serves; the
-    ranking reads from the replica when one is usable; the same search within SEARCH_RESULT_CACHE_TTL is answered
-    from the result cache. ``boosts``: (filename, boost) pairs (:func:`.selectors.search`).
+    Emoji in the query are read as their CLDR names. The query vector is the model's embedding of that text, moved
+    by the query adapter this process serves; its words are matched in titles and tags (:mod:`.lexical`), and both
+    scores fused in one ranking; the ranking reads from the replica when one is usable; the same search within
+    SEARCH_RESULT_CACHE_TTL is answered from the result cache.
+    ``boosts``: (filename, boost) pairs (:func:`.selectors.search`).
     Raises ResultWindowExceeded (before the text is encoded), ModelUnavailable, ModelMismatch, BlendOutdated and
     SearchTimeout.
     """
@@ -45,14 +50,19 @@ def search_stickers(
     adapter = on_replica(lambda: adapter_serving.current(model_id, encoder.dim))
     version = adapter_serving.version_of(adapter)
     boosts = tuple(boosts)
+    text = lexical.expand_emoji(query)  # "🎂" is searched as "birthday cake"
+
+    def read(vector: np.ndarray) -> list[Hit]:
+        words = None
+        if settings.SEARCH_LEXICAL_WEIGHT > 0:
+            words = lexical.analyse(text, catalogue=selectors.catalogue_size(model_id))
+        return selectors.search(vector, model_id=model_id, limit=limit, offset=offset, boosts=boosts, lexical=words)
 
     # selectors.search also refuses (ModelMismatch, BlendOutdated) while the index is not searchable as it is.
     def rank() -> list[Hit]:
-        vector = adapter_serving.query_vector(query, adapter)
+        vector = adapter_serving.query_vector(text, adapter)
         with RANKING_SECONDS.time():
-            return on_replica(
-                lambda: selectors.search(vector, model_id=model_id, limit=limit, offset=offset, boosts=boosts)
-            )
+            return on_replica(lambda: read(vector))
 
     hits = result_cache.cached(("search", model_id, version, query, limit, offset, boosts), rank)
     return SearchResult(model=model_id, hits=hits, adapter_version=version)

@@ -32,7 +32,10 @@ def search(client, **params):
 
 
 def test_scores_are_the_documented_blend_of_cosine_similarities(client, stickers, encoder, settings):
+    """Plus SEARCH_LEXICAL_WEIGHT times the lexical score: s0 holds both words of the query that are in any title or
+    tag ("red", "ball"; "a" is in none, so it does not count), the others none."""
     settings.SEARCH_TEXT_WEIGHT = 0.3
+    settings.SEARCH_LEXICAL_WEIGHT = 0.25
     reblend()
     body = search(client, query="a red ball", limit=10)
     assert body["model"] == encoder.model_id
@@ -44,6 +47,7 @@ def test_scores_are_the_documented_blend_of_cosine_similarities(client, stickers
         expected = float(np.dot(query, sticker.image_embedding))
         if sticker.text_embedding is not None:
             expected = 0.7 * expected + 0.3 * float(np.dot(query, sticker.text_embedding))
+        expected += 0.25 if hit["filename"] == "s0.png" else 0.0
         assert hit["score"] == pytest.approx(expected, abs=1e-4)
         assert hit["title"] == sticker.title
     scores = [hit["score"] for hit in results]
@@ -52,6 +56,7 @@ def test_scores_are_the_documented_blend_of_cosine_similarities(client, stickers
 
 def test_title_and_tags_match_when_the_text_weight_is_one(client, stickers, settings):
     settings.SEARCH_TEXT_WEIGHT = 1.0
+    settings.SEARCH_LEXICAL_WEIGHT = 0.0  # vector ranking alone
     reblend()
     results = search(client, query="green box")["results"]
     assert results[0] == {"filename": "s1.png", "score": pytest.approx(1.0, abs=1e-4), "title": "green box"}

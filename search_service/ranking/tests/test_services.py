@@ -35,11 +35,17 @@ def blend(vector, sticker, weight: float) -> float:
     return (1 - weight) * image + weight * float(np.dot(vector, sticker.text_embedding))
 
 
-def test_search_ranks_every_sticker_by_the_blended_score(stickers, encoder, settings):
+def fused(vector, sticker, settings) -> float:
+    """The blend plus the full-text part for "a red ball": s0 holds both of its words found in any title or tag."""
+    lexical = 1.0 if sticker.filename == "s0.png" else 0.0
+    return blend(vector, sticker, settings.SEARCH_TEXT_WEIGHT) + settings.SEARCH_LEXICAL_WEIGHT * lexical
+
+
+def test_search_ranks_every_sticker_by_the_fused_score(stickers, encoder, settings):
     result = search_stickers("a red ball", limit=10)
     assert (result.model, result.adapter_version) == (encoder.model_id, 0)
     query = encoder.encode_texts(["a red ball"])[0]
-    expected = {name: blend(query, sticker, settings.SEARCH_TEXT_WEIGHT) for name, sticker in stickers.items()}
+    expected = {name: fused(query, sticker, settings) for name, sticker in stickers.items()}
     assert [hit.filename for hit in result.hits] == sorted(expected, key=lambda name: -expected[name])
     for hit in result.hits:
         assert hit.score == pytest.approx(expected[hit.filename], abs=1e-4)
@@ -78,7 +84,7 @@ def test_the_served_adapter_moves_the_query_and_is_named_in_the_result(stickers,
     assert result.adapter_version == adapter.pk
     moved = Residual(residual.down, up).apply(loader.embed_query("a red ball"))
     for hit in result.hits:
-        assert hit.score == pytest.approx(blend(moved, stickers[hit.filename], settings.SEARCH_TEXT_WEIGHT), abs=1e-4)
+        assert hit.score == pytest.approx(fused(moved, stickers[hit.filename], settings), abs=1e-4)
 
 
 def test_a_repeated_search_comes_from_the_result_cache(stickers, settings, django_assert_num_queries):
