@@ -117,12 +117,15 @@ SEARCH_STATEMENT_TIMEOUT_MS = env.int("SEARCH_STATEMENT_TIMEOUT_MS", default=200
 # Largest absolute per-request boost added to a listed sticker's score (POST /api/search/ "boosts").
 SEARCH_BOOST_MAX = env.float("SEARCH_BOOST_MAX", default=0.2)
 # Full text fused with the vector score (docs/ranking.md): score = vector score + SEARCH_LEXICAL_WEIGHT * lexical
-# score (0..1); 0 turns the full text off. At most SEARCH_LEXICAL_MAX_MATCHES stickers (the best lexical scores)
-# get their lexical score per query. A query word found in no title/tag is replaced by the lexicon's words at
-# least SEARCH_LEXICAL_TYPO_SIMILARITY alike (pg_trgm similarity) or starting with it ("birthdy", "cupcak").
+# score (0..1); 0 turns the full text off. A query word held by at most SEARCH_LEXICAL_MAX_MATCHES stickers is
+# looked up in the full-text index and raises every sticker holding it; a more common word raises the stickers among
+# the SEARCH_LEXICAL_NEAREST nearest by the vector score. A query word found in no title/tag is replaced by the
+# lexicon's words at least SEARCH_LEXICAL_TYPO_SIMILARITY alike (pg_trgm similarity) or starting with it
+# ("birthdy", "cupcak").
 SEARCH_LEXICAL_WEIGHT = env.float("SEARCH_LEXICAL_WEIGHT", default=0.2)
 SEARCH_LEXICAL_MAX_MATCHES = env.int("SEARCH_LEXICAL_MAX_MATCHES", default=500)
 SEARCH_LEXICAL_TYPO_SIMILARITY = env.float("SEARCH_LEXICAL_TYPO_SIMILARITY", default=0.35)
+SEARCH_LEXICAL_NEAREST = env.int("SEARCH_LEXICAL_NEAREST", default=400)
 # Seconds a search's results are reused for the same query in this process (0 = off); see ranking/result_cache.py.
 SEARCH_RESULT_CACHE_TTL = env.float("SEARCH_RESULT_CACHE_TTL", default=0.0)
 SEARCH_RESULT_CACHE_SIZE = env.int("SEARCH_RESULT_CACHE_SIZE", default=4096)  # searches kept per process
@@ -214,10 +217,11 @@ if not (
     0 <= SEARCH_LEXICAL_WEIGHT <= 10
     and 1 <= SEARCH_LEXICAL_MAX_MATCHES <= 10000
     and 0 < SEARCH_LEXICAL_TYPO_SIMILARITY <= 1
+    and 1 <= SEARCH_LEXICAL_NEAREST <= 1000
 ):
     raise ImproperlyConfigured(
-        "SEARCH_LEXICAL_WEIGHT must be 0..10, SEARCH_LEXICAL_MAX_MATCHES 1..10000 and "
-        "SEARCH_LEXICAL_TYPO_SIMILARITY in (0, 1]."
+        "SEARCH_LEXICAL_WEIGHT must be 0..10, SEARCH_LEXICAL_MAX_MATCHES 1..10000, SEARCH_LEXICAL_NEAREST 1..1000 "
+        "and SEARCH_LEXICAL_TYPO_SIMILARITY in (0, 1]."
     )
 if SEARCH_TEXT_CACHE_SIZE < 0 or SEARCH_TORCH_THREADS < 0:
     raise ImproperlyConfigured("SEARCH_TEXT_CACHE_SIZE and SEARCH_TORCH_THREADS must be >= 0.")

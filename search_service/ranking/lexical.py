@@ -84,11 +84,18 @@ class LexicalQuery:
     alternative per word add up to its lexical score (0..1). No words: nothing to match (vector ranking only)."""
 
     words: tuple[tuple[tuple[str, float], ...], ...]
+    # Per word, the stickers holding one of its alternatives (the lexicon's document counts; an upper bound).
+    documents: tuple[int, ...] = ()
 
-    @property
-    def any(self) -> str:
-        """One tsquery matching the stickers that hold any alternative (for the GIN index)."""
-        return " | ".join(f"( {tsquery} )" for alternatives in self.words for tsquery, _ in alternatives)
+    def rare(self, max_matches: int) -> str:
+        """One tsquery matching the stickers that hold an alternative of a word held by at most ``max_matches``
+        stickers (for the GIN index); empty when every word is more common than that."""
+        return " | ".join(
+            f"( {tsquery} )"
+            for alternatives, documents in zip(self.words, self.documents, strict=True)
+            if documents <= max_matches
+            for tsquery, _ in alternatives
+        )
 
 
 def idf(documents: int, catalogue: int) -> float:
@@ -136,7 +143,8 @@ def _analyse(words: list[str], catalogue: int) -> LexicalQuery:
         tuple(
             tuple((forms, weight * weights[position] / total) for forms, weight in alternatives)
             for position, (alternatives, _) in sorted(found.items())
-        )
+        ),
+        tuple(documents for _, (_, documents) in sorted(found.items())),
     )
 
 

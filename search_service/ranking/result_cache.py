@@ -103,6 +103,7 @@ def cached(key: tuple, compute: Callable[[], list[Hit]]) -> list[Hit]:
         settings.SEARCH_BOOST_MAX,
         settings.SEARCH_LEXICAL_WEIGHT,
         settings.SEARCH_LEXICAL_MAX_MATCHES,
+        settings.SEARCH_LEXICAL_NEAREST,
         settings.SEARCH_LEXICAL_TYPO_SIMILARITY,
     )
     cache = shared()

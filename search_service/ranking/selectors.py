@@ -8,8 +8,10 @@ Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``, ``beta = SEAR
     score  = vector + beta * lexical
 
 ``lexical`` (0..1, :mod:`.lexical`) is the idf-weighted share of the query's words found in the sticker's title
-and tags (``search_tsv``), counted for the SEARCH_LEXICAL_MAX_MATCHES stickers with the highest lexical score
-(ties by id; the same set for every page); every other sticker's ``lexical`` is 0. Plus, for stickers listed in
+and tags (``search_tsv``), counted for the stickers holding a rare word (one held by at most
+SEARCH_LEXICAL_MAX_MATCHES stickers: the GIN index finds them all) and for the first SEARCH_LEXICAL_NEAREST stickers
+of the vector stream (where a common word counts too); every other sticker's ``lexical`` is 0. Both sets are the
+same for every page. Plus, for stickers listed in
 the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]``.
 
 One scan gives the exact score: ``ORDER BY blended <#> q`` on the inner-product HNSW index, with pgvector's
@@ -20,10 +22,10 @@ MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers a
 (ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and the boosted
 stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of that
 union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text joins
-the same union: the lexical matches (computed in the same statement, GIN index on ``search_tsv``) are added to
-the candidates and everything is sorted by the fused score; a sticker outside the union has no lexical score
-and no boost, so at least ``offset + limit`` candidates of the stream score at least as high: the union's top
-is the top of the whole fused ranking, for any page size.
+the same union: the stream is read at least SEARCH_LEXICAL_NEAREST deep, the rare words' holders (computed in the
+same statement, GIN index on ``search_tsv``) are added to the candidates and everything is sorted by the fused
+score; a sticker outside the union has no lexical score and no boost, so at least ``offset + limit`` candidates
+of the stream score at least as high: the union's top is the top of the whole fused ranking, for any page size.
 
 Every statement carries its settings (``set_config(..., true)`` in the same string: one round trip), among them
 ``statement_timeout`` = SEARCH_STATEMENT_TIMEOUT_MS, so an abandoned query stops in PostgreSQL too, and the
@@ -176,40 +178,50 @@ def search(
     distance = f"({column_expr('blended_embedding', dim)} <#> %(q)s::vector({dim}))"
     tie = ", s.id" if exact else ""  # the HNSW stream's order is kept as it is (strict order)
     params: dict = {}
+    depth = offset + limit + len(boosts)
     # SQL assembled from constants, the int dimension and parameter names only; values travel as parameters.
     if not boosts and not words:
         page = f"""
             SELECT s.id, s.filename, s.title, -{distance} AS score FROM {TABLE} s WHERE s.model_id = %(model)s
             ORDER BY {distance}{tie} LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
     else:
-        # Each candidate's vector score is read with the row that brings it in (scan, lexical match, boost); only
-        # the page's rows are joined again for their filename and title.
+        # Each candidate's vector (and lexical) score is read with the row that brings it in (scan, rare-word match,
+        # boost); only the page's rows are joined again for their filename and title.
+        # The lexical score of a scanned sticker counts within the stream's first SEARCH_LEXICAL_NEAREST only (the
+        # same stickers whatever the page), so that a deeper page's scan gives no sticker a score it lacked before.
+        lex = _lexical_score(words, params) if words else "0::float8"
         ctes = [
-            f"scan AS (SELECT s.id, -{distance} AS vector FROM {TABLE} s WHERE s.model_id = %(model)s "  # noqa: S608
-            f"ORDER BY {distance}{tie} LIMIT %(depth)s)"
+            "scan AS (SELECT t.id, t.vector, CASE WHEN row_number() OVER () <= %(nearest)s THEN t.lex ELSE 0 END "  # noqa: S608
+            f"AS lex FROM (SELECT s.id, -{distance} AS vector, {lex} AS lex FROM {TABLE} s "
+            f"WHERE s.model_id = %(model)s ORDER BY {distance}{tie} LIMIT %(depth)s) t)"
         ]
-        sources, joins, score = ["SELECT id, vector FROM scan"], [], ["c.vector"]
+        sources, joins, score = ["SELECT id, vector, lex FROM scan"], [], ["c.vector"]
+        params["nearest"] = settings.SEARCH_LEXICAL_NEAREST if words else 0
         if words:
-            ctes.append(
-                f"lex AS (SELECT s.id, -{distance} AS vector, {_lexical_score(words, params)} AS lex "  # noqa: S608
-                f"FROM {TABLE} s WHERE s.model_id = %(model)s AND s.search_tsv @@ %(lexical_any)s::tsquery "
-                "ORDER BY lex DESC, s.id LIMIT %(lexical_max)s)"
-            )
-            sources.append("SELECT id, vector FROM lex")
-            joins.append("LEFT JOIN lex l ON l.id = c.id")
-            score.append("%(beta)s * coalesce(l.lex, 0)")
-            params |= {"lexical_any": fused.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
+            score.append("%(beta)s * c.lex")
+            params["beta"] = beta
+            depth = max(depth, settings.SEARCH_LEXICAL_NEAREST)
+            rare = fused.rare(settings.SEARCH_LEXICAL_MAX_MATCHES)
+            if rare:
+                ctes.append(
+                    f"matched AS (SELECT s.id, -{distance} AS vector, {lex} AS lex FROM {TABLE} s "  # noqa: S608
+                    "WHERE s.model_id = %(model)s AND s.search_tsv @@ %(rare)s::tsquery)"
+                )
+                sources.append("SELECT id, vector, lex FROM matched")
+                params["rare"] = rare
         if boosts:
             ctes.append(
                 f"boosted AS (SELECT s.id, -{distance} AS vector, b.boost "  # noqa: S608
                 "FROM unnest(%(names)s::text[], %(boosts)s::float8[]) AS b (filename, boost) "
                 f"JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s)"
             )
-            sources.append("SELECT id, vector FROM boosted")
+            sources.append("SELECT id, vector, 0::float8 FROM boosted")
             joins.append("LEFT JOIN boosted b ON b.id = c.id")
             score.append("coalesce(b.boost, 0)")
         page = f"""
-            WITH {", ".join(ctes)}, candidates AS ({" UNION ".join(sources)}), ranked AS (
+            WITH {", ".join(ctes)}, candidates AS (
+                SELECT id, max(vector) AS vector, max(lex) AS lex FROM ({" UNION ALL ".join(sources)}) u GROUP BY id
+            ), ranked AS (
                 SELECT c.id, {" + ".join(score)} AS score FROM candidates c {" ".join(joins)}
                 ORDER BY score DESC, c.id LIMIT %(limit)s OFFSET %(offset)s
             )
@@ -232,7 +244,7 @@ def search(
         "w": w,
         "limit": limit,
         "offset": offset,
-        "depth": offset + limit + len(boosts),
+        "depth": depth,
         "names": [name for name, _ in boosts],
         "boosts": [boost for _, boost in boosts],
         **knobs,

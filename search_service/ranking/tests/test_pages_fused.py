@@ -4,7 +4,8 @@ on the HNSW and the exact path, with and without boosts; the exact path is the e
 
 The vectors are synthetic (one direction per demo sticker plus noise: titles and vectors agree roughly, as with a
 real model); the words are the demo stickers' CLDR titles and tags, so common words ("face") match far more
-stickers than SEARCH_LEXICAL_MAX_MATCHES at 100k.
+stickers than SEARCH_LEXICAL_MAX_MATCHES at 100k (common: they count within the vector stream's first
+SEARCH_LEXICAL_NEAREST only).
 """
 
 from __future__ import annotations
@@ -120,11 +121,34 @@ def test_the_exact_path_is_the_exact_fused_ranking(settings):
 
 
 def test_fused_pages_are_one_ranking_at_100k(settings):
-    """Common words match thousands of stickers here: the lexical part is capped at the best
-    SEARCH_LEXICAL_MAX_MATCHES (ties by id), the same set for every page."""
+    """Common words match thousands of stickers here: they count only within the stream's first
+    SEARCH_LEXICAL_NEAREST (read deeper for the deeper pages of 100), the same set for every page."""
     settings.SEARCH_HNSW_M, settings.SEARCH_HNSW_EF_CONSTRUCTION = 8, 32  # a faster build; pages do not need recall
     seeds, _ = load(100_000, settings.SEARCH_TEXT_WEIGHT)
     with connection.cursor() as cursor:
         cursor.execute("SELECT documents FROM stickers_lexiconword WHERE word = 'face'")
         assert cursor.fetchone()[0] > 5 * settings.SEARCH_LEXICAL_MAX_MATCHES
     _check_pages(seeds, 100_000, exact=False, sizes=(100, 7))
+
+
+def test_a_common_word_raises_the_nearest_of_its_holders_at_100k(settings):
+    """ "face" is held by thousands of stickers at 100k (more than SEARCH_LEXICAL_MAX_MATCHES): its bonus goes to
+    the holders among the vector ranking's first SEARCH_LEXICAL_NEAREST, so the top is the face stickers nearest the
+    query (a first version gave it to the 500 holders with the lowest ids)."""
+    settings.SEARCH_HNSW_M, settings.SEARCH_HNSW_EF_CONSTRUCTION = 8, 32
+    seeds, blended = load(100_000, settings.SEARCH_TEXT_WEIGHT)
+    query = seeds[17]
+    words = lexical.analyse("face", catalogue=100_000)
+    assert words.documents[0] > settings.SEARCH_LEXICAL_MAX_MATCHES and not words.rare(
+        settings.SEARCH_LEXICAL_MAX_MATCHES
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT filename FROM stickers_sticker WHERE search_tsv @@ %s::tsquery", [words.words[0][0][0]])
+        held = {row[0] for row in cursor.fetchall()}
+    vector = blended @ query
+    nearest_holders = [f"f{i:06d}.png" for i in np.argsort(-vector, kind="stable") if f"f{i:06d}.png" in held][:10]
+    hits = selectors.search(query, model_id=MODEL, limit=10, lexical=words, exact=True)
+    assert [hit.filename for hit in hits] == nearest_holders
+    for hit in hits:
+        index = int(hit.filename[1:7])
+        assert hit.score == pytest.approx(float(vector[index]) + settings.SEARCH_LEXICAL_WEIGHT, abs=1e-5)
