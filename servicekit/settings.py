@@ -172,7 +172,7 @@ def shared_rest_framework() -> dict[str, Any]:
     adds its own."""
     return {
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PARSER_CLASSES": ["servicekit.parsers.LimitedJSONParser"],
         "DEFAULT_AUTHENTICATION_CLASSES": [],
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
         "DEFAULT_SCHEMA_CLASS": "servicekit.schema.AutoSchema",

@@ -147,7 +147,6 @@ THROTTLE_RATES = {
 }
 REST_FRAMEWORK = {
     **shared_rest_framework(),
-    "DEFAULT_PARSER_CLASSES": ["sticker_service.core.api.LimitedJSONParser"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     # Number of trusted reverse proxies in front of the service: the client address is then taken from
     # X-Forwarded-For. 0 = use the socket address (never trust a client-sent header).

@@ -180,6 +180,25 @@ def test_search_bodies_take_json_types_only(client, body):
     assert response.json()["error"]["code"] == "invalid_request"
 
 
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        pytest.param('{"query": ' * 1000 + '"cat"' + "}" * 1000, "application/json", id="1000 nested objects"),
+        pytest.param("[" * 100_000 + "]" * 100_000, "application/json", id="100000 nested arrays"),
+        pytest.param('{"query": "cat"}', "application/json; charset=rot13", id="rot13"),
+        pytest.param('{"query": "cat"}', "application/json; charset=zlib", id="zlib"),
+        pytest.param('{"query": "cat"}', "application/json; charset=no-such-charset", id="unknown charset"),
+        pytest.param('{"query": "cat", "limit": ' + "9" * 5000 + "}", "application/json", id="5000 digits"),
+    ],
+)
+def test_unreadable_search_bodies_are_400(client, body, content_type):
+    """Issue 23 item 4: a body nested 1000 deep was a 500 (DRF's JSONParser lets RecursionError through)."""
+    response = client.generic("POST", "/api/search/", body, content_type=content_type)
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert "sys." not in response.json()["error"]["message"]
+
+
 def test_similar_excludes_itself_and_finds_the_near_duplicate(client, stickers, encoder):
     near = make_image(0)
     near.putpixel((0, 0), (0, 0, 0))  # one pixel differs from s0
