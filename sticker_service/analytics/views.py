@@ -1,8 +1,11 @@
+import re
+
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -44,11 +47,22 @@ class QueryPagination(PageNumberPagination):
     max_page_size = 1000
 
 
+CURSOR_POSITION = re.compile(r"[0-9]{1,18}")  # an event id (bigint)
+
+
 class EventPagination(CursorPagination):
     page_size = 500
     page_size_query_param = "page_size"
     max_page_size = 5000
     ordering = "id"
+
+    def decode_cursor(self, request):
+        """DRF's, plus: the position must be an event id. DRF filters ``id > position`` with whatever the
+        base64 held (``p=abc``, ``p=1.5``, ``p=``), which was a 500; it is the 404 of any other bad cursor."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not CURSOR_POSITION.fullmatch(cursor.position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class AdminOnly(APIView):
@@ -121,7 +135,7 @@ class EventsView(AdminOnly, APIView):
             (200, "text/csv"): CSV,
             400: INVALID,
             **AUTH_ERRORS,
-            404: error_schema("not_found: the query was never searched."),
+            404: error_schema("not_found: the query was never searched, or the cursor is not one this API gave."),
             429: THROTTLED,
             503: DATABASE_DOWN,
         },

@@ -1,3 +1,4 @@
+import base64
 import csv
 import io
 from datetime import timedelta
@@ -199,6 +200,17 @@ def test_raw_events_json_cursor_pages_and_filters(client, data, admin_token):
     since = (timezone.now() - timedelta(days=1)).isoformat()
     assert len(get(client, admin_token, path=path, since=since).json()["results"]) == 4
     assert len(get(client, admin_token, path=path, until=since).json()["results"]) == 1
+
+
+@pytest.mark.parametrize(
+    "payload", ["p=abc", "p=1.5", "p=", "p=2026-01-01", "p=-1", "p=" + "9" * 30, "r=1&p=x", "not base64 at all"]
+)
+def test_a_bad_events_cursor_is_404_not_500(client, data, admin_token, payload):
+    """Issue 23 item 5: a base64 cursor whose position is not an event id was a 500."""
+    cursor = payload if " " in payload else base64.b64encode(payload.encode()).decode()
+    response = get(client, admin_token, path="/api/analytics/events/", cursor=cursor)
+    assert response.status_code == 404, response.content
+    assert response.json()["error"] == {"code": "not_found", "message": "Invalid cursor", "details": {}}
 
 
 def test_raw_events_csv(client, data, admin_token):
