@@ -5,8 +5,8 @@
 a ``client_id`` (an opaque id such as the app install's anonymous id), else ``ip:<address>`` (the socket
 address, or X-Forwarded-For behind THROTTLE_NUM_PROXIES trusted proxies, as the rate limits see it). The two
 kinds never collide. The privacy floor of suggestions and trending counts :func:`address_identity` only: one
-address naming many ids is one client there. What is stored is :func:`client_key`, a SHA-256 of the identity: distinct clients can be
-counted without keeping addresses.
+address naming many ids is one client there. What is stored is :func:`client_key`, a SHA-256 of the identity:
+distinct clients can be counted without keeping addresses.
 """
 
 from __future__ import annotations
