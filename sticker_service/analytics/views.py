@@ -33,8 +33,9 @@ DATABASE_DOWN = error_schema("database_unavailable: the database cannot be reach
 CSV = OpenApiResponse(OpenApiTypes.STR, description="CSV attachment (format=csv), streamed.")
 
 
-def csv_response(name: str, header: list[str], rows) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(selectors.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+def csv_response(name: str, header: list[str], rows, *, escape: str) -> StreamingHttpResponse:
+    lines = selectors.csv_lines(header, rows, for_spreadsheets=escape == "spreadsheet")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
@@ -110,11 +111,16 @@ class AnalyticsView(AdminOnly, APIView):
             query = selectors.get_query(data["query"])
             if as_csv:
                 return csv_response(
-                    "analytics-query", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows(query)
+                    "analytics-query",
+                    selectors.FEEDBACK_CSV_HEADER,
+                    selectors.feedback_csv_rows(query),
+                    escape=data["escape"],
                 )
             return Response(QueryReportSerializer(selectors.query_report(query)).data)
         if as_csv:
-            return csv_response("analytics", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows())
+            return csv_response(
+                "analytics", selectors.FEEDBACK_CSV_HEADER, selectors.feedback_csv_rows(), escape=data["escape"]
+            )
         paginator = QueryPagination()
         page = paginator.paginate_queryset(selectors.queries_overview(), request, view=self)
         return paginator.get_paginated_response(QuerySummarySerializer(page, many=True).data)
@@ -148,7 +154,8 @@ class EventsView(AdminOnly, APIView):
         query = selectors.get_query(data["query"]) if "query" in data else None
         events = selectors.events(query=query, since=data.get("since"), until=data.get("until"))
         if data["format"] == "csv":
-            return csv_response("feedback-events", selectors.EVENTS_CSV_HEADER, selectors.event_csv_rows(events))
+            rows = selectors.event_csv_rows(events)
+            return csv_response("feedback-events", selectors.EVENTS_CSV_HEADER, rows, escape=data["escape"])
         paginator = EventPagination()
         page = paginator.paginate_queryset(events.select_related("query", "sticker"), request, view=self)
         return paginator.get_paginated_response(EventSerializer(selectors.event_dicts(page or []), many=True).data)

@@ -175,6 +175,23 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, admin_token,
     assert [spreadsheet_safe(text) for text in FORMULAS] == ["'" + text for text in FORMULAS]
 
 
+@pytest.mark.parametrize("path", ["/api/analytics/", "/api/analytics/events/"])
+def test_csv_for_programs_has_the_text_as_stored(client, admin_token, path):
+    """Issue 23 item 3: the query adapter trained on "'-_-" for the query "-_-"; escape=none gives the stored text."""
+    Sticker.objects.create(filename="-x.png")
+    texts = ["=1+1 x", "-_-", "@home", "+1"]
+    for text in texts:
+        record_query_use(text)
+        record_feedback([FeedbackEntry(text, positive=["-x.png"])])
+    rows = read_csv(get(client, admin_token, path=path, format="csv", escape="none"))
+    assert {row[rows[0].index("query")] for row in rows[1:]} == set(texts)
+    assert {row[rows[0].index("filename")] for row in rows[1:]} == {"-x.png"}
+    escaped = read_csv(get(client, admin_token, path=path, format="csv"))  # the default is for spreadsheets
+    assert {row[escaped[0].index("query")] for row in escaped[1:]} == {"'" + text for text in texts}
+    bad = get(client, admin_token, path=path, format="csv", escape="html")
+    assert bad.status_code == 400 and "escape" in bad.json()["error"]["details"]["fields"]
+
+
 def test_csv_export_of_one_query(client, data, admin_token):
     rows = read_csv(get(client, admin_token, format="csv", query="dog"))
     assert rows == [HEADER, ["dog", "1", "d1.png", "0", "1", "0", "1"]]
