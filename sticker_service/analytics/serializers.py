@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from sticker_service.core.api import QueryField
 
-FORMAT_HELP = "json (default) or csv (a streamed CSV attachment)."
+FORMAT_HELP = "json or csv (a streamed CSV attachment); without it the Accept header chooses (JSON unless text/csv)."
 ESCAPE_HELP = (
     "CSV only. spreadsheet (default): a text cell starting with = + - @ tab or CR is prefixed with ' so that a "
     "spreadsheet shows it as text; none: every cell exactly as stored, for programs (the query adapter's training)."
@@ -15,7 +15,7 @@ def escape_field():
 
 class AnalyticsParamsSerializer(serializers.Serializer):
     query = QueryField(required=False, help_text="One query (matched in its normal form); omit for every query.")
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False, help_text=FORMAT_HELP)
     escape = escape_field()
     page = serializers.IntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
     page_size = serializers.IntegerField(
@@ -27,7 +27,7 @@ class EventsParamsSerializer(serializers.Serializer):
     query = QueryField(required=False, help_text="Only this query's events.")
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False, help_text=FORMAT_HELP)
     escape = escape_field()
     cursor = serializers.CharField(required=False, help_text="Opaque cursor from `next`/`previous` (JSON).")
     page_size = serializers.IntegerField(

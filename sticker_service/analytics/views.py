@@ -6,8 +6,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.permissions import IsAdminUser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,7 +32,41 @@ AUTH_ERRORS = {
     403: error_schema("permission_denied: the token's user is not an admin (staff)."),
 }
 DATABASE_DOWN = error_schema("database_unavailable: the database cannot be reached; try again shortly.")
-CSV = OpenApiResponse(OpenApiTypes.STR, description="CSV attachment (format=csv), streamed.")
+CSV = OpenApiResponse(
+    OpenApiTypes.STR, description="CSV attachment (`format=csv`, or `Accept: text/csv` without `format`), streamed."
+)
+NOT_ACCEPTABLE = error_schema("not_acceptable: the Accept header admits neither the `format` asked for nor JSON/CSV.")
+NEGOTIATION_HELP = (
+    " The answer's format: `format` when given, else the Accept header (`text/csv` gives the CSV, anything else "
+    "JSON); an Accept header that refuses the format asked for is a 406. Errors are always JSON."
+)
+
+
+class CSVRenderer(BaseRenderer):
+    """Names text/csv for content negotiation; the CSV itself is streamed by :func:`csv_response`."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        raise TypeError("CSV answers are streamed by csv_response; errors are rendered as JSON.")
+
+
+class FormatParameterNegotiation(DefaultContentNegotiation):
+    """DRF's Accept negotiation among the renderers of the ``format`` query parameter when it names one (json,
+    csv): ``format=csv`` with ``Accept: text/csv`` is the CSV, with ``Accept: application/json`` a 406. Any other
+    ``format`` value is left to the parameters' validation (400)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        wanted = request.query_params.get("format")
+        named = [renderer for renderer in renderers if renderer.format == wanted]
+        return super().select_renderer(request, named or renderers, format_suffix)
+
+
+def json_errors(responses: dict) -> dict:
+    """The views' error responses, declared as JSON only (the view renders errors as JSON whatever was negotiated)."""
+    return {(code, "application/json") if isinstance(code, int) else code: answer for code, answer in responses.items()}
 
 
 def csv_response(name: str, header: list[str], rows, *, escape: str) -> StreamingHttpResponse:
@@ -71,6 +107,19 @@ class AdminOnly(APIView):
     permission_classes = [IsAdminUser]
     throttle_classes = [ScopedThrottle]
     throttle_scope = "analytics"
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    content_negotiation_class = FormatParameterNegotiation
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and isinstance(response.accepted_renderer, CSVRenderer):
+            # An error (or anything not streamed) after CSV was negotiated: JSON, as documented.
+            response.accepted_renderer, response.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return response
+
+    @staticmethod
+    def wants_csv(request: Request) -> bool:
+        return isinstance(request.accepted_renderer, CSVRenderer)
 
 
 class AnalyticsView(AdminOnly, APIView):
@@ -82,7 +131,7 @@ class AnalyticsView(AdminOnly, APIView):
         "query, usage_count, filename, positive, negative, clients_positive, clients_negative; one row per query "
         "and sticker, a query "
         "without feedback has one row with an empty filename). Needs `Authorization: Token <key>` of "
-        "a staff user.",
+        "a staff user." + NEGOTIATION_HELP,
         parameters=[AnalyticsParamsSerializer],
         responses={
             (200, "application/json"): OpenApiResponse(
@@ -94,11 +143,16 @@ class AnalyticsView(AdminOnly, APIView):
                 description="One query's report (with `query`) or, without `query`, a page of query summaries.",
             ),
             (200, "text/csv"): CSV,
-            400: INVALID,
-            **AUTH_ERRORS,
-            404: error_schema("not_found: the query was never searched, or the page does not exist."),
-            429: THROTTLED,
-            503: DATABASE_DOWN,
+            **json_errors(
+                {
+                    400: INVALID,
+                    **AUTH_ERRORS,
+                    404: error_schema("not_found: the query was never searched, or the page does not exist."),
+                    406: NOT_ACCEPTABLE,
+                    429: THROTTLED,
+                    503: DATABASE_DOWN,
+                }
+            ),
         },
         tags=["analytics"],
     )
@@ -106,7 +160,7 @@ class AnalyticsView(AdminOnly, APIView):
         params = AnalyticsParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        as_csv = data["format"] == "csv"
+        as_csv = self.wants_csv(request)
         if "query" in data:
             query = selectors.get_query(data["query"])
             if as_csv:
@@ -132,18 +186,25 @@ class EventsView(AdminOnly, APIView):
         summary="Raw feedback events (admins)",
         description="Every vote as recorded (id, created_at, query, filename, vote, client), oldest first; filter by "
         "`query`, `since`, `until`. JSON is cursor-paginated; `format=csv` streams all matching events "
-        "as one CSV attachment.",
+        "as one CSV attachment." + NEGOTIATION_HELP,
         parameters=[EventsParamsSerializer],
         responses={
             (200, "application/json"): OpenApiResponse(
                 EventPageSerializer, description="A page of events (JSON) or all as CSV."
             ),
             (200, "text/csv"): CSV,
-            400: INVALID,
-            **AUTH_ERRORS,
-            404: error_schema("not_found: the query was never searched, or the cursor is not one this API gave."),
-            429: THROTTLED,
-            503: DATABASE_DOWN,
+            **json_errors(
+                {
+                    400: INVALID,
+                    **AUTH_ERRORS,
+                    404: error_schema(
+                        "not_found: the query was never searched, or the cursor is not one this API gave."
+                    ),
+                    406: NOT_ACCEPTABLE,
+                    429: THROTTLED,
+                    503: DATABASE_DOWN,
+                }
+            ),
         },
         tags=["analytics"],
     )
@@ -153,7 +214,7 @@ class EventsView(AdminOnly, APIView):
         data = params.validated_data
         query = selectors.get_query(data["query"]) if "query" in data else None
         events = selectors.events(query=query, since=data.get("since"), until=data.get("until"))
-        if data["format"] == "csv":
+        if self.wants_csv(request):
             rows = selectors.event_csv_rows(events)
             return csv_response("feedback-events", selectors.EVENTS_CSV_HEADER, rows, escape=data["escape"])
         paginator = EventPagination()

@@ -192,6 +192,32 @@ def test_csv_for_programs_has_the_text_as_stored(client, admin_token, path):
     assert bad.status_code == 400 and "escape" in bad.json()["error"]["details"]["fields"]
 
 
+@pytest.mark.parametrize("path", ["/api/analytics/", "/api/analytics/events/"])
+def test_the_answer_format_follows_format_and_accept_as_the_schema_says(client, data, admin_token, path):
+    """Issue 23 item 6: Accept: text/csv with format=csv was a 406 and Accept: application/json got CSV."""
+
+    def answer(accept: str | None, **params):
+        headers = {"HTTP_ACCEPT": accept} if accept else {}
+        response = client.get(path, params, HTTP_AUTHORIZATION=f"Token {admin_token}", **headers)
+        return response.status_code, response["Content-Type"].split(";")[0]
+
+    assert answer("text/csv", format="csv") == (200, "text/csv")
+    assert answer(None, format="csv") == (200, "text/csv")
+    assert answer("*/*", format="csv") == (200, "text/csv")
+    assert answer("text/csv") == (200, "text/csv")  # without format, Accept chooses
+    assert answer("text/*") == (200, "text/csv")
+    assert answer(None) == (200, "application/json")
+    assert answer("application/json", format="json") == (200, "application/json")
+    assert answer("application/json", format="csv") == (406, "application/json")
+    assert answer("text/csv", format="json") == (406, "application/json")
+    assert answer("image/png") == (406, "application/json")
+    # Errors are JSON whatever was negotiated.
+    assert answer("text/csv", format="csv", query="never searched") == (404, "application/json")
+    assert answer("text/csv", format="xml") == (400, "application/json")
+    anonymous = client.get(path, {"format": "csv"}, HTTP_ACCEPT="text/csv")
+    assert (anonymous.status_code, anonymous["Content-Type"]) == (401, "application/json")
+
+
 def test_csv_export_of_one_query(client, data, admin_token):
     rows = read_csv(get(client, admin_token, format="csv", query="dog"))
     assert rows == [HEADER, ["dog", "1", "d1.png", "0", "1", "0", "1"]]
