@@ -4,7 +4,7 @@ import math
 
 from rest_framework import serializers
 
-from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters, QueryIntegerField
 
 MAX_QUERY = 256
 MAX_LIMIT = 100
@@ -25,8 +25,8 @@ class SearchParamsSerializer(serializers.Serializer):
         validators=[query_characters],
         help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
     )
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    limit = QueryIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    offset = QueryIntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 # JSON bodies (POST /api/search/) take JSON types only: DRF's fields would turn 5 into "5", "10" into 10 and
@@ -94,7 +94,7 @@ class SimilarParamsSerializer(serializers.Serializer):
         validators=[no_control_characters],
         help_text="The sticker to find neighbours of.",
     )
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    limit = QueryIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
 
 
 class HitSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from servicekit.validation import QueryIntegerField
 from sticker_service.core.api import QueryField
 
 FORMAT_HELP = "json or csv (a streamed CSV attachment); without it the Accept header chooses (JSON unless text/csv)."
@@ -17,8 +18,8 @@ class AnalyticsParamsSerializer(serializers.Serializer):
     query = QueryField(required=False, help_text="One query (matched in its normal form); omit for every query.")
     format = serializers.ChoiceField(choices=["json", "csv"], required=False, help_text=FORMAT_HELP)
     escape = escape_field()
-    page = serializers.IntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
-    page_size = serializers.IntegerField(
+    page = QueryIntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
+    page_size = QueryIntegerField(
         min_value=1, max_value=1000, required=False, help_text="Queries per page (default 50, at most 1000)."
     )
 
@@ -30,7 +31,7 @@ class EventsParamsSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=["json", "csv"], required=False, help_text=FORMAT_HELP)
     escape = escape_field()
     cursor = serializers.CharField(required=False, help_text="Opaque cursor from `next`/`previous` (JSON).")
-    page_size = serializers.IntegerField(
+    page_size = QueryIntegerField(
         min_value=1, max_value=5000, required=False, help_text="Events per page (default 500, at most 5000)."
     )
 

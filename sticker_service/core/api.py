@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.throttling import ScopedRateThrottle
 
 from servicekit.openapi import error_schema
-from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from servicekit.validation import TRIMMED_TEXT_PATTERN, FullMatchValidator, NoControlCharacters
 from sticker_service.core.clients import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
 from sticker_service.core.store_lock import store_lock
 
@@ -83,7 +82,7 @@ class ClientIdField(StrictCharField):
         kwargs.setdefault("max_length", CLIENT_ID_MAX_LENGTH)
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault(
-            "validators", [RegexValidator(CLIENT_ID_PATTERN, message="1..64 visible ASCII characters, no spaces.")]
+            "validators", [FullMatchValidator(CLIENT_ID_PATTERN, message="1..64 visible ASCII characters, no spaces.")]
         )
         kwargs.setdefault(
             "help_text",

@@ -1,13 +1,14 @@
 from rest_framework import serializers
 
+from servicekit.validation import QueryIntegerField
 from sticker_service.core.api import ClientIdField, FilenameField, QueryField
 from sticker_service.search_proxy.errors import MAX_RESULT_WINDOW
 
 
 class SearchParamsSerializer(serializers.Serializer):
     query = QueryField(help_text="Search text: trimmed, 1..256 characters, any Unicode except control characters.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
-    offset = serializers.IntegerField(
+    limit = QueryIntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
+    offset = QueryIntegerField(
         min_value=0, max_value=100_000, default=0, help_text=f"Stickers to skip; offset + limit <= {MAX_RESULT_WINDOW}."
     )
     client_id = ClientIdField()
@@ -15,7 +16,7 @@ class SearchParamsSerializer(serializers.Serializer):
 
 class SimilarParamsSerializer(serializers.Serializer):
     filename = FilenameField(help_text="Filename of a sticker in the catalogue.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
+    limit = QueryIntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
 
 
 class StickerHitSerializer(serializers.Serializer):
