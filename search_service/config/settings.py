@@ -50,7 +50,7 @@ from servicekit.settings import X_FRAME_OPTIONS as X_FRAME_OPTIONS
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = secret_key("SEARCH_SECRET_KEY", DEBUG)
 INSTALLED_APPS = [
-    *shared_apps(),
+    *(app for app in shared_apps() if app != "django.contrib.admin"),  # no admin on the internal service (urls.py)
     "django.contrib.postgres",
     "search_service.encoders",
     "search_service.stickers",
