@@ -123,13 +123,32 @@ def test_bad_search_parameters_are_400(client, params):
     assert error["code"] == "invalid_request" and error["details"]["fields"]
 
 
-@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (1, 1000), (10, 10**6)])
+@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (2, 999), (10, 995)])
 def test_past_the_result_window_is_400(client, limit, offset):
     response = client.get("/api/search/", {"query": "cat", "limit": limit, "offset": offset})
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "result_window_exceeded"
     assert error["details"] == {"offset": offset, "limit": limit, "max_result_window": 1000}
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_schema_states_the_largest_offset(client, method):
+    """Issue 23 (schema): offset's maximum was 1,000,000 in the schema while offset + limit <= 1000 is the rule."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/search/"][method]
+    if method == "get":
+        offset = next(p for p in operation["parameters"] if p["name"] == "offset")["schema"]
+    else:
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        offset = schema["components"]["schemas"][ref]["properties"]["offset"]
+    assert offset["maximum"] == 999
+    for past in (1000, 10**6):
+        if method == "get":
+            response = client.get("/api/search/", {"query": "cat", "offset": past})
+        else:
+            response = client.post("/api/search/", {"query": "cat", "offset": past}, content_type="application/json")
+        assert response.status_code == 400 and "offset" in response.json()["error"]["details"]["fields"]
 
 
 def test_the_last_page_of_the_window_is_fine(client, stickers):
