@@ -27,14 +27,16 @@ $(STAMP): $(REQS)
 
 venv: $(STAMP)
 
-db: venv
-	$(PY) tools/embedded_pg.py start
-
-db-stop:
-	$(PY) tools/embedded_pg.py stop
-
 # Environment for the run command: .env if present, else the development values of .env.example.
 ENV_FILE := $(if $(wildcard .env),.env,.env.example)
+
+# The embedded PostgreSQL on the port of the env file (EMBEDDED_PG_PORT; one set by the caller wins), as make run
+# uses it: a port set only in .env is the one started and stopped.
+db: venv
+	source tools/load_env.sh $(ENV_FILE) && $(PY) tools/embedded_pg.py start
+
+db-stop:
+	source tools/load_env.sh $(ENV_FILE) && $(PY) tools/embedded_pg.py stop
 
 migrate: db
 	source tools/load_env.sh $(ENV_FILE) && \
