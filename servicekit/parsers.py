@@ -8,7 +8,7 @@ import sys
 from django.conf import settings
 from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser
 
 from servicekit import errors
 
@@ -20,10 +20,13 @@ class LimitedJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None = no limit (Django's convention)
-        # The charset the Content-Type names (Django reads an unknown one as UTF-8, silently), else the request's;
-        # DRF's get_encoding refuses any that is not a text codec: 400 "Unsupported charset".
+        # The charset the Content-Type names (Django reads an unknown one as UTF-8, silently), else the request's.
         charset = parse_header_parameters(media_type or "")[1].get("charset")
-        encoding = get_encoding({"encoding": charset} if charset else parser_context or {})
+        encoding = charset or (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        try:
+            "".encode(encoding)  # unlike bytes.decode's lookup, refuses non-text codecs (rot13, base64, zlib)
+        except (LookupError, UnicodeError) as exc:
+            raise ParseError(f'Unsupported charset "{encoding}" in request Content-Type header.') from exc
         raw = (stream.read() if limit is None else stream.read(limit + 1)) if stream is not None else b""
         if limit is not None and len(raw) > limit:
             raise errors.ApiError(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -29,7 +30,7 @@ class FullMatchValidator(RegexValidator):
     """Django's RegexValidator, but the pattern must match the whole value (``fullmatch``), as the schema says."""
 
     def __call__(self, value) -> None:
-        matched = self.regex.fullmatch(str(value)) is not None
+        matched = cast(re.Pattern[str], self.regex).fullmatch(str(value)) is not None
         if matched == self.inverse_match:
             raise ValidationError(self.message, code=self.code, params={"value": value})
 
@@ -42,7 +43,7 @@ class NoControlCharacters(FullMatchValidator):
         super().__init__(regex, message=message)
 
     def __call__(self, value) -> None:
-        if self.regex.pattern == TRIMMED_TEXT_PATTERN and not str(value).strip():
+        if cast(re.Pattern[str], self.regex).pattern == TRIMMED_TEXT_PATTERN and not str(value).strip():
             raise ValidationError("Must not be empty or only whitespace.", code="blank")
         super().__call__(value)
         if any(unicodedata.category(char) == "Cs" for char in value):

@@ -97,7 +97,7 @@ class EventPagination(CursorPagination):
         """DRF's, plus: the position must be an event id. DRF filters ``id > position`` with whatever the
         base64 held (``p=abc``, ``p=1.5``, ``p=``), which was a 500; it is the 404 of any other bad cursor."""
         cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and not CURSOR_POSITION.fullmatch(cursor.position):
+        if cursor is not None and cursor.position is not None and not CURSOR_POSITION.fullmatch(str(cursor.position)):
             raise NotFound(self.invalid_cursor_message)
         return cursor
 
