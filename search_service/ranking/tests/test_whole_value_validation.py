@@ -9,6 +9,7 @@ import pytest
 
 from search_service.stickers.images import InvalidImage, check_upload_filename
 from search_service.stickers.services import add_sticker
+from testkit.bad_values import ODD_INTEGERS, assert_refused
 from testkit.images import png
 
 pytestmark = pytest.mark.django_db
@@ -18,12 +19,6 @@ pytestmark = pytest.mark.django_db
 def sticker(encoder):
     add_sticker("s0.png", png(0), title="red ball")
     add_sticker("s1.png", png(1))
-
-
-def assert_refused(response, field: str) -> None:
-    assert response.status_code == 400, response.content
-    error = response.json()["error"]
-    assert error["code"] == "invalid_request" and field in str(error["details"]["fields"]), error
 
 
 def test_catalogue_after_with_a_final_newline_is_refused(client, sticker):
@@ -50,9 +45,6 @@ def test_upload_name_with_a_final_newline_is_refused():
     with pytest.raises(InvalidImage, match="file name"):
         check_upload_filename("cat.png\n", "PNG")
     assert check_upload_filename("cat.png", "PNG") == "cat.png"
-
-
-ODD_INTEGERS = ["７", "7.0", " 1 ", "1\n", "+1", "1e0", "0x1", "1_0"]
 
 
 @pytest.mark.parametrize("value", ODD_INTEGERS)

@@ -13,6 +13,7 @@ from sticker_service.catalog.models import Sticker
 from sticker_service.feedback.models import FeedbackEvent
 from sticker_service.searches.models import Query
 from sticker_service.searches.services import record_query_use
+from testkit.bad_values import ODD_INTEGERS, assert_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +27,6 @@ def known(db):
 def feedback(client, *, client_id="qa", filename="cat.png"):
     body = {"client_id": client_id, "feedback": [{"query": "cat", "positive": [filename]}]}
     return client.post("/api/feedback/", json.dumps(body), content_type="application/json")
-
-
-def assert_refused(response, field: str) -> None:
-    assert response.status_code == 400, response.content
-    error = response.json()["error"]
-    assert error["code"] == "invalid_request" and field in str(error["details"]["fields"]), error
 
 
 @pytest.mark.parametrize("client_id", ["qa-nl\n", "qa-nl\r\n"])
@@ -72,9 +67,6 @@ def test_suggest_prefix_of_only_whitespace_says_so(client):
     assert_refused(response, "prefix")
     assert response.json()["error"]["details"]["fields"]["prefix"] == ["Must not be empty or only whitespace."]
     assert "control" in str(client.get("/api/suggest/", {"prefix": "ca\x01"}).json())
-
-
-ODD_INTEGERS = ["７", "7.0", " 1 ", "1\n", "+1", "1e0", "0x1", "1_0"]
 
 
 @pytest.mark.parametrize("value", ODD_INTEGERS)
