@@ -15,7 +15,8 @@ help:
 	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy, lint-imports) and all tests"
 	@echo "             (tests/repository, both services, model_training and tests/system on the embedded PostgreSQL,"
 	@echo "             then sticker_service on stock PostgreSQL 15)"
-	@echo "make fuzz  - nightly: schemathesis on both services at depth (FUZZ_EXAMPLES=150 per operation, FUZZ_SEED=42)"
+	@echo "make fuzz  - nightly: schemathesis on both services at depth (FUZZ_EXAMPLES=150 per operation on"
+	@echo "             sticker_service, FUZZ_SEARCH_EXAMPLES=100 on search_service, FUZZ_SEED=42)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
 
 $(STAMP): $(REQS)
@@ -26,14 +27,16 @@ $(STAMP): $(REQS)
 
 venv: $(STAMP)
 
-db: venv
-	$(PY) tools/embedded_pg.py start
-
-db-stop:
-	$(PY) tools/embedded_pg.py stop
-
 # Environment for the run command: .env if present, else the development values of .env.example.
 ENV_FILE := $(if $(wildcard .env),.env,.env.example)
+
+# The embedded PostgreSQL on the port of the env file (EMBEDDED_PG_PORT; one set by the caller wins), as make run
+# uses it: a port set only in .env is the one started and stopped.
+db: venv
+	source tools/load_env.sh $(ENV_FILE) && $(PY) tools/embedded_pg.py start
+
+db-stop:
+	source tools/load_env.sh $(ENV_FILE) && $(PY) tools/embedded_pg.py stop
 
 migrate: db
 	source tools/load_env.sh $(ENV_FILE) && \
@@ -68,7 +71,9 @@ test: lint venv
 # Nightly fuzzing: schemathesis (every check) on both services, deeper than make test's 30 examples per operation,
 # with a fixed seed so that a finding can be replayed. docs/reliability.md lists what it found.
 FUZZ_EXAMPLES ?= 150
+FUZZ_SEARCH_EXAMPLES ?= 100
 FUZZ_SEED ?= 42
 fuzz: venv db
-	TEST_SUITES=tests/system/test_schemathesis.py SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
+	TEST_SUITES=tests/system/test_schemathesis.py SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  SCHEMATHESIS_MAX_EXAMPLES_SEARCH_SERVICE=$(FUZZ_SEARCH_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
 	  ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh

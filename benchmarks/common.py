@@ -26,6 +26,7 @@ from testkit.checkpoints import write_random_checkpoint
 from testkit.gunicorn import Gunicorn, free_port  # noqa: F401 - the scripts use common.Gunicorn, common.free_port
 from testkit.live_process import admin_sql as server_admin_sql
 from testkit.live_process import with_database
+from testkit.live_sticker import PUBLIC_MEDIA_URL
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
@@ -233,6 +234,7 @@ def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
         # passes the one it uses.
         "SEARCH_SERVICE_TOKEN": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "STICKER_MEDIA_URL": PUBLIC_MEDIA_URL,  # production settings refuse the internal default
         "SECURE_COOKIES": "false",
         "LOG_LEVEL": "WARNING",
         "HF_HUB_OFFLINE": "1",

@@ -54,12 +54,14 @@ def unsafe_settings(
     secrets: Mapping[str, str],
     database_urls: Mapping[str, str],
     allowed_hosts: list[str],
+    public_urls: Mapping[str, str] | None = None,
 ) -> list[str]:
     """What is unsafe for production in these values, one sentence per problem naming its variable.
 
     ``required``: secrets that must be set (name -> value); ``secrets``: optional ones (an empty value is
-    fine); ``database_urls``: URL variables whose password is checked. A development value of .env.example
-    is refused wherever it appears.
+    fine); ``database_urls``: URL variables whose password is checked; ``public_urls``: URLs handed to the public
+    (in answers, in the demo page's CSP), which must not name a loopback, private or link-local host. A development
+    value of .env.example is refused wherever it appears.
     """
     development = set(DEVELOPMENT_SECRETS.values())
     problems = [f"{name} is empty" for name, value in required.items() if not value]
@@ -77,7 +79,30 @@ def unsafe_settings(
             problems.append(f"{name} has the development database password from .env.example")
     if "*" in allowed_hosts:
         problems.append("ALLOWED_HOSTS contains '*' (name the service's host names)")
+    problems += [
+        f"{name} names the internal host {host!r} ({url}); set the public bucket/CDN URL of the sticker images"
+        for name, url in (public_urls or {}).items()
+        if (host := internal_host(url))
+    ]
     return problems
+
+
+def internal_host(url: str) -> str | None:
+    """The host of ``url`` when it is one the public cannot or must not reach: ``localhost`` (and ``*.localhost``)
+    or an IP address that is loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7, ...), link-local,
+    unspecified or reserved. Host names are not resolved (DNS may differ where the URL is used)."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    internal = address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+    return host if internal or address.is_reserved else None
 
 
 def refuse_unsafe_settings(debug: bool, **values: Any) -> None:
@@ -172,7 +197,7 @@ def shared_rest_framework() -> dict[str, Any]:
     adds its own."""
     return {
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PARSER_CLASSES": ["servicekit.parsers.LimitedJSONParser"],
         "DEFAULT_AUTHENTICATION_CLASSES": [],
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
         "DEFAULT_SCHEMA_CLASS": "servicekit.schema.AutoSchema",

@@ -8,6 +8,7 @@
 - ``fake_search_service``: a small fake search_service (http.server in a thread) for the client's failure paths.
 - ``checkpoints``: the random-weight open_clip checkpoint writer.
 - ``images``: generated test images; ``memo_encoder``: a memo in front of the real test encoder.
+- ``bad_values``: odd spellings both services must refuse, and the assertion on the refusal.
 - ``browser``: headless Chromium; ``postman``: reading the Postman collection; ``env_example``: .env.example read
   as data.
 

@@ -17,6 +17,8 @@ import secrets
 
 from testkit.live_process import LiveDjangoService
 
+# A public media URL (nothing is fetched from it): production settings refuse the internal default.
+PUBLIC_MEDIA_URL = "https://media.example.com/stickers/"
 THROTTLE_SCOPES = ("SEARCH", "SIMILAR", "FEEDBACK", "COUNTER", "ANALYTICS", "SUGGEST")
 
 
@@ -69,6 +71,8 @@ class LiveStickerService(LiveDjangoService):
                 "STICKER_THREADS": str(self.threads),
                 "STICKER_STATIC_ROOT": str(self.workdir / "static"),
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                # Without DEBUG an internal STICKER_MEDIA_URL is refused; tests that load images set their own.
+                "STICKER_MEDIA_URL": PUBLIC_MEDIA_URL,
                 "SECURE_COOKIES": "false",
                 "GUNICORN_ACCESS_LOG": "",
                 "LOG_LEVEL": "WARNING",

@@ -20,6 +20,8 @@ unset ADMIN_PASSWORD ADMIN_TOKEN
 export STICKER_DATABASE_URL=${TEST_STICKER_DATABASE_URL:-$($EMBEDDED url sticker)}
 export SEARCH_DATABASE_URL=${TEST_SEARCH_DATABASE_URL:-$($EMBEDDED url search)}
 export SECURE_COOKIES=false
+# Without DEBUG an internal (loopback/private) STICKER_MEDIA_URL is refused; tests that load images set their own.
+export STICKER_MEDIA_URL=https://media.example.com/stickers/
 export LOG_LEVEL=WARNING
 export PY
 

@@ -1,6 +1,8 @@
 """Vote aggregates from sticker_service's analytics API (the path the ML team uses): ``GET /api/analytics/
-?format=csv`` with ``Authorization: Token <admin token>``, one row per (query, sticker) with the distinct clients
-whose latest vote is positive / negative (``clients_positive``, ``clients_negative``)."""
+?format=csv&escape=none`` with ``Authorization: Token <admin token>``, one row per (query, sticker) with the distinct
+clients whose latest vote is positive / negative (``clients_positive``, ``clients_negative``). ``escape=none``: the
+cells exactly as stored (by default a query such as "-_-" or "@home" would come as "'-_-", escaped for
+spreadsheets, and be learned under that text)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def fetch_pairs(base_url: str, token: str, *, timeout: float = 60.0) -> list[Pai
     try:
         response = requests.get(
             url,
-            params={"format": "csv"},
+            params={"format": "csv", "escape": "none"},
             headers={"Authorization": f"Token {token}"},
             timeout=timeout,
         )

@@ -50,7 +50,7 @@ from servicekit.settings import X_FRAME_OPTIONS as X_FRAME_OPTIONS
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = secret_key("SEARCH_SECRET_KEY", DEBUG)
 INSTALLED_APPS = [
-    *shared_apps(),
+    *(app for app in shared_apps() if app != "django.contrib.admin"),  # no admin on the internal service (urls.py)
     "django.contrib.postgres",
     "search_service.encoders",
     "search_service.stickers",
@@ -144,7 +144,9 @@ SEARCH_MEDIA_URL = env.str("SEARCH_MEDIA_URL", default="/media/stickers/")
 SEARCH_SERVE_MEDIA = env.bool("SEARCH_SERVE_MEDIA", default=True)
 SEARCH_UPLOAD_MAX_BYTES = env.int("SEARCH_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 SEARCH_MAX_IMAGE_PIXELS = env.int("SEARCH_MAX_IMAGE_PIXELS", default=25_000_000)
-SEARCH_INDEX_BATCH_SIZE = env.int("SEARCH_INDEX_BATCH_SIZE", default=32)
+# 16: an indexing process with the default model stays under 1.5 GB with room for larger images (peak 1325 MB at 16,
+# 1481 MB at 24, 1580 MB at 32 on 512 px stickers: benchmarks/RESULTS.md "Peak memory of an indexing process").
+SEARCH_INDEX_BATCH_SIZE = env.int("SEARCH_INDEX_BATCH_SIZE", default=16)
 
 # --- scale-out (docs/scale.md) ---
 # Bulk indexing on Celery workers (index_images DIR --queue enqueues, `celery -A search_service.config.celery worker`

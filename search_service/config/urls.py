@@ -2,7 +2,6 @@ import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -11,10 +10,13 @@ from servicekit.docs import docs_urls
 from servicekit.health import health_urls
 from servicekit.metrics import metrics_urls
 
+# No /admin/: search_service is internal, reached only by sticker_service with the service token, and has nothing
+# to administer by hand (stickers come through POST /api/images/ and index_images). An admin login here would be a
+# second door outside the token, with its own lockout to keep (issue 23 item 8); django.contrib.admin is not
+# installed (settings).
 urlpatterns = [
     *health_urls({"model": readiness_check}),  # 503 until the model and the database are ready
     *metrics_urls(),  # /metrics, for configured addresses or the metrics token only
-    path("admin/", admin.site.urls),
     *docs_urls(),  # /api/schema/ and /api/docs/ (behind the service token like every /api/ path)
     path("api/", include("search_service.ranking.urls")),
     path("api/", include("search_service.stickers.urls")),

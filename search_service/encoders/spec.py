@@ -53,17 +53,33 @@ def _local_dir_spec(folder: Path, model_id: str | None = None) -> ModelSpec:
     config_path = folder / "open_clip_config.json"
     if not config_path.is_file():
         raise ImproperlyConfigured(f"{config_path} not found (a local-dir: model needs open_clip_config.json).")
-    if model_id is None:
-        try:
-            model_id = json.loads(config_path.read_text(encoding="utf-8")).get("model_id")
-        except (ValueError, AttributeError) as exc:
-            raise ImproperlyConfigured(f"{config_path} is not a JSON object: {exc}") from exc
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        if model_id is None:
+            model_id = config.get("model_id")
+    except (ValueError, AttributeError) as exc:
+        raise ImproperlyConfigured(f"{config_path} is not a JSON object: {exc}") from exc
+    _register_custom_towers(config)
     if not model_id:
         weights = next((folder / name for name in _WEIGHT_FILES if (folder / name).is_file()), None)
         if weights is None:
             raise ImproperlyConfigured(f"No open_clip weights file in {folder} (one of {', '.join(_WEIGHT_FILES)}).")
         model_id = f"{LOCAL_DIR}{folder.name}/{file_sha256(weights)[:12]}"
     return ModelSpec(name=f"{LOCAL_DIR}{folder}", pretrained=None, model_id=str(model_id))
+
+
+def _register_custom_towers(config: dict) -> None:
+    """A folder whose image tower is the default model's multi-block EfficientNet (``sticker_multiblock_<timm
+    name>``, default_model/multiblock.py) loads only once that name is registered with timm: the default model's
+    build registers it, an explicit ``SEARCH_MODEL_NAME=local-dir:`` of such a folder must too (else timm's
+    "unknown model")."""
+    vision = (config.get("model_cfg") or {}).get("vision_cfg") or {}
+    timm_name = vision.get("timm_model_name") if isinstance(vision, dict) else None
+    if isinstance(timm_name, str):
+        from search_service.default_model import multiblock
+
+        if timm_name.startswith(multiblock.PREFIX):
+            multiblock.register([timm_name.removeprefix(multiblock.PREFIX)])
 
 
 def _default_spec() -> ModelSpec:

@@ -4,11 +4,15 @@ import math
 
 from rest_framework import serializers
 
-from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from search_service.ranking.errors import MAX_RESULT_WINDOW
+from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters, QueryIntegerField
 
 MAX_QUERY = 256
 MAX_LIMIT = 100
-MAX_OFFSET = 1_000_000  # offset + limit <= errors.MAX_RESULT_WINDOW is checked after the fields
+# The largest offset any page can have (limit >= 1), declared in the schema; the sum rule offset + limit <=
+# MAX_RESULT_WINDOW, which JSON Schema cannot state across two fields, is checked after them (400).
+MAX_OFFSET = MAX_RESULT_WINDOW - 1
+OFFSET_HELP = f"Stickers to skip; offset + limit <= {MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded)."
 MAX_BOOSTS = 200
 
 
@@ -25,8 +29,8 @@ class SearchParamsSerializer(serializers.Serializer):
         validators=[query_characters],
         help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
     )
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    limit = QueryIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    offset = QueryIntegerField(min_value=0, max_value=MAX_OFFSET, default=0, help_text=OFFSET_HELP)
 
 
 # JSON bodies (POST /api/search/) take JSON types only: DRF's fields would turn 5 into "5", "10" into 10 and
@@ -75,7 +79,7 @@ class SearchBodySerializer(serializers.Serializer):
         help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
     )
     limit = JsonIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    offset = JsonIntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    offset = JsonIntegerField(min_value=0, max_value=MAX_OFFSET, default=0, help_text=OFFSET_HELP)
     boosts = serializers.ListField(
         child=BoostSerializer(),
         required=False,
@@ -94,7 +98,7 @@ class SimilarParamsSerializer(serializers.Serializer):
         validators=[no_control_characters],
         help_text="The sticker to find neighbours of.",
     )
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    limit = QueryIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
 
 
 class HitSerializer(serializers.Serializer):

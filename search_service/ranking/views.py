@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -48,8 +47,6 @@ def _search_response(result: services.SearchResult) -> Response:
 
 
 class SearchView(APIView):
-    parser_classes = [JSONParser]
-
     @extend_schema(
         operation_id="search",
         parameters=[SearchParamsSerializer, ADAPTER_HEADER],

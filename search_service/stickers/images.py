@@ -89,7 +89,7 @@ def decode_image(data: bytes, *, max_pixels: int, max_side: int | None = None) -
 def check_upload_filename(name: str, image_format: str) -> str:
     """The upload's file name if it is a plain, safe name whose extension matches the image's format."""
     name = unicodedata.normalize("NFC", name or "")
-    if not _UPLOAD_NAME.match(name) or ".." in name:
+    if not _UPLOAD_NAME.fullmatch(name) or ".." in name:
         raise InvalidImage(
             "The file name must be 1-200 characters of letters, digits, '.', '_' or '-', starting with a letter "
             "or digit (no paths)."

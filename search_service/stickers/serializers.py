@@ -3,7 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from servicekit.validation import NoControlCharacters
+from servicekit.validation import NoControlCharacters, QueryIntegerField
 
 from .metadata import MAX_TAG, MAX_TAGS, MAX_TITLE, InvalidMetadata, clean_title, parse_tags
 from .models import Sticker
@@ -26,8 +26,8 @@ class CatalogueItemSerializer(serializers.ModelSerializer):
 
 
 class CatalogueParamsSerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, max_value=10**9, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    page = QueryIntegerField(min_value=1, max_value=10**9, default=1)
+    page_size = QueryIntegerField(min_value=1, max_value=1000, default=100)
     after = serializers.CharField(
         required=False,
         allow_blank=True,

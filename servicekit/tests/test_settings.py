@@ -26,6 +26,7 @@ SAFE = {
     "secrets": {"ADMIN_PASSWORD": "", "ADMIN_TOKEN": "c0ffee" * 6},
     "database_urls": {"X_DATABASE_URL": "postgres://app:secret@db:5432/app"},
     "allowed_hosts": ["stickers.example.com"],
+    "public_urls": {"STICKER_MEDIA_URL": "https://cdn.example.com/stickers/"},
 }
 
 
@@ -51,6 +52,22 @@ def test_production_settings_with_real_secrets_are_accepted():
             "X_DATABASE_URL has the development database password",
         ),
         ({"allowed_hosts": ["*"]}, "ALLOWED_HOSTS contains '*'"),
+        *(
+            ({"public_urls": {"STICKER_MEDIA_URL": url}}, "STICKER_MEDIA_URL names the internal host")
+            for url in [
+                "http://127.0.0.1:8118/media/stickers/",
+                "http://127.8.0.1/m/",
+                "http://[::1]:8118/m/",
+                "http://10.1.2.3/m/",
+                "http://172.16.0.9/m/",
+                "https://192.168.1.5/m/",
+                "http://169.254.169.254/latest/",
+                "http://[fd00::1]/m/",
+                "http://0.0.0.0:8118/m/",
+                "http://localhost:8118/m/",
+                "http://media.localhost/m/",
+            ]
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings_naming_the_variable(change, named):
@@ -59,6 +76,13 @@ def test_production_refuses_unsafe_settings_naming_the_variable(change, named):
     with pytest.raises(ImproperlyConfigured, match=named.replace("*", r"\*")):
         refuse_unsafe_settings(False, **values)
     refuse_unsafe_settings(True, **values)  # DEBUG (make run) allows development values
+
+
+@pytest.mark.parametrize(
+    "url", ["https://cdn.example.com/s/", "https://stickers.s3.eu-west-1.amazonaws.com/s/", "http://93.184.216.34/s/"]
+)
+def test_public_media_urls_are_accepted(url):
+    assert unsafe_settings(**{**SAFE, "public_urls": {"STICKER_MEDIA_URL": url}}) == []
 
 
 def test_metrics_networks_and_log_format_are_checked(monkeypatch):

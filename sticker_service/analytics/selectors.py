@@ -176,10 +176,11 @@ def spreadsheet_safe(cell: object) -> object:
     return cell
 
 
-def csv_lines(header: list[str], rows: Iterable[tuple]) -> Iterator[str]:
+def csv_lines(header: list[str], rows: Iterable[tuple], *, for_spreadsheets: bool = True) -> Iterator[str]:
     """CSV text line by line (for StreamingHttpResponse): nothing is held in memory. Text cells are
-    spreadsheet-safe (:func:`spreadsheet_safe`)."""
+    spreadsheet-safe (:func:`spreadsheet_safe`) unless ``for_spreadsheets`` is false: machine readers (the query
+    adapter's training) need the text exactly as stored."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow([spreadsheet_safe(cell) for cell in row])
+        yield writer.writerow([spreadsheet_safe(cell) for cell in row] if for_spreadsheets else row)

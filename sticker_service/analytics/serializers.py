@@ -1,15 +1,25 @@
 from rest_framework import serializers
 
+from servicekit.validation import QueryIntegerField
 from sticker_service.core.api import QueryField
 
-FORMAT_HELP = "json (default) or csv (a streamed CSV attachment)."
+FORMAT_HELP = "json or csv (a streamed CSV attachment); without it the Accept header chooses (JSON unless text/csv)."
+ESCAPE_HELP = (
+    "CSV only. spreadsheet (default): a text cell starting with = + - @ tab or CR is prefixed with ' so that a "
+    "spreadsheet shows it as text; none: every cell exactly as stored, for programs (the query adapter's training)."
+)
+
+
+def escape_field():
+    return serializers.ChoiceField(choices=["spreadsheet", "none"], default="spreadsheet", help_text=ESCAPE_HELP)
 
 
 class AnalyticsParamsSerializer(serializers.Serializer):
     query = QueryField(required=False, help_text="One query (matched in its normal form); omit for every query.")
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
-    page = serializers.IntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
-    page_size = serializers.IntegerField(
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False, help_text=FORMAT_HELP)
+    escape = escape_field()
+    page = QueryIntegerField(min_value=1, required=False, help_text="Page of the all-queries list (JSON).")
+    page_size = QueryIntegerField(
         min_value=1, max_value=1000, required=False, help_text="Queries per page (default 50, at most 1000)."
     )
 
@@ -18,9 +28,10 @@ class EventsParamsSerializer(serializers.Serializer):
     query = QueryField(required=False, help_text="Only this query's events.")
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text=FORMAT_HELP)
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False, help_text=FORMAT_HELP)
+    escape = escape_field()
     cursor = serializers.CharField(required=False, help_text="Opaque cursor from `next`/`previous` (JSON).")
-    page_size = serializers.IntegerField(
+    page_size = QueryIntegerField(
         min_value=1, max_value=5000, required=False, help_text="Events per page (default 500, at most 5000)."
     )
 

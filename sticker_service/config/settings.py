@@ -82,7 +82,8 @@ SEARCH_SERVICE_CONNECT_TIMEOUT = env.float("SEARCH_SERVICE_CONNECT_TIMEOUT", def
 SEARCH_SERVICE_READ_TIMEOUT = env.float("SEARCH_SERVICE_READ_TIMEOUT", default=2.0)
 # Deadline of one whole call (connect + response + body); public search answers 503 past it.
 SEARCH_SERVICE_TOTAL_TIMEOUT = env.float("SEARCH_SERVICE_TOTAL_TIMEOUT", default=2.5)
-# Public base URL of sticker images (a CDN or bucket in production); filenames are appended.
+# Public base URL of sticker images (a CDN or bucket in production); filenames are appended. The default is
+# search_service on this machine (development); with DEBUG off a loopback or private host is refused.
 STICKER_MEDIA_URL = env.str("STICKER_MEDIA_URL", default="http://127.0.0.1:8118/media/stickers/")
 
 # Admin login lockout (django-axes): after ADMIN_LOGIN_FAILURE_LIMIT failed logins from one client address
@@ -147,7 +148,6 @@ THROTTLE_RATES = {
 }
 REST_FRAMEWORK = {
     **shared_rest_framework(),
-    "DEFAULT_PARSER_CLASSES": ["sticker_service.core.api.LimitedJSONParser"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     # Number of trusted reverse proxies in front of the service: the client address is then taken from
     # X-Forwarded-For. 0 = use the socket address (never trust a client-sent header).
@@ -164,4 +164,6 @@ refuse_unsafe_settings(
     secrets={"ADMIN_PASSWORD": ADMIN_PASSWORD, "ADMIN_TOKEN": ADMIN_TOKEN},
     database_urls={"STICKER_DATABASE_URL": env.str("STICKER_DATABASE_URL")},
     allowed_hosts=ALLOWED_HOSTS,
+    # Every search result's url and the demo page's CSP name it: never an internal address in production.
+    public_urls={"STICKER_MEDIA_URL": STICKER_MEDIA_URL},
 )

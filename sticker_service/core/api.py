@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.throttling import ScopedRateThrottle
 
-from servicekit import errors
 from servicekit.openapi import error_schema
-from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from servicekit.validation import TRIMMED_TEXT_PATTERN, FullMatchValidator, NoControlCharacters
 from sticker_service.core.clients import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
 from sticker_service.core.store_lock import store_lock
 
@@ -87,7 +82,7 @@ class ClientIdField(StrictCharField):
         kwargs.setdefault("max_length", CLIENT_ID_MAX_LENGTH)
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault(
-            "validators", [RegexValidator(CLIENT_ID_PATTERN, message="1..64 visible ASCII characters, no spaces.")]
+            "validators", [FullMatchValidator(CLIENT_ID_PATTERN, message="1..64 visible ASCII characters, no spaces.")]
         )
         kwargs.setdefault(
             "help_text",
@@ -101,29 +96,3 @@ class ClientIdField(StrictCharField):
 INVALID = error_schema("invalid_request: a parameter or the body is invalid (details.fields says which).")
 THROTTLED = error_schema("throttled: too many requests from this client; see the Retry-After header.")
 UNAVAILABLE = error_schema("service_unavailable (search_service down, slow or failing) or database_unavailable.")
-
-
-class LimitedJSONParser(JSONParser):
-    """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE (413 past it); too deep nesting is a 400, not a 500."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None = no limit (Django's convention)
-        raw = (stream.read() if limit is None else stream.read(limit + 1)) if stream is not None else b""
-        if limit is not None and len(raw) > limit:
-            raise errors.ApiError(
-                f"The request body is larger than {limit} bytes.",
-                code="payload_too_large",
-                status_code=413,
-                details={"max_bytes": limit},
-            )
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            return json.loads(raw.decode(encoding), parse_constant=_reject_constant)
-        except RecursionError as exc:
-            raise ParseError("JSON parse error - nested too deeply.") from exc
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")

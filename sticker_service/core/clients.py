@@ -4,8 +4,9 @@
 ``client_identity`` names the client of a request for counting: ``id:<client_id>`` when the request brings
 a ``client_id`` (an opaque id such as the app install's anonymous id), else ``ip:<address>`` (the socket
 address, or X-Forwarded-For behind THROTTLE_NUM_PROXIES trusted proxies, as the rate limits see it). The two
-kinds never collide. What is stored is :func:`client_key`, a SHA-256 of the identity: distinct clients can be
-counted without keeping addresses.
+kinds never collide. The privacy floor of suggestions and trending counts :func:`address_identity` only: one
+address naming many ids is one client there. What is stored is :func:`client_key`, a SHA-256 of the identity:
+distinct clients can be counted without keeping addresses.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def client_identity(request: Request, client_id: str | None = None) -> str:
     if client_id:
         return f"id:{client_id}"
     return f"ip:{client_address(request)}"
+
+
+def address_identity(request: Request) -> str:
+    """``ip:<client address>`` whatever ``client_id`` the request names: what the privacy floor of suggestions and
+    trending counts (a client can name any number of ids, not of addresses)."""
+    return client_identity(request)
 
 
 def client_key(identity: str) -> str:

@@ -1,6 +1,6 @@
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from servicekit.validation import FullMatchValidator, QueryIntegerField
 from sticker_service.counter.services import MAX_DIGITS, parse_n
 
 N_SPACE = 50
@@ -8,7 +8,7 @@ N_MESSAGE = f"n must be a non-negative whole number of at most {MAX_DIGITS} digi
 
 
 class CounterParamsSerializer(serializers.Serializer):
-    digit = serializers.IntegerField(min_value=0, max_value=9, default=7, help_text="The digit to count (0-9).")
+    digit = QueryIntegerField(min_value=0, max_value=9, default=7, help_text="The digit to count (0-9).")
     n = serializers.CharField(
         max_length=MAX_DIGITS + 100,
         trim_whitespace=True,
@@ -17,7 +17,7 @@ class CounterParamsSerializer(serializers.Serializer):
         # N_SPACE whitespace characters around it: then every schema-valid request line, even with each of them
         # percent-encoded as 9 bytes, fits gunicorn's 4094-byte limit (a longer one is the declared 414).
         validators=[
-            RegexValidator(
+            FullMatchValidator(
                 rf"^\s{{0,{N_SPACE}}}(?:0*[1-9][0-9]{{0,{MAX_DIGITS - 1}}}|0+)\s{{0,{N_SPACE}}}$", message=N_MESSAGE
             )
         ],

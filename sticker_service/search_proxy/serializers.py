@@ -1,21 +1,27 @@
 from rest_framework import serializers
 
+from servicekit.validation import QueryIntegerField
 from sticker_service.core.api import ClientIdField, FilenameField, QueryField
 from sticker_service.search_proxy.errors import MAX_RESULT_WINDOW
 
 
 class SearchParamsSerializer(serializers.Serializer):
     query = QueryField(help_text="Search text: trimmed, 1..256 characters, any Unicode except control characters.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
-    offset = serializers.IntegerField(
-        min_value=0, max_value=100_000, default=0, help_text=f"Stickers to skip; offset + limit <= {MAX_RESULT_WINDOW}."
+    limit = QueryIntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
+    # The largest offset a page can have (limit >= 1); the sum rule, which JSON Schema cannot state across two
+    # parameters, is checked after the fields (400 result_window_exceeded).
+    offset = QueryIntegerField(
+        min_value=0,
+        max_value=MAX_RESULT_WINDOW - 1,
+        default=0,
+        help_text=f"Stickers to skip; offset + limit <= {MAX_RESULT_WINDOW} (past it: 400 result_window_exceeded).",
     )
     client_id = ClientIdField()
 
 
 class SimilarParamsSerializer(serializers.Serializer):
     filename = FilenameField(help_text="Filename of a sticker in the catalogue.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
+    limit = QueryIntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
 
 
 class StickerHitSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from servicekit.openapi import error_schema
 from sticker_service.core.api import INVALID, THROTTLED, UNAVAILABLE, ScopedThrottle
-from sticker_service.core.clients import client_hash, client_identity
+from sticker_service.core.clients import address_identity, client_hash
 from sticker_service.search_proxy import services
 from sticker_service.search_proxy.serializers import (
     SearchParamsSerializer,
@@ -48,7 +48,7 @@ class SearchView(APIView):
             query=data["query"],
             limit=data["limit"],
             offset=data["offset"],
-            client_key=client_hash(client_identity(request, data.get("client_id"))),
+            client_key=client_hash(address_identity(request)),
         )
         return Response(
             {

@@ -1,11 +1,11 @@
 from rest_framework import serializers
 
-from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters
+from servicekit.validation import TRIMMED_TEXT_PATTERN, FullMatchValidator, NoControlCharacters, QueryIntegerField
 from sticker_service.core.api import StrictCharField
 from sticker_service.searches.selectors import MAX_WINDOW_HOURS
 
-# Trending windows: 1h..168h or 1d..7d.
-WINDOW_PATTERN = r"^([1-9][0-9]{0,2}h|[1-7]d)$"
+# Trending windows: 1h..168h (MAX_WINDOW_HOURS) or 1d..7d, the whole rule as a pattern so that the schema states it.
+WINDOW_PATTERN = r"^(?:(?:[1-9]|[1-9][0-9]|1[0-5][0-9]|16[0-8])h|[1-7]d)$"
 
 
 class SuggestParamsSerializer(serializers.Serializer):
@@ -17,7 +17,7 @@ class SuggestParamsSerializer(serializers.Serializer):
         help_text="What the user typed so far: 1..64 characters, not only whitespace; matched in the query log's "
         "normal form (NFKC, case-folded, whitespace collapsed).",
     )
-    limit = serializers.IntegerField(min_value=1, max_value=20, default=8, help_text="Suggestions to return.")
+    limit = QueryIntegerField(min_value=1, max_value=20, default=8, help_text="Suggestions to return.")
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -31,19 +31,17 @@ class SuggestResponseSerializer(serializers.Serializer):
 
 
 class TrendingParamsSerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=10, help_text="Queries to return.")
-    window = serializers.RegexField(
-        WINDOW_PATTERN,
+    limit = QueryIntegerField(min_value=1, max_value=50, default=10, help_text="Queries to return.")
+    window = StrictCharField(
         default="24h",
+        trim_whitespace=False,
+        validators=[FullMatchValidator(WINDOW_PATTERN, message=f"1h..{MAX_WINDOW_HOURS}h or 1d..7d.")],
         help_text="Length of the window compared with the one before it: 1h..168h or 1d..7d (clock hours, the "
         "current one included).",
     )
 
     def validate_window(self, value: str) -> int:
-        hours = int(value[:-1]) * (24 if value.endswith("d") else 1)
-        if hours > MAX_WINDOW_HOURS:
-            raise serializers.ValidationError(f"At most {MAX_WINDOW_HOURS}h (7d).")
-        return hours
+        return int(value[:-1]) * (24 if value.endswith("d") else 1)
 
 
 class TrendSerializer(serializers.Serializer):

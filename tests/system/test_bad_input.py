@@ -76,6 +76,15 @@ STICKER_CASES = [
         "nesting inside a valid shape",
         code="malformed_request",
     ),
+    Case(
+        "charset=rot13 (not a text encoding)",
+        "POST",
+        "/api/feedback/",
+        (400,),
+        "malformed_request",
+        b'{"feedback": []}',
+        {"Content-Type": "application/json; charset=rot13"},
+    ),
     feedback(b'{"a":' * 20_000 + b"1" + b"}" * 20_000, "20000 nested objects", code="malformed_request"),
     # Wrong content types and methods.
     Case(
@@ -144,6 +153,24 @@ SEARCH_CASES = [
     Case("page 10**100", "GET", "/api/images/?page=1" + "0" * 100, (400,), "invalid_request"),
     Case("page_size 0", "GET", "/api/images/?page_size=0", (400,), "invalid_request"),
     Case("5000-byte URL", "GET", "/api/search/?query=" + "a" * 5000, (414,), "uri_too_long"),
+    Case(
+        "search body nested 1000 deep",
+        "POST",
+        "/api/search/",
+        (400,),
+        "malformed_request",
+        b'{"query": ' * 1000 + b'"cat"' + b"}" * 1000,
+        JSON,
+    ),
+    Case(
+        "charset=base64 (not a text encoding)",
+        "POST",
+        "/api/search/",
+        (400,),
+        "malformed_request",
+        b'{"query": "cat"}',
+        {"Content-Type": "application/json; charset=base64"},
+    ),
     Case("JSON to the upload", "POST", "/api/images/", (415,), "unsupported_media_type", b"{}", JSON),
 ]
 

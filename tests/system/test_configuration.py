@@ -20,6 +20,7 @@ from django.test import override_settings
 
 from servicekit.settings import DEVELOPMENT_SECRETS
 from testkit import REPO, env_example
+from testkit.live_sticker import PUBLIC_MEDIA_URL
 from tests.system.figures import record
 
 pytestmark = pytest.mark.system
@@ -42,6 +43,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "SEARCH_DATABASE_URL": "postgres://search:secret@search-db:5432/search",
         "SEARCH_SERVICE_TOKEN": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "stickers.example.com",
+        "STICKER_MEDIA_URL": PUBLIC_MEDIA_URL,
         "SECURE_SSL_REDIRECT": "true",
         "SECURE_HSTS_SECONDS": "31536000",
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
@@ -134,6 +136,10 @@ UNSAFE = [
     ),
     ("sticker_service", {"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS contains '*'"),
     ("search_service", {"ALLOWED_HOSTS": "stickers.example.com,*"}, "ALLOWED_HOSTS contains '*'"),
+    # Issue 23 item 9: every search result's url and the demo page's CSP named http://127.0.0.1:8118.
+    ("sticker_service", {"STICKER_MEDIA_URL": "http://127.0.0.1:8118/media/stickers/"}, "STICKER_MEDIA_URL names"),
+    ("sticker_service", {"STICKER_MEDIA_URL": "http://10.0.3.7/stickers/"}, "STICKER_MEDIA_URL names"),
+    ("sticker_service", {"STICKER_MEDIA_URL": "http://localhost:8118/media/"}, "STICKER_MEDIA_URL names"),
 ]
 
 

@@ -130,14 +130,21 @@ def test_autocomplete_and_trending_in_headless_chromium(live_server, use_live_se
     settings.STICKER_MEDIA_URL = f"{service.url}/media/stickers/"
     page = browser_page
 
-    def searched(query: str, *client_ids: str) -> None:
-        for client_id in client_ids:
-            params = {"query": query, "limit": 3, "client_id": client_id}
-            assert requests.get(f"{live_server.url}/api/search/", params=params, timeout=10).status_code == 200
+    # The privacy floor counts client addresses: three clients behind one trusted proxy (X-Forwarded-For).
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
 
-    searched("Cat  in a Park", "app-1", "app-2", "app-3")  # logged as "cat in a park", 3 distinct clients
-    searched("cat on a mat", "app-1", "app-2")  # below the privacy floor: never shown
-    searched("dog", "app-1", "app-2", "app-3")
+    def searched(query: str, *addresses: str) -> None:
+        for address in addresses:
+            params = {"query": query, "limit": 3}
+            answer = requests.get(
+                f"{live_server.url}/api/search/", params=params, headers={"X-Forwarded-For": address}, timeout=10
+            )
+            assert answer.status_code == 200
+
+    clients = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+    searched("Cat  in a Park", *clients)  # logged as "cat in a park", 3 distinct clients
+    searched("cat on a mat", *clients[:2])  # below the privacy floor: never shown
+    searched("dog", *clients)
 
     # The trending row: both queries above the floor, rising from nothing; "cat on a mat" is not there.
     page.goto(f"{live_server.url}/?limit=3")

@@ -10,6 +10,8 @@ import time
 import pytest
 import requests
 
+from search_service.adapters.feedback_source import fetch_pairs
+
 pytestmark = pytest.mark.system
 
 
@@ -69,6 +71,14 @@ def test_train_serve_and_roll_back_an_adapter_through_the_real_services(up):
         for row in report["stickers"]
     }
     assert votes == {"cat.png": (4, 4, 0), "car.png": (0, 0, 4)} and report["clients"] == 4
+    # The adapter's reader gets query texts as stored, also those a spreadsheet would run (issue 23 item 3).
+    for text in ("-_-", "@home"):
+        assert session.get(f"{sticker.url}/api/search/", params={"query": text}, timeout=30).status_code == 200
+        body = {"feedback": [{"query": text, "positive": ["cat.png"]}]}
+        assert session.post(f"{sticker.url}/api/feedback/", json=body, timeout=30).json()["recorded"] == 1
+    pairs = fetch_pairs(sticker.url, sticker.admin_token)
+    assert {(pair.query, pair.filename) for pair in pairs} >= {("-_-", "cat.png"), ("@home", "cat.png")}
+    assert not any(pair.query.startswith("'") for pair in pairs)
 
     first = train(search, sticker)
     adapted = served_version(search, first, "grinning cat")

@@ -142,7 +142,8 @@ def test_command_trains_from_the_analytics_csv_then_rolls_back(stickers, encoder
             call_command("train_query_adapter", "--url", analytics.url, "--token", "wrong")
     finally:
         analytics.close()
-    assert analytics.seen[0] == ("/api/analytics/?format=csv", "Token t0ken")
+    # escape=none: the query texts as stored, not escaped for spreadsheets (issue 23 item 3).
+    assert analytics.seen[0] == ("/api/analytics/?format=csv&escape=none", "Token t0ken")
     adapter = QueryAdapter.objects.get()
     assert (adapter.model_id, adapter.dim) == (encoder.model_id, encoder.dim)
     # deleted.png is not in this index; the query without votes has no pair.

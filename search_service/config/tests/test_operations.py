@@ -56,3 +56,15 @@ def test_readyz_is_503_until_the_model_loads_and_hides_why(client, settings, mon
 def test_request_id_is_kept_or_made(client):
     assert client.get("/healthz", HTTP_X_REQUEST_ID="from-sticker-1").headers["X-Request-ID"] == "from-sticker-1"
     assert re.fullmatch(r"[0-9a-f]{32}", client.get("/healthz").headers["X-Request-ID"])
+
+
+def test_there_is_no_admin_on_the_internal_service(client, settings):
+    """Issue 23 item 8: /admin/ answered its login form outside the service token, with no lockout (8 failed
+    logins, 8 x 200). search_service has nothing to administer by hand: no admin at all."""
+    assert "django.contrib.admin" not in settings.INSTALLED_APPS
+    for path in ("/admin/", "/admin/login/"):
+        response = client.get(path)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    for _ in range(8):
+        response = client.post("/admin/login/", {"username": "admin", "password": "wrong"})
+        assert response.status_code == 404

@@ -102,3 +102,35 @@ def test_a_model_that_cannot_load_is_reported_not_crashed(settings):
         assert loader.readiness_check()["ok"] is False
     finally:
         loader.set_encoder(current)
+
+
+def test_an_explicit_local_dir_of_the_multi_block_default_model_loads():
+    """Issue 23 (still open): SEARCH_MODEL_NAME=local-dir:<the default model's folder> failed with timm's "unknown
+    model" (its tower, sticker_multiblock_<name>, was registered only by the default model's build). A fresh
+    process, as a worker started with that setting would be, loads it and encodes."""
+    import json
+    import os
+    import subprocess
+
+    from search_service.default_model.build import ensure_model_dir
+    from testkit import REPO
+
+    folder = ensure_model_dir()
+    vision = json.loads((folder / "open_clip_config.json").read_text())["model_cfg"]["vision_cfg"]
+    assert vision["timm_model_name"].startswith("sticker_multiblock_")  # the case at hand
+    code = (
+        "from search_service.encoders.loader import load_encoder; e = load_encoder(); "
+        "v = e.encode_texts(['a red heart']); print('LOADED', e.model_id, v.shape)"
+    )
+    env = {**os.environ, "SEARCH_MODEL_NAME": f"local-dir:{folder}", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "search_service", "shell", "--no-imports", "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "LOADED" in result.stdout and "(1, " in result.stdout, result.stdout

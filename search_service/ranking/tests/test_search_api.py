@@ -128,13 +128,32 @@ def test_bad_search_parameters_are_400(client, params):
     assert error["code"] == "invalid_request" and error["details"]["fields"]
 
 
-@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (1, 1000), (10, 10**6)])
+@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (2, 999), (10, 995)])
 def test_past_the_result_window_is_400(client, limit, offset):
     response = client.get("/api/search/", {"query": "cat", "limit": limit, "offset": offset})
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "result_window_exceeded"
     assert error["details"] == {"offset": offset, "limit": limit, "max_result_window": 1000}
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_schema_states_the_largest_offset(client, method):
+    """Issue 23 (schema): offset's maximum was 1,000,000 in the schema while offset + limit <= 1000 is the rule."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/search/"][method]
+    if method == "get":
+        offset = next(p for p in operation["parameters"] if p["name"] == "offset")["schema"]
+    else:
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        offset = schema["components"]["schemas"][ref]["properties"]["offset"]
+    assert offset["maximum"] == 999
+    for past in (1000, 10**6):
+        if method == "get":
+            response = client.get("/api/search/", {"query": "cat", "offset": past})
+        else:
+            response = client.post("/api/search/", {"query": "cat", "offset": past}, content_type="application/json")
+        assert response.status_code == 400 and "offset" in response.json()["error"]["details"]["fields"]
 
 
 def test_the_last_page_of_the_window_is_fine(client, stickers):
@@ -183,6 +202,25 @@ def test_search_bodies_take_json_types_only(client, body):
     response = client.post("/api/search/", body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        pytest.param('{"query": ' * 1000 + '"cat"' + "}" * 1000, "application/json", id="1000 nested objects"),
+        pytest.param("[" * 100_000 + "]" * 100_000, "application/json", id="100000 nested arrays"),
+        pytest.param('{"query": "cat"}', "application/json; charset=rot13", id="rot13"),
+        pytest.param('{"query": "cat"}', "application/json; charset=zlib", id="zlib"),
+        pytest.param('{"query": "cat"}', "application/json; charset=no-such-charset", id="unknown charset"),
+        pytest.param('{"query": "cat", "limit": ' + "9" * 5000 + "}", "application/json", id="5000 digits"),
+    ],
+)
+def test_unreadable_search_bodies_are_400(client, body, content_type):
+    """Issue 23 item 4: a body nested 1000 deep was a 500 (DRF's JSONParser lets RecursionError through)."""
+    response = client.generic("POST", "/api/search/", body, content_type=content_type)
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert "sys." not in response.json()["error"]["message"]
 
 
 def test_similar_excludes_itself_and_finds_the_near_duplicate(client, stickers, encoder):

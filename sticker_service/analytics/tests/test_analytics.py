@@ -1,3 +1,4 @@
+import base64
 import csv
 import io
 from datetime import timedelta
@@ -174,6 +175,49 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, admin_token,
     assert [spreadsheet_safe(text) for text in FORMULAS] == ["'" + text for text in FORMULAS]
 
 
+@pytest.mark.parametrize("path", ["/api/analytics/", "/api/analytics/events/"])
+def test_csv_for_programs_has_the_text_as_stored(client, admin_token, path):
+    """Issue 23 item 3: the query adapter trained on "'-_-" for the query "-_-"; escape=none gives the stored text."""
+    Sticker.objects.create(filename="-x.png")
+    texts = ["=1+1 x", "-_-", "@home", "+1"]
+    for text in texts:
+        record_query_use(text)
+        record_feedback([FeedbackEntry(text, positive=["-x.png"])])
+    rows = read_csv(get(client, admin_token, path=path, format="csv", escape="none"))
+    assert {row[rows[0].index("query")] for row in rows[1:]} == set(texts)
+    assert {row[rows[0].index("filename")] for row in rows[1:]} == {"-x.png"}
+    escaped = read_csv(get(client, admin_token, path=path, format="csv"))  # the default is for spreadsheets
+    assert {row[escaped[0].index("query")] for row in escaped[1:]} == {"'" + text for text in texts}
+    bad = get(client, admin_token, path=path, format="csv", escape="html")
+    assert bad.status_code == 400 and "escape" in bad.json()["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("path", ["/api/analytics/", "/api/analytics/events/"])
+def test_the_answer_format_follows_format_and_accept_as_the_schema_says(client, data, admin_token, path):
+    """Issue 23 item 6: Accept: text/csv with format=csv was a 406 and Accept: application/json got CSV."""
+
+    def answer(accept: str | None, **params):
+        headers = {"HTTP_ACCEPT": accept} if accept else {}
+        response = client.get(path, params, HTTP_AUTHORIZATION=f"Token {admin_token}", **headers)
+        return response.status_code, response["Content-Type"].split(";")[0]
+
+    assert answer("text/csv", format="csv") == (200, "text/csv")
+    assert answer(None, format="csv") == (200, "text/csv")
+    assert answer("*/*", format="csv") == (200, "text/csv")
+    assert answer("text/csv") == (200, "text/csv")  # without format, Accept chooses
+    assert answer("text/*") == (200, "text/csv")
+    assert answer(None) == (200, "application/json")
+    assert answer("application/json", format="json") == (200, "application/json")
+    assert answer("application/json", format="csv") == (406, "application/json")
+    assert answer("text/csv", format="json") == (406, "application/json")
+    assert answer("image/png") == (406, "application/json")
+    # Errors are JSON whatever was negotiated.
+    assert answer("text/csv", format="csv", query="never searched") == (404, "application/json")
+    assert answer("text/csv", format="xml") == (400, "application/json")
+    anonymous = client.get(path, {"format": "csv"}, HTTP_ACCEPT="text/csv")
+    assert (anonymous.status_code, anonymous["Content-Type"]) == (401, "application/json")
+
+
 def test_csv_export_of_one_query(client, data, admin_token):
     rows = read_csv(get(client, admin_token, format="csv", query="dog"))
     assert rows == [HEADER, ["dog", "1", "d1.png", "0", "1", "0", "1"]]
@@ -199,6 +243,17 @@ def test_raw_events_json_cursor_pages_and_filters(client, data, admin_token):
     since = (timezone.now() - timedelta(days=1)).isoformat()
     assert len(get(client, admin_token, path=path, since=since).json()["results"]) == 4
     assert len(get(client, admin_token, path=path, until=since).json()["results"]) == 1
+
+
+@pytest.mark.parametrize(
+    "payload", ["p=abc", "p=1.5", "p=", "p=2026-01-01", "p=-1", "p=" + "9" * 30, "r=1&p=x", "not base64 at all"]
+)
+def test_a_bad_events_cursor_is_404_not_500(client, data, admin_token, payload):
+    """Issue 23 item 5: a base64 cursor whose position is not an event id was a 500."""
+    cursor = payload if " " in payload else base64.b64encode(payload.encode()).decode()
+    response = get(client, admin_token, path="/api/analytics/events/", cursor=cursor)
+    assert response.status_code == 404, response.content
+    assert response.json()["error"] == {"code": "not_found", "message": "Invalid cursor", "details": {}}
 
 
 def test_raw_events_csv(client, data, admin_token):

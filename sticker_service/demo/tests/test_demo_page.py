@@ -26,6 +26,22 @@ def test_page_and_its_static_files_are_served_with_debug_off(client, settings):
     assert client.post("/").status_code == 405
 
 
+def test_vote_buttons_need_no_emoji_font_and_have_accessible_names(client, settings):
+    """Issue 23 (small): the buttons were 👍/👎 glyphs, blank boxes in a browser without an emoji font (headless
+    Chromium here). Now inline SVG (hidden from assistive technology) beside text, named by aria-label."""
+    html = client.get("/").content.decode()
+    buttons = re.findall(r'<button type="button" class="vote (up|down)"([^>]*)>(.*?)</button>', html, re.S)
+    assert [(kind, re.search(r'aria-label="([^"]+)"', attrs).group(1)) for kind, attrs, _ in buttons] == [
+        ("up", "Good match"),
+        ("down", "Bad match"),
+    ]
+    for _kind, _attrs, inner in buttons:
+        assert '<svg aria-hidden="true"' in inner
+        text = re.sub(r"<svg.*?</svg>|<!--.*?-->", "", inner, flags=re.S).strip()
+        assert text in ("Good", "Bad")
+    assert not re.search(r"[\U0001F000-\U0001FAFF\u2600-\u27BF]", html), "an emoji glyph in the page"
+
+
 def test_swagger_ui_is_served_without_a_cdn(client):
     html = client.get("/api/docs/").content.decode()
     assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', html)

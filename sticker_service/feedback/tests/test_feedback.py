@@ -135,6 +135,34 @@ def test_a_malformed_batch_is_a_400_and_records_nothing(client, known, body):
     assert FeedbackEvent.objects.count() == 0
 
 
+@pytest.mark.parametrize("charset", ["rot13", "base64", "hex", "zlib", "bz2_codec", "no-such-charset"])
+def test_a_charset_that_is_not_a_text_encoding_is_a_400(client, known, charset):
+    """Issue 23 item 1: bytes.decode('rot13') raises LookupError, which was a public 500."""
+    body = json.dumps({"feedback": [{"query": "cat", "positive": ["s0.png"]}]})
+    # generic(): post() would encode the body in the named charset itself.
+    response = client.generic("POST", "/api/feedback/", body, content_type=f"application/json; charset={charset}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert "Unsupported charset" in response.json()["error"]["message"]
+    assert FeedbackEvent.objects.count() == 0
+
+
+def test_a_declared_text_charset_is_read(client, known):
+    body = json.dumps({"feedback": [{"query": "cat", "positive": ["s0.png"]}]}).encode("utf-16")
+    response = client.generic("POST", "/api/feedback/", body, content_type="application/json; charset=utf-16")
+    assert response.status_code == 200, response.content
+    assert FeedbackEvent.objects.count() == 1
+
+
+def test_a_5000_digit_number_is_refused_without_naming_python_internals(client, known):
+    """Issue 23 (small): the error text named sys.set_int_max_str_digits()."""
+    response = post(client, '{"feedback": [{"query": ' + "9" * 5000 + "}]}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "malformed_request"
+    assert error["message"] == "JSON parse error - a number has more than 4300 digits"
+
+
 def test_batch_and_list_limits(client, known, settings):
     settings.FEEDBACK_MAX_ITEMS, settings.FEEDBACK_MAX_FILENAMES = 3, 2
     ok = post(client, {"feedback": [{"query": "cat", "positive": ["s0.png", "s1.png"]}] * 3})

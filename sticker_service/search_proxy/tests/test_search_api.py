@@ -166,7 +166,7 @@ def test_search_service_refusing_the_input_is_400(client, fake_search_service):
     assert response.json()["error"]["details"]["fields"] == {"query": ["nope"]}
 
 
-@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (1, 1000), (10, 100_000)])
+@pytest.mark.parametrize(("limit", "offset"), [(100, 901), (2, 999), (10, 995)])
 def test_past_the_result_window_is_400_without_asking_search_service(client, fake_search_service, limit, offset):
     response = search(client, query="cat", limit=limit, offset=offset)
     assert response.status_code == 400
@@ -175,6 +175,20 @@ def test_past_the_result_window_is_400_without_asking_search_service(client, fak
     assert error["details"] == {"offset": offset, "limit": limit, "max_result_window": 1000}
     assert fake_search_service.requests == [] and Query.objects.count() == 0
     assert search(client, query="cat", limit=100, offset=900).status_code == 200
+
+
+def test_the_schema_states_the_largest_offset_and_the_window_rule(client, fake_search_service):
+    """Issue 23 (schema): offset had no maximum in the schema, so a generated client sent offset 100000."""
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    offset = next(p for p in schema["paths"]["/api/search/"]["get"]["parameters"] if p["name"] == "offset")
+    assert offset["schema"]["maximum"] == 999 and "offset + limit <= 1000" in offset["description"]
+    for past in (1000, 100_000):
+        response = search(client, query="cat", offset=past)
+        assert response.status_code == 400 and "offset" in response.json()["error"]["details"]["fields"]
+    assert search(client, query="cat", offset=999, limit=1).status_code == 200
+    assert fake_search_service.requests[-1]
 
 
 def test_search_services_result_window_error_is_passed_through_as_400(client, fake_search_service):

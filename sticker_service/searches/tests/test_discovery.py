@@ -58,16 +58,21 @@ def test_a_query_is_suggested_only_after_three_distinct_clients(client):
     assert not QueryClient.objects.filter(client__contains="a").exclude(client__regex=r"^[0-9a-f]{32}$").exists()
 
 
-def test_searches_through_the_api_count_clients_by_client_id_else_by_address(client, fake_search_service):
-    for client_id in ("one", "two"):
-        assert client.get("/api/search/", {"query": "Dog", "client_id": client_id}).status_code == 200
-    assert client.get("/api/search/", {"query": "dog", "client_id": "two"}).status_code == 200
-    assert Query.objects.get(text="dog").distinct_clients == 2
-    client.get("/api/search/", {"query": "DOG"}, REMOTE_ADDR="198.51.100.7")
-    client.get("/api/search/", {"query": "dog "}, REMOTE_ADDR="198.51.100.7")
-    dog = Query.objects.get(text="dog")
-    assert (dog.usage_count, dog.distinct_clients) == (5, 3)
-    assert suggest(client, prefix="D").json()["suggestions"] == [{"query": "dog", "uses": 5}]
+def test_the_privacy_floor_counts_client_addresses_not_client_ids(client, fake_search_service):
+    """Issue 23 item 2: one address searching with ids x1, x2, x3 put any text into suggest and trending."""
+    for client_id in ("x1", "x2", "x3", "x4"):
+        assert client.get("/api/search/", {"query": "Buy pills", "client_id": client_id}).status_code == 200
+    assert Query.objects.get(text="buy pills").distinct_clients == 1
+    assert suggest(client, prefix="buy").json()["suggestions"] == []
+    assert trending(client).json()["trending"] == []
+    client.get("/api/search/", {"query": "buy PILLS"}, REMOTE_ADDR="198.51.100.7")
+    client.get("/api/search/", {"query": "buy pills ", "client_id": "x1"}, REMOTE_ADDR="198.51.100.7")
+    assert Query.objects.get(text="buy pills").distinct_clients == 2
+    client.get("/api/search/", {"query": "buy pills"}, REMOTE_ADDR="198.51.100.8")
+    pills = Query.objects.get(text="buy pills")
+    assert (pills.usage_count, pills.distinct_clients) == (7, 3)
+    assert suggest(client, prefix="B").json()["suggestions"] == [{"query": "buy pills", "uses": 7}]
+    assert [t["query"] for t in trending(client).json()["trending"]] == ["buy pills"]
 
 
 def test_suggestions_are_in_normal_form_most_used_first_and_limited(client):
