@@ -16,7 +16,7 @@ import unicodedata
 from typing import cast
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from rest_framework import serializers
 
 CONTROL = r"\x00-\x1f\x7f-\x9f"  # Unicode category Cc
@@ -61,3 +61,17 @@ class QueryIntegerField(serializers.IntegerField):
         if isinstance(data, str) and not ASCII_INTEGER.fullmatch(data):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class WindowOffsetMixin:
+    """An offset field whose maximum (the result window minus one page) is declared in the schema but refused by
+    the sum rule checked after the fields, with the real limit: past the window is 400 ``result_window_exceeded``
+    (DESIGN.md), whichever of offset and limit took it there, not a field error."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, MaxValueValidator)]
+
+
+class WindowOffsetField(WindowOffsetMixin, QueryIntegerField):
+    pass

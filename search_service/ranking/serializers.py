@@ -5,7 +5,13 @@ import math
 from rest_framework import serializers
 
 from search_service.ranking.errors import MAX_RESULT_WINDOW
-from servicekit.validation import TRIMMED_TEXT_PATTERN, NoControlCharacters, QueryIntegerField
+from servicekit.validation import (
+    TRIMMED_TEXT_PATTERN,
+    NoControlCharacters,
+    QueryIntegerField,
+    WindowOffsetField,
+    WindowOffsetMixin,
+)
 
 MAX_QUERY = 256
 MAX_LIMIT = 100
@@ -30,7 +36,7 @@ class SearchParamsSerializer(serializers.Serializer):
         help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
     )
     limit = QueryIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    offset = QueryIntegerField(min_value=0, max_value=MAX_OFFSET, default=0, help_text=OFFSET_HELP)
+    offset = WindowOffsetField(min_value=0, max_value=MAX_OFFSET, default=0, help_text=OFFSET_HELP)
 
 
 # JSON bodies (POST /api/search/) take JSON types only: DRF's fields would turn 5 into "5", "10" into 10 and
@@ -47,6 +53,10 @@ class JsonIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class JsonWindowOffsetField(WindowOffsetMixin, JsonIntegerField):
+    pass
 
 
 class JsonNumberField(serializers.FloatField):
@@ -79,7 +89,7 @@ class SearchBodySerializer(serializers.Serializer):
         help_text=f"The text to search for: trimmed, 1..{MAX_QUERY} characters.",
     )
     limit = JsonIntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    offset = JsonIntegerField(min_value=0, max_value=MAX_OFFSET, default=0, help_text=OFFSET_HELP)
+    offset = JsonWindowOffsetField(min_value=0, max_value=MAX_OFFSET, default=0, help_text=OFFSET_HELP)
     boosts = serializers.ListField(
         child=BoostSerializer(),
         required=False,

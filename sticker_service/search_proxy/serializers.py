@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from servicekit.validation import QueryIntegerField
+from servicekit.validation import QueryIntegerField, WindowOffsetField
 from sticker_service.core.api import ClientIdField, FilenameField, QueryField
 from sticker_service.search_proxy.errors import MAX_RESULT_WINDOW
 
@@ -8,9 +8,9 @@ from sticker_service.search_proxy.errors import MAX_RESULT_WINDOW
 class SearchParamsSerializer(serializers.Serializer):
     query = QueryField(help_text="Search text: trimmed, 1..256 characters, any Unicode except control characters.")
     limit = QueryIntegerField(min_value=1, max_value=100, default=10, help_text="Stickers to return.")
-    # The largest offset a page can have (limit >= 1); the sum rule, which JSON Schema cannot state across two
-    # parameters, is checked after the fields (400 result_window_exceeded).
-    offset = QueryIntegerField(
+    # The largest offset a page can have (limit >= 1), declared; the sum rule, which JSON Schema cannot state across
+    # two parameters, refuses past it after the fields (400 result_window_exceeded, as DESIGN.md says).
+    offset = WindowOffsetField(
         min_value=0,
         max_value=MAX_RESULT_WINDOW - 1,
         default=0,
