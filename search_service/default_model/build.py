@@ -87,7 +87,7 @@ def projection_tower(path: Path) -> str:
     """The image tower a projection file was trained on ("lite0" when its metadata names none)."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
+    with safe_open(str(path), framework="numpy") as fh:  # metadata only: "pt" would import torch
         return (fh.metadata() or {}).get("tower", "lite0")
 
 
