@@ -55,11 +55,14 @@ def _onnx_encoder() -> Encoder | None:
     runtime = settings.SEARCH_RUNTIME
     if runtime == "torch" or (runtime == "auto" and settings.SEARCH_DEVICE not in ("", "auto", "cpu")):
         return None
-    from .onnx_backend import ExportUnusable, OnnxEncoder, read_export
+    from .onnx_backend import MANIFEST, ExportUnusable, OnnxEncoder, read_export
     from .spec import configured_model_id
 
+    folder = Path(settings.SEARCH_ONNX_DIR)
+    if runtime == "auto" and not (folder / MANIFEST).is_file():
+        return None  # no export at all: skip reading the model id (it may hash a checkpoint file)
     try:
-        export = read_export(Path(settings.SEARCH_ONNX_DIR), configured_model_id())
+        export = read_export(folder, configured_model_id())
     except ExportUnusable as exc:
         if runtime == "onnx":
             raise ImproperlyConfigured(

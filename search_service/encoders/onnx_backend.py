@@ -133,15 +133,15 @@ class Preprocess:
         self.mean = np.asarray(cfg["mean"], dtype=np.float32).reshape(3, 1, 1)
         self.std = np.asarray(cfg["std"], dtype=np.float32).reshape(3, 1, 1)
 
-    def _keep_ratio(self, image: Image.Image, longest: float) -> Image.Image:
+    def _keep_ratio(self, image: Image.Image, longest: float, resample: Image.Resampling) -> Image.Image:
         """open_clip's ``ResizeKeepRatio`` (longest 1: the longest side fits, 0: the shortest side fits)."""
         ratio_h, ratio_w = image.height / self.height, image.width / self.width
         ratio = max(ratio_h, ratio_w) * longest + min(ratio_h, ratio_w) * (1.0 - longest)
-        return image.resize((round(image.width / ratio), round(image.height / ratio)), self.resample)
+        return image.resize((round(image.width / ratio), round(image.height / ratio)), resample)
 
     def _resized(self, image: Image.Image) -> Image.Image:
         if self.mode == "longest":
-            return _center_crop_or_pad(self._keep_ratio(image, 1.0), self.height, self.width, self.fill)
+            return _center_crop_or_pad(self._keep_ratio(image, 1.0, self.resample), self.height, self.width, self.fill)
         if self.mode == "squash":
             return image.resize((self.width, self.height), self.resample)
         if self.height == self.width:  # torchvision's Resize(int): the shortest side to size, the other truncated
@@ -149,8 +149,8 @@ class Preprocess:
             new_long = int(self.height * long / short)
             size = (self.width, new_long) if image.width <= image.height else (new_long, self.height)
             image = image if image.size == size else image.resize(size, self.resample)
-        else:
-            image = self._keep_ratio(image, 0.0)
+        else:  # open_clip passes no interpolation here: always bicubic
+            image = self._keep_ratio(image, 0.0, Image.Resampling.BICUBIC)
         return _center_crop_or_pad(image, self.height, self.width, 0)
 
     def __call__(self, image: Image.Image) -> np.ndarray:
