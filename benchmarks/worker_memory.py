@@ -28,6 +28,7 @@ from benchmarks.text_encoding import QUERIES
 DB = "bench_worker_memory"
 ONNX_DIR = common.CACHE_DIR / "onnx"
 RUNTIMES = ("torch", "onnx")
+HEADERS = ("peak MB", "text p50 ms", "text p99 ms")
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -74,7 +75,7 @@ def encoding_times(env: dict[str, str], repeats: int) -> dict[str, list[float]]:
     for _ in range(repeats):
         for query in QUERIES:
             for name, encoder in encoders.items():
-                times[name] += common.timed(lambda q: encoder.encode_texts([q]), [query])
+                times[name] += common.timed(lambda q, e=encoder: e.encode_texts([q]), [query])
     return times
 
 
@@ -114,9 +115,7 @@ def main() -> None:
         f"{args.queries} distinct searches over HTTP. Text encoding: one query per call, 1 thread, "
         f"{args.repeats} rounds of {len(QUERIES)} queries, runtimes alternated query by query.",
         "",
-        *common.table(
-            ["runtime", "worker MB loaded", f"MB after {args.queries} queries", "peak MB", "text p50 ms",
-             "text p99 ms"], rows),  # fmt: skip
+        *common.table(["runtime", "worker MB loaded", f"MB after {args.queries} queries", *HEADERS], rows),
         "",
         f"Text encoding, onnx / torch (p50): {common.median(times['onnx']) / common.median(times['torch']):.2f}.",
     ]

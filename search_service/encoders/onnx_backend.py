@@ -116,7 +116,7 @@ def _center_crop_or_pad(image: Image.Image, height: int, width: int, fill: int) 
         image = ImageOps.expand(image, (left, top, right, bottom), fill=(fill,) * len(image.getbands()))
         if (image.height, image.width) == (height, width):
             return image
-    top, left = int(round((image.height - height) / 2.0)), int(round((image.width - width) / 2.0))
+    top, left = round((image.height - height) / 2.0), round((image.width - width) / 2.0)
     return image.crop((left, top, left + width, top + height))
 
 
@@ -128,7 +128,9 @@ class Preprocess:
         size = cfg["size"]
         self.height, self.width = (size, size) if isinstance(size, int) else tuple(size)
         self.mode = cfg.get("resize_mode") or "shortest"
-        self.resample = Image.Resampling.BILINEAR if cfg.get("interpolation") == "bilinear" else Image.Resampling.BICUBIC
+        self.resample = (
+            Image.Resampling.BILINEAR if cfg.get("interpolation") == "bilinear" else Image.Resampling.BICUBIC
+        )
         self.fill = int(cfg.get("fill_color") or 0)
         self.mean = np.asarray(cfg["mean"], dtype=np.float32).reshape(3, 1, 1)
         self.std = np.asarray(cfg["std"], dtype=np.float32).reshape(3, 1, 1)

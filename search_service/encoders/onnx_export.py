@@ -79,8 +79,7 @@ def sample_images() -> list[Image.Image]:
     generator = np.random.default_rng(0)
     sizes = [(64, 64, "RGB"), (120, 50, "RGB"), (40, 90, "RGBA")]
     return [
-        Image.fromarray(generator.integers(0, 256, (h, w, len(mode)), dtype=np.uint8), mode)
-        for w, h, mode in sizes
+        Image.fromarray(generator.integers(0, 256, (h, w, len(mode)), dtype=np.uint8), mode) for w, h, mode in sizes
     ]
 
 

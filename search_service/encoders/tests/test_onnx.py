@@ -11,11 +11,11 @@ import textwrap
 
 import numpy as np
 import open_clip
-from open_clip.transform import PreprocessCfg, image_transform_v2
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import override_settings
+from open_clip.transform import PreprocessCfg, image_transform_v2
 
 from search_service.encoders import loader, onnx_backend
 from search_service.encoders.onnx_export import MIN_COSINE, ensure_export
