@@ -10,18 +10,16 @@ into place, so a reader sees the old export or the new one, never half of one.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 from PIL import Image
+
+from search_service.core.folders import locked, replaced
 
 from . import onnx_backend as backend
 from .spec import ModelSpec
@@ -103,9 +101,7 @@ def export(spec: ModelSpec, folder: Path) -> dict:
     preprocess_cfg = dict(open_clip.get_model_preprocess_cfg(model))
     context_length = int(tokenizer.context_length)
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with replaced(folder) as tmp:
         (tmp / backend.TOKENIZER_FILE).write_text(tokenizer_json, encoding="utf-8")
         tokens = tokenizer(["a sticker", "two words"])
         _export_tower(model, "encode_text", tokens, tmp / backend.TEXT_FILE, "tokens", {0: "batch", 1: "length"})
@@ -127,14 +123,6 @@ def export(spec: ModelSpec, folder: Path) -> dict:
         }
         (tmp / backend.MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _check(model, tokenizer, preprocess, backend.read_export(tmp, spec.model_id))
-        for path in [tmp, *tmp.iterdir()]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return manifest
 
 
@@ -159,9 +147,7 @@ def _check(model, tokenizer, preprocess, export: backend.Export) -> None:
 def ensure_export(spec: ModelSpec, folder: Path, *, force: bool = False) -> tuple[dict, bool]:
     """(manifest, exported): the current export of ``spec`` in ``folder``, exported first unless one is there
     (or with ``force``). Several processes may call it at once: one exports, the others wait and reuse it."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(folder):
         if not force:
             try:
                 return backend.read_export(folder, spec.model_id).manifest, False
