@@ -41,7 +41,7 @@ class Command(BaseCommand):
         try:
             spec = resolve_model_spec()
             manifest, exported = ensure_export(spec, folder, force=force)
-        except ImproperlyConfigured as exc:
+        except (ImproperlyConfigured, RuntimeError) as exc:  # RuntimeError: the export differs from open_clip
             raise CommandError(f"Not exported: {exc}") from exc
         self.stdout.write(
             f"Exported {spec.model_id} (dim {manifest['dim']}) to {folder} in {time.perf_counter() - started:.1f} s."
