@@ -239,6 +239,8 @@ def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        # open_clip unless a script asks for ONNX Runtime (worker_memory.py): what the other scripts measured.
+        "SEARCH_RUNTIME": "torch",
         **extra,
     }
 

@@ -18,6 +18,11 @@ if [ "${MIGRATE_ON_START:-true}" = "true" ]; then
   # search_service: index the demo stickers shipped in the image, only while the index is empty (--if-empty:
   # a demo sticker deleted later stays deleted, an upload of the same name is never overwritten). Off unless
   # set. After a model change, re-embed everything once: python -m search_service index_images --reindex.
+  # search_service: export the model's towers to ONNX (a no-op while a current export is in the model cache), so
+  # that workers serve without torch (SEARCH_RUNTIME=auto; a model that cannot be exported is served by torch).
+  if [ "$(image_service)" = search_service ] && [ "${SEARCH_RUNTIME:-auto}" != "torch" ]; then
+    python -m search_service export_onnx || [ "${SEARCH_RUNTIME:-auto}" = "auto" ]
+  fi
   if [ "${SEARCH_DEMO_STICKERS:-false}" = "true" ] && [ "$(image_service)" = search_service ]; then
     python -m search_service index_images search_service/demo_stickers \
       --metadata search_service/demo_stickers/metadata.json --if-empty --no-progress

@@ -22,6 +22,11 @@ trap cleanup INT TERM EXIT
 if [ "${EMBEDDED_PG:-true}" = "true" ]; then "$PY" tools/embedded_pg.py start; fi
 
 "$PY" -m search_service migrate --noinput && "$PY" -m search_service collectstatic --noinput -v0
+# Serving without torch: the model's towers exported to ONNX once (a no-op while the export is current). A model
+# that cannot be exported is served by torch under SEARCH_RUNTIME=auto; SEARCH_RUNTIME=onnx stops here.
+if [ "${SEARCH_RUNTIME:-auto}" != "torch" ]; then
+  "$PY" -m search_service export_onnx || [ "${SEARCH_RUNTIME:-auto}" = "auto" ]
+fi
 # Demo stickers (Noto emoji titled and tagged with CLDR names/keywords, committed in search_service/demo_stickers):
 # idempotent (files already indexed are skipped); --reindex re-embeds them after a model change.
 if [ "${SEARCH_DEMO_STICKERS:-true}" = "true" ]; then

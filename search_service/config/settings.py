@@ -95,6 +95,10 @@ SEARCH_MODEL_NAME = env.str("SEARCH_MODEL_NAME", default="")
 SEARCH_MODEL_PRETRAINED = env.str("SEARCH_MODEL_PRETRAINED", default="")
 SEARCH_DEVICE = env.str("SEARCH_DEVICE", default="auto")  # auto = cuda when available, else cpu
 SEARCH_TORCH_THREADS = env.int("SEARCH_TORCH_THREADS", default=0)  # 0 = torch's default
+# Serving runtime: "auto" = ONNX Runtime when SEARCH_ONNX_DIR holds a current export of the model (export_onnx)
+# and SEARCH_DEVICE is auto or cpu, else torch; "onnx" = refuse to start without one; "torch" = open_clip.
+SEARCH_RUNTIME = env.str("SEARCH_RUNTIME", default="auto")
+SEARCH_ONNX_DIR = env.path("SEARCH_ONNX_DIR", default=str(BASE_DIR.parent / ".data" / "onnx"))
 SEARCH_TEXT_CACHE_SIZE = env.int("SEARCH_TEXT_CACHE_SIZE", default=2048)  # query embeddings kept per process
 # Redis shared by all workers for query embeddings (behind the per-process LRU); empty = off. Failures and
 # timeouts fall back to encoding the text (encoders/text_cache.py).
@@ -194,6 +198,8 @@ STORAGES = {
     },
 }
 
+if SEARCH_RUNTIME not in ("auto", "onnx", "torch"):
+    raise ImproperlyConfigured("SEARCH_RUNTIME must be auto, onnx or torch.")
 if not 0.0 <= SEARCH_TEXT_WEIGHT <= 1.0:
     raise ImproperlyConfigured("SEARCH_TEXT_WEIGHT must be between 0 and 1.")
 if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:

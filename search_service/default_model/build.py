@@ -23,14 +23,14 @@ committed. It is idempotent: a stamp of its inputs makes a second call a no-op, 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
 import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from search_service.core.folders import locked, replaced
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent.parent
@@ -87,7 +87,7 @@ def projection_tower(path: Path) -> str:
     """The image tower a projection file was trained on ("lite0" when its metadata names none)."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
+    with safe_open(str(path), framework="numpy") as fh:  # metadata only: "pt" would import torch
         return (fh.metadata() or {}).get("tower", "lite0")
 
 
@@ -238,10 +238,8 @@ def ensure_model_dir(target: Path | None = None, projection_path: Path | None = 
     stamp = _stamp(folder, projection_path)
     if _stamp_matches(folder, stamp):
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
     # Several worker processes may start at once: one builds, the others wait and reuse it.
-    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(folder):
         if not _stamp_matches(folder, stamp):
             _build(folder, projection_path, stamp)
     return folder
@@ -264,8 +262,7 @@ def _build(folder: Path, projection_path: Path, stamp: dict) -> None:
     tower = meta.get("tower", "lite0")
     features = meta.get("features", "pooled")
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with replaced(folder) as tmp:
         # The config names the *final* folder: it is only read after the rename below.
         (tmp / "open_clip_config.json").write_text(
             json.dumps(model_config(folder, head, head_bias, tower, features), indent=2)
@@ -278,14 +275,6 @@ def _build(folder: Path, projection_path: Path, stamp: dict) -> None:
             metadata={"model_id": stamp["model_id"]},
         )
         (tmp / "build_stamp.json").write_text(json.dumps(stamp, indent=2))
-        for path in [tmp, *tmp.iterdir()]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":  # python -m default_model.build

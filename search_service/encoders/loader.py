@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -37,12 +38,39 @@ class ModelUnavailable(DomainError):
 
 
 def load_encoder() -> Encoder:
-    """A new encoder for the model the settings name (slow: seconds)."""
+    """A new encoder for the model the settings name (slow: seconds), on the runtime SEARCH_RUNTIME picks."""
+    onnx = _onnx_encoder()
+    if onnx is not None:
+        return onnx
     from .open_clip_backend import OpenClipEncoder
     from .spec import resolve_model_spec
 
     spec = resolve_model_spec()
     return OpenClipEncoder(spec, device=settings.SEARCH_DEVICE, threads=settings.SEARCH_TORCH_THREADS)
+
+
+def _onnx_encoder() -> Encoder | None:
+    """The ONNX Runtime encoder when SEARCH_RUNTIME allows it and SEARCH_ONNX_DIR holds a current export of the
+    configured model; None: torch serves (auto without one, or a GPU device). ``onnx`` without one is an error."""
+    runtime = settings.SEARCH_RUNTIME
+    if runtime == "torch" or (runtime == "auto" and settings.SEARCH_DEVICE not in ("", "auto", "cpu")):
+        return None
+    from .onnx_backend import MANIFEST, ExportUnusable, OnnxEncoder, read_export
+    from .spec import configured_model_id
+
+    folder = Path(settings.SEARCH_ONNX_DIR)
+    if runtime == "auto" and not (folder / MANIFEST).is_file():
+        return None  # no export at all: skip reading the model id (it may hash a checkpoint file)
+    try:
+        export = read_export(folder, configured_model_id())
+    except ExportUnusable as exc:
+        if runtime == "onnx":
+            raise ImproperlyConfigured(
+                f"SEARCH_RUNTIME=onnx, but {exc}: run python -m search_service export_onnx"
+            ) from exc
+        logger.info("Serving with torch (SEARCH_RUNTIME=auto): %s", exc)
+        return None
+    return OnnxEncoder(export, threads=settings.SEARCH_TORCH_THREADS)
 
 
 def get_encoder() -> Encoder:

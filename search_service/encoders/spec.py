@@ -94,6 +94,30 @@ def _default_spec() -> ModelSpec:
     return _local_dir_spec(Path(ensure_model_dir()), model_id=MODEL_ID)
 
 
+def configured_model_id() -> str:
+    """The id of the model the settings ask for, without importing torch or open_clip, nor building the default
+    model's folder (for choosing the ONNX export to serve: onnx_backend.py). Does not check that the model exists:
+    an id is only ever compared with one :func:`resolve_model_spec` gave, which does."""
+    name = settings.SEARCH_MODEL_NAME.strip()
+    pretrained = settings.SEARCH_MODEL_PRETRAINED.strip()
+    if not name:
+        from search_service.default_model.build import MODEL_ID
+
+        return MODEL_ID
+    if name.startswith(LOCAL_DIR):
+        return _local_dir_spec(Path(name[len(LOCAL_DIR) :])).model_id
+    if name.startswith(HF_HUB):
+        return name
+    path = Path(pretrained).expanduser()
+    if pretrained and path.is_file():
+        return _file_model_id(name, path.resolve())
+    return f"{name}/{pretrained}"
+
+
+def _file_model_id(name: str, path: Path) -> str:
+    return f"{name}/file-{file_sha256(path)[:12]}"
+
+
 def resolve_model_spec() -> ModelSpec:
     """The model the settings ask for. May build the default model's folder; hashes checkpoint files."""
     name = settings.SEARCH_MODEL_NAME.strip()
@@ -121,7 +145,7 @@ def resolve_model_spec() -> ModelSpec:
     path = Path(pretrained).expanduser()
     if path.is_file():
         path = path.resolve()
-        return ModelSpec(name=name, pretrained=str(path), model_id=f"{name}/file-{file_sha256(path)[:12]}")
+        return ModelSpec(name=name, pretrained=str(path), model_id=_file_model_id(name, path))
     raise ImproperlyConfigured(
         f"SEARCH_MODEL_PRETRAINED={pretrained!r} is neither a pretrained tag of {name} nor an existing file."
     )
