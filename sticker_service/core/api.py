@@ -41,10 +41,12 @@ class ScopedThrottle(ScopedRateThrottle):
         key = self.get_cache_key(request, view) if self.rate else None
         if key is None:  # no scope or no rate: not limited
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.num_requests, self.duration = limit, seconds = self.parse_rate(self.rate)
+        if limit is None or seconds is None:
+            return True
         self.key, self.now = key, self.timer()
         try:
-            self.window = rate_store.hit(key, limit=self.num_requests, window=self.duration, now=self.now)
+            self.window = rate_store.hit(key, limit=limit, window=seconds, now=self.now)
             if self.window is None:  # a per-process cache: DRF's own history in it
                 return super(ScopedRateThrottle, self).allow_request(request, view)
         except Exception:  # store down: fail open, loudly
@@ -54,7 +56,7 @@ class ScopedThrottle(ScopedRateThrottle):
 
     def wait(self) -> float | None:
         """Seconds until the next request would pass (DRF's estimate, from the store's answer)."""
-        if self.window is None:
+        if self.window is None or self.num_requests is None or self.duration is None:
             return super().wait()
         remaining = self.duration - (self.now - self.window.oldest) if self.window.oldest else self.duration
         available = self.num_requests - self.window.count + 1

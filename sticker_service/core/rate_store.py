@@ -82,7 +82,13 @@ def hit(key: str, *, limit: int, window: float, now: float) -> Window | None:
         return Window(bool(allowed), int(count), float(oldest) if oldest else None)
     if isinstance(cache, DatabaseCache):
         connection = connections[router.db_for_write(cache.cache_model_class)]
-        params = {"key": key, "limit": limit, "now": now, "start": now - window, "expires": now + window}
+        params: dict[str, str | float] = {
+            "key": key,
+            "limit": limit,
+            "now": now,
+            "start": now - window,
+            "expires": now + window,
+        }
         with connection.cursor() as cursor:
             if random.random() < 1 / PRUNE_EVERY:
                 cursor.execute(f"DELETE FROM {TABLE} WHERE expires < %s", [now])  # noqa: S608

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -48,7 +49,13 @@ def record_query_use(text: str, *, client_key: str | None = None) -> int:
         "WHERE id = current_setting('sticker.query_id')::bigint AND current_setting('sticker.new_client') = '1';"
         "SELECT current_setting('sticker.usage_count')::bigint"
     )
-    params = {"text": text, "now": now, "hour": hour, "client": client_key or "", "counted": client_key is not None}
+    params: dict[str, Any] = {
+        "text": text,
+        "now": now,
+        "hour": hour,
+        "client": client_key or "",
+        "counted": client_key is not None,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         (usage_count,) = cursor.fetchone()
