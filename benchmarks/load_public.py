@@ -42,6 +42,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,11 +91,13 @@ def parse_wrk(output: str) -> dict:
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
         "requests": int(re.search(r"(\d+) requests in", output)[1]),
         "errors": 0,
+        "non2xx": 0,
     }
     for pct in ("50", "99"):
         result[f"p{pct}"] = duration(re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", output, re.M)[1])
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         result["errors"] += int(match[1])
+        result["non2xx"] = int(match[1])
     if match := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output):
         result["errors"] += sum(int(x) for x in match.groups())
     return result
@@ -172,6 +175,7 @@ class Measured:
     rows: list[tuple] = field(default_factory=list)
     loads: list[str] = field(default_factory=list)
     profiles: list[tuple[str, str, dict[str, profiling.Hot], list[tuple]]] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)  # per checkout: sticker_service's answers, by status
 
 
 def arguments() -> argparse.Namespace:
@@ -287,7 +291,7 @@ def measure_cell(
         " / ".join(f"{r['rps']:.0f}" for r in runs),
         common.fmt_ms(common.median([r["p50"] for r in runs])),
         common.fmt_ms(common.median([r["p99"] for r in runs])),
-        sum(run["errors"] for run in runs),
+        f"{sum(run['errors'] for run in runs)} ({sum(run['non2xx'] for run in runs)} non-2xx)",
         " / ".join(common.fmt_ms(value) for value in cpu.values()),
         common.fmt_ms(sum(cpu.values())),
         f"{1 / sum(cpu.values()) * (os.cpu_count() or 1):.0f}",
@@ -329,7 +333,8 @@ def measure(stack: Stack, args: argparse.Namespace) -> Measured:
     result = Measured()
     for tree in stack.trees:
         sticker_env = {**stack.sticker_env, "STICKER_DATABASE_URL": common.db_url(tree.sticker_db)}
-        sticker = common.Gunicorn(tree.sticker_dir, sticker_env, stack.sticker_port, stack.work / "sticker.log")
+        log = stack.work / f"{tree.sticker_db}.log"
+        sticker = common.Gunicorn(tree.sticker_dir, sticker_env, stack.sticker_port, log)
         try:
             for ttl in args.ttls:
                 search_env = {**stack.search_env, "SEARCH_RESULT_CACHE_TTL": str(ttl)}
@@ -343,6 +348,8 @@ def measure(stack: Stack, args: argparse.Namespace) -> Measured:
                     search.stop()
         finally:
             sticker.stop()
+        statuses = Counter(re.findall(r'"GET /api/search/[^"]*" (\d{3}) ', log.read_text(errors="replace")))
+        result.statuses[tree.label] = ", ".join(f"{n:,} x {code}" for code, n in sorted(statuses.items()))
     return result
 
 
@@ -414,7 +421,7 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measu
                 "runs",
                 "p50 ms",
                 "p99 ms",
-                "errors",
+                "errors (of which HTTP status)",
                 "CPU ms/request: sticker / search / postgres",
                 "CPU ms/request, all three",
                 "CPU bound req/s",
@@ -425,7 +432,10 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measu
         "CPU ms/request: user+system CPU time of each service's gunicorn processes and of the PostgreSQL "
         "backends serving the two databases during the run, divided by the requests answered (medians). CPU bound "
         f"= {os.cpu_count()} cores / their sum: the rate if those three had the cores to themselves (wrk, the "
-        "kernel's network stack and everything else on the machine excluded).",
+        "kernel's network stack and everything else on the machine excluded). Statuses of sticker_service's "
+        "answers to the searches over the whole run (warm-up and profile runs included), from its access log: "
+        + "; ".join(f"{label}: {statuses}" for label, statuses in measured.statuses.items())
+        + ".",
     ]
     for label, kind, hot, statements in measured.profiles:
         lines += [

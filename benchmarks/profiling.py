@@ -121,7 +121,7 @@ def statement_rows(
     by_db: dict[str, Counter] = defaultdict(Counter)
     ms: dict[str, Counter] = defaultdict(Counter)
     for pid, duration, kind in entries:
-        database = databases.get(pid, "other")
+        database = databases.get(pid, "unmapped")  # another database, or a connection closed before the mapping
         by_db[database][kind] += 1
         ms[database][kind] += duration
     rows = []
