@@ -21,10 +21,9 @@ def record_query_use(text: str, *, client_key: str | None = None) -> int:
     :func:`core.clients.client_hash`), the (query, client) pair (``ON CONFLICT DO NOTHING``) whose insertion bumps
     the query's distinct-client count. One round trip: the statements travel in one string, which PostgreSQL runs
     as one transaction (the first statement's result reaches the next ones through transaction-local settings).
-    A popular query's row is locked from its update to the commit, so every search of it waits for the previous
-    one's commit: that commit does not wait for the WAL to reach the disk (``synchronous_commit = off`` for this
-    transaction only). A crash of PostgreSQL itself may then lose the last fraction of a second of counts (at most
-    three ``wal_writer_delay``, 0.6 s by default); concurrent searches and a crash of a worker lose none.
+    A popular query's row is locked from its update to the commit, so searches of one query queue behind each
+    other's commit; the commit waits for the WAL flush as every commit here does (an accepted search's count
+    survives a crash of PostgreSQL too).
     """
     query_table = connection.ops.quote_name(Query._meta.db_table)
     hourly_table = connection.ops.quote_name(QueryHourlyUse._meta.db_table)
@@ -33,8 +32,7 @@ def record_query_use(text: str, *, client_key: str | None = None) -> int:
     hour = now.replace(minute=0, second=0, microsecond=0)
     # Table names from the models; values travel as parameters.
     sql = (
-        "SELECT set_config('synchronous_commit', 'off', true);"  # noqa: S608
-        f"WITH q AS (INSERT INTO {query_table} (text, usage_count, first_searched_at, last_searched_at) "
+        f"WITH q AS (INSERT INTO {query_table} (text, usage_count, first_searched_at, last_searched_at) "  # noqa: S608
         "VALUES (%(text)s, 1, %(now)s, %(now)s) "
         f"ON CONFLICT (text) DO UPDATE SET usage_count = {query_table}.usage_count + 1, "
         "last_searched_at = EXCLUDED.last_searched_at RETURNING id, usage_count), "
