@@ -248,7 +248,7 @@ def service_env(service: str, database: str, **extra: str) -> dict[str, str]:
 def manage(service_dir: Path, env: dict[str, str], *args: str, timeout: float = 3600) -> str:
     result = subprocess.run(
         [sys.executable, "-m", service_dir.name, *args],
-        cwd=REPO,
+        cwd=service_dir.parent,  # this checkout, or another one's service (load_public --base-tree)
         env=env,
         capture_output=True,
         text=True,

@@ -10,8 +10,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from servicekit.openapi import error_schema
 from servicekit.validation import TRIMMED_TEXT_PATTERN, FullMatchValidator, NoControlCharacters
+from sticker_service.core import rate_store
 from sticker_service.core.clients import CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN
-from sticker_service.core.store_lock import store_lock
 
 logger = logging.getLogger(__name__)
 
@@ -19,26 +19,43 @@ logger = logging.getLogger(__name__)
 class ScopedThrottle(ScopedRateThrottle):
     """Per-client rate limit of a view's ``throttle_scope``, rates from ``settings.THROTTLE_RATES``.
 
-    Rates are read on each request (tests and operators can change them). The check and the update of a client's history
-    hold that client's lock in the shared store (:mod:`sticker_service.core.store_lock`), so the limit is exact across
-    workers. If the store behind the counters fails, the request is let through: a broken limiter must not take the API
-    down.
+    Rates are read on each request (tests and operators can change them). A client's history is checked and
+    updated in one atomic step in the shared store (:mod:`sticker_service.core.rate_store`: Redis or the
+    database), so the limit is exact across workers. If that store fails, the request is let through: a broken
+    limiter must not take the API down.
     """
+
+    window: rate_store.Window | None = None
 
     def get_rate(self) -> str | None:
         return settings.THROTTLE_RATES.get(self.scope) if self.scope else None
 
     def allow_request(self, request, view) -> bool:
         self.scope = getattr(view, self.scope_attr, None)
-        key = self.get_cache_key(request, view) if self.scope and self.get_rate() else None
+        self.rate = self.get_rate() if self.scope else None
+        key = self.get_cache_key(request, view) if self.rate else None
         if key is None:  # no scope or no rate: not limited
             return True
-        try:
-            with store_lock(key):
-                return super().allow_request(request, view)
-        except Exception:  # store down: fail open, loudly
-            logger.warning("throttle cache unavailable; request let through", exc_info=True)
+        self.num_requests, self.duration = limit, seconds = self.parse_rate(self.rate)
+        if limit is None or seconds is None:
             return True
+        self.key, self.now = key, self.timer()
+        try:
+            self.window = rate_store.hit(key, limit=limit, window=seconds, now=self.now)
+            if self.window is None:  # a per-process cache: DRF's own history in it
+                return super(ScopedRateThrottle, self).allow_request(request, view)
+        except Exception:  # store down: fail open, loudly
+            logger.warning("throttle store unavailable; request let through", exc_info=True)
+            return True
+        return self.window.allowed
+
+    def wait(self) -> float | None:
+        """Seconds until the next request would pass (DRF's estimate, from the store's answer)."""
+        if self.window is None or self.num_requests is None or self.duration is None:
+            return super().wait()
+        remaining = self.duration - (self.now - self.window.oldest) if self.window.oldest else self.duration
+        available = self.num_requests - self.window.count + 1
+        return remaining / available if available > 0 else None
 
 
 class StrictCharField(serializers.CharField):

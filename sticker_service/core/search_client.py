@@ -67,6 +67,9 @@ class SearchServiceError(Exception):
 
 def _make_session() -> requests.Session:
     session = requests.Session()
+    # An internal call: never through HTTP(S)_PROXY nor with ~/.netrc credentials, and without requests reading the
+    # environment and ~/.netrc again on every call (which it does while trust_env is on).
+    session.trust_env = False
     # No automatic retries (the deadline is short); the pool is sized for gunicorn's threads.
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
     session.mount("http://", adapter)

@@ -1,11 +1,12 @@
-"""One lock per key in the shared store of the rate limits, so that a read-modify-write of a counter is atomic
+"""One lock per key in the shared store (the default cache), so that a read-modify-write of a counter is atomic
 across threads, workers and replicas.
 
-DRF's throttle reads a client's request history, checks it and writes it back; two workers serving the same
-client at the same instant could both read four entries of a limit of five and both let a request through.
-Holding this lock around the check makes the limit exact. Redis: a redis-py lock (SET NX with an expiry, so a
+The feedback vote budget (feedback/limits.py) reads a client's count of the minute, checks it and writes it back;
+two workers serving the same client at the same instant could both read 990 of a budget of 1000 and both add 10.
+Holding this lock around the check makes the budget exact. Redis: a redis-py lock (SET NX with an expiry, so a
 killed worker cannot hold it for ever). Database cache: a PostgreSQL session advisory lock on the cache's
-database (released explicitly, and by PostgreSQL when the connection ends).
+database (released explicitly, and by PostgreSQL when the connection ends). The request rate limits need no lock:
+their store does the whole check in one atomic step (core/rate_store.py).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 import pytest
 import yaml
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import override_settings
 
 from sticker_service.catalog.models import Sticker
+from sticker_service.core import rate_store
 from sticker_service.feedback.services import FeedbackEntry, record_feedback
 from sticker_service.searches.services import record_query_use
 from testkit.gunicorn import free_port
@@ -25,7 +25,7 @@ def test_public_endpoints_are_throttled_per_client_with_retry_after(client, sett
     # Another client (address) has its own budget; a spoofed X-Forwarded-For is not trusted.
     assert client.get("/api/counter/", {"n": 10}, REMOTE_ADDR="10.0.0.2").status_code == 200
     assert client.get("/api/counter/", {"n": 10}, HTTP_X_FORWARDED_FOR="10.9.9.9").status_code == 429
-    cache.clear()
+    rate_store.clear()
     assert client.get("/api/counter/", {"n": 10}).status_code == 200
 
 
