@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import cast
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
@@ -63,12 +63,12 @@ class QueryIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-class WindowOffsetMixin:
+class WindowOffsetMixin(serializers.IntegerField):
     """An offset field whose maximum (the result window minus one page) is declared in the schema but refused by
     the sum rule checked after the fields, with the real limit: past the window is 400 ``result_window_exceeded``
     (DESIGN.md), whichever of offset and limit took it there, not a field error."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.validators = [v for v in self.validators if not isinstance(v, MaxValueValidator)]
 
