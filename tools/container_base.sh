@@ -6,7 +6,8 @@
 #
 #   sudo tools/container_base.sh        # idempotent; run as root
 #
-# 1. Host set-up: podman, runc, debootstrap and podman-compose from apt when missing, and
+# 1. Host set-up: podman, runc and debootstrap from apt when missing (podman-compose is pinned in
+#    requirements/dev.txt), and
 #    /etc/containers/containers.conf with runc as the runtime (crun fails on hybrid cgroups) and no default
 #    ulimits (containers may not raise RLIMIT_NOFILE/NPROC on such hosts).
 # 2. Debian bookworm and trixie root filesystems (debootstrap --variant=minbase) with the host's extra CA
@@ -32,7 +33,7 @@ if [ "$(id -u)" != 0 ]; then echo "run as root (apt-get, debootstrap, podman sto
 
 # --- 1. host ---
 missing=()
-for tool in podman runc debootstrap podman-compose; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in podman runc debootstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "=== apt-get install ${missing[*]} ==="
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
