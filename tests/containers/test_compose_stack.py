@@ -94,6 +94,11 @@ def production_env(sticker_port: int, search_port: int) -> dict[str, str]:
     return values
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # pip asks for every package; 404s are expected
+        pass
+
+
 def local_torch_index() -> str | None:
     """A pip index on this machine's disk that holds the pinned torch (pip's extra-index-url file:// folders), served
     over HTTP for the search_service build (TORCH_INDEX_URL) where the PyTorch index is unreachable; None = the
@@ -102,9 +107,7 @@ def local_torch_index() -> str | None:
     for folder in re.findall(r"file://(/[^\s'\"]+)", config):
         root = Path(folder)
         if (root / "torch").is_dir() and (root.parent / "files").is_dir():
-            handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root.parent))
-            handler.log_message = lambda *args: None  # type: ignore[method-assign]
-            server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root.parent)))
             threading.Thread(target=server.serve_forever, daemon=True).start()
             return f"http://127.0.0.1:{server.server_port}/{root.name}/"
     return None
