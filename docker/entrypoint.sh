@@ -12,7 +12,7 @@ set -eu
 image_service() { basename /app/*_service; }
 
 # Up to 120 s: engines that ignore depends_on's service_healthy start the service beside a starting database.
-python /app/docker/wait_for_db.py "$(image_service)"
+python -m docker.wait_for_db "$(image_service)"
 
 if [ "${MIGRATE_ON_START:-true}" = "true" ]; then
   python -m "$(image_service)" migrate --noinput

@@ -1,6 +1,6 @@
 """Waits until the service's database accepts connections: the entrypoint runs it before the migrations.
 
-Usage: python /app/docker/wait_for_db.py sticker_service|search_service [SECONDS]
+Usage (from /app, the import root): python -m docker.wait_for_db sticker_service|search_service [SECONDS]
 
 Engines that ignore ``depends_on: condition: service_healthy`` (podman-compose) start the service beside a
 database that is still creating its cluster; without this wait the migrations would fail and the container
@@ -39,5 +39,5 @@ def wait(service: str, seconds: float) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3) or sys.argv[1] not in ("sticker_service", "search_service"):
-        sys.exit("usage: wait_for_db.py sticker_service|search_service [SECONDS]")
+        sys.exit("usage: python -m docker.wait_for_db sticker_service|search_service [SECONDS]")
     sys.exit(wait(sys.argv[1], float(sys.argv[2]) if len(sys.argv) == 3 else 120.0))
