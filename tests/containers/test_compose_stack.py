@@ -41,6 +41,7 @@ HEALTH_TIMEOUT = 900.0  # first start: migrations, model load, 1847 demo sticker
 TIMINGS: dict[str, float] = {}
 QUERY = "cat"  # searched, then voted on: the votes must survive down/up
 CLIENT = "compose-stack-test"
+LOCAL_INDEX_PORT = 18765
 IMPORTED = [(f"imported-{i}.png", f"imported sticker {i}", ["imported"]) for i in range(12)]
 
 
@@ -107,7 +108,11 @@ def local_torch_index() -> str | None:
     for folder in re.findall(r"file://(/[^\s'\"]+)", config):
         root = Path(folder)
         if (root / "torch").is_dir() and (root.parent / "files").is_dir():
-            server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root.parent)))
+            handler = functools.partial(QuietHandler, directory=str(root.parent))
+            try:  # a fixed port keeps the build argument, hence podman's cached dependency layer, the same
+                server = ThreadingHTTPServer(("127.0.0.1", LOCAL_INDEX_PORT), handler)
+            except OSError:
+                server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             return f"http://127.0.0.1:{server.server_port}/{root.name}/"
     return None
