@@ -251,7 +251,7 @@ def test_postman_collection_runs_against_the_stack(stack):
 def test_votes_and_index_survive_down_and_up(stack):
     found = requests.get(f"{stack.url}/api/search/", params={"query": QUERY, "client_id": CLIENT}, timeout=30)
     assert found.status_code == 200, found.text[:300]
-    top = [item["filename"] for item in found.json()["results"][:2]]
+    top = [item["filename"] for item in found.json()["stickers"][:2]]
     vote = {"client_id": CLIENT, "feedback": [{"query": QUERY, "positive": [top[0]], "negative": [top[1]]}]}
     assert requests.post(f"{stack.url}/api/feedback/", json=vote, timeout=30).status_code == 200
     votes, count = stack.votes(), stack.catalogue_count()
@@ -275,7 +275,7 @@ def test_index_worker_indexes_a_folder_with_two_workers(stack, tmp_path):
     assert pings.count("pong") == 2, pings
 
     folder = tmp_path / "batch"
-    write_sticker_images(folder, IMPORTED)
+    write_sticker_images(folder, IMPORTED).rename(folder / "metadata.json")  # written beside the folder: into it
     run("podman", "cp", str(folder), f"{stack.container('search_service')}:/data/import/")
     before = stack.catalogue_count()
     started = time.monotonic()
