@@ -7,14 +7,13 @@
 #   sudo tools/container_base.sh        # idempotent; run as root
 #
 # 1. Host set-up: podman, runc and debootstrap from apt when missing (podman-compose is pinned in
-#    requirements/dev.txt), and
-#    /etc/containers/containers.conf with runc as the runtime (crun fails on hybrid cgroups) and no default
-#    ulimits (containers may not raise RLIMIT_NOFILE/NPROC on such hosts).
+#    requirements/dev.txt), and /etc/containers/containers.conf with runc as the runtime (crun fails on hybrid
+#    cgroups) and no default ulimits (containers may not raise RLIMIT_NOFILE/NPROC on such hosts).
 # 2. Debian bookworm and trixie root filesystems (debootstrap --variant=minbase) with the host's extra CA
 #    certificates (/usr/local/share/ca-certificates: HTTPS through a proxy that re-signs) and, for the host's own
 #    release, its apt sources, imported as localhost/sticker-search-base/debian:<suite>; the tarballs are cached in
 #    $CONTAINER_BASE_CACHE (default /var/cache/sticker-search).
-# 3. The three stand-ins from tools/container_base/*.Containerfile on it. An image already tagged with a public name
+# 3. The three stand-ins from tools/container_base/*.Containerfile on them. An image already tagged with a public name
 #    is rebuilt only when it is a stand-in of other sources (label sticker-search.base); a real image is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +87,7 @@ for name in "${!STAND_INS[@]}"; do
   sources=$( (echo "${ROOTFS_ID[@]}"; cat "$HERE/$file.Containerfile" "$HERE"/*.sh) | sha256sum | cut -c1-16)
   current=$(podman image inspect --format "{{ index .Labels \"$LABEL\" }}" "$name" 2>/dev/null || echo absent)
   if [ "$current" = "$sources" ]; then echo "up to date: $name"; continue; fi
-  if [ "$current" != absent ] && [ "$current" = "<no value>" ]; then echo "left alone (not a stand-in): $name"; continue; fi
+  if [ "$current" = "<no value>" ]; then echo "left alone (not a stand-in): $name"; continue; fi
   echo "=== podman build $name ($HERE/$file.Containerfile) ==="
   podman build --network host --label "$LABEL=$sources" -f "$HERE/$file.Containerfile" -t "$name" "$HERE"
 done

@@ -137,8 +137,8 @@ class Stack:
         ).split()
 
     def wait_healthy(self, containers: list[str]) -> None:
-        """Polls each container's healthcheck (`podman healthcheck run`) until all pass; fails at once when one
-        has exited for good, with its log."""
+        """Polls each container's healthcheck (`podman healthcheck run`) until all pass; fails at once, with its
+        log, when one restarted more than 3 times."""
         pending, deadline = set(containers), time.monotonic() + HEALTH_TIMEOUT
         while pending:
             for name in sorted(pending):
@@ -202,6 +202,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             run("podman", "rm", "-f", "-t", "10", name, check=False)
         stack.compose("down", "-v")
         assert not stack.containers()
+        timed("whole test (base images to down -v)", started)
         print(f"[compose stack] timings (s): {json.dumps({k: round(v) for k, v in TIMINGS.items()})}", file=sys.stderr)
 
 
