@@ -8,13 +8,15 @@ PYTHON ?= python3
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt) pyproject.toml
 
-.PHONY: help venv db db-stop migrate run test lint fuzz
+.PHONY: help venv db db-stop migrate run test lint fuzz test-containers
 
 help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
 	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy, lint-imports) and all tests"
 	@echo "             (tests/repository, both services, model_training and tests/system on the embedded PostgreSQL,"
 	@echo "             then sticker_service on stock PostgreSQL 15)"
+	@echo "make test-containers - as root: build the images and run docker-compose.yml with podman end to end"
+	@echo "             (tests/containers; tools/container_base.sh makes stand-in base images where no registry is reachable)"
 	@echo "make fuzz  - nightly: schemathesis on both services at depth (FUZZ_EXAMPLES=150 per operation on"
 	@echo "             sticker_service, FUZZ_SEARCH_EXAMPLES=100 on search_service, FUZZ_SEED=42)"
 	@echo "make db / make db-stop - start / stop the embedded PostgreSQL"
@@ -77,3 +79,8 @@ fuzz: venv db
 	TEST_SUITES=tests/system/test_schemathesis.py SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) \
 	  SCHEMATHESIS_MAX_EXAMPLES_SEARCH_SERVICE=$(FUZZ_SEARCH_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
 	  ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh
+
+# The compose stack for real (docs/deployment.md): tools/container_base.sh (host set-up, stand-in base images), then
+# tests/containers builds both images and drives docker-compose.yml with podman-compose. Root only; not in make test.
+test-containers: venv
+	$(PY) -m pytest tests/containers -v -s

@@ -1,14 +1,18 @@
 #!/bin/sh
-# Entrypoint of both service images (sticker_service/Dockerfile, search_service/Dockerfile); the
-# working directory is /app (the repository's layout), which holds one service package. Unless MIGRATE_ON_START=false it applies the database
-# migrations, on sticker_service with ADMIN_PASSWORD set creates/updates the admin user, and on
-# search_service with SEARCH_DEMO_STICKERS=true indexes the demo stickers into an empty index. Then it
-# runs the command: gunicorn by default, or any other (`docker compose run --rm search_service
-# python -m search_service help`). With many replicas, run the release step once (the image with the command
-# `true` and MIGRATE_ON_START=true) and start the replicas with MIGRATE_ON_START=false.
+# Entrypoint of both service images (sticker_service/Dockerfile, search_service/Dockerfile); the working directory
+# is /app (the repository's layout), which holds one service package. It waits for the database
+# (docker/wait_for_db.py), then, unless MIGRATE_ON_START=false, applies the database migrations, on sticker_service
+# with ADMIN_PASSWORD set creates/updates the admin user, and on search_service with SEARCH_DEMO_STICKERS=true
+# indexes the demo stickers into an empty index. Then it runs the command: gunicorn by default, or any other
+# (`docker compose run --rm search_service python -m search_service help`). With many replicas, run the release
+# step once (the image with the command `true` and MIGRATE_ON_START=true) and start the replicas with
+# MIGRATE_ON_START=false.
 set -eu
 # The image's one service package: sticker_service or search_service.
 image_service() { basename /app/*_service; }
+
+# Up to 120 s: engines that ignore depends_on's service_healthy start the service beside a starting database.
+python -m docker.wait_for_db "$(image_service)"
 
 if [ "${MIGRATE_ON_START:-true}" = "true" ]; then
   python -m "$(image_service)" migrate --noinput

@@ -18,6 +18,9 @@ worker_class = "gthread"
 preload_app = False
 timeout = int(os.environ.get("SEARCH_WORKER_TIMEOUT", "120"))  # includes loading the model at worker start
 graceful_timeout = 10
+# No control socket (gunicorn >= 25's gunicornc interface, at $HOME/.gunicorn): nothing uses it, and in the images
+# HOME is read-only (sticker_service) or the shared model-cache volume (search_service).
+control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 # The combined format plus the request id (the X-Request-ID the service answers with) and the time in µs.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" rid=%({x-request-id}o)s %(D)sus'

@@ -1,11 +1,15 @@
 """Reading the Postman collection (assets/postman/) and checking it against sticker_service's OpenAPI schema:
 shared by the collection's static checks (tests/repository/test_postman_collection.py) and its live
-run against the real services (tests/system/test_postman_live_run.py)."""
+runs against the real services (tests/system/test_postman_live_run.py) and the compose stack
+(tests/containers/test_compose_stack.py)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+from collections.abc import Callable
+from urllib.parse import urlencode
 
 import jsonschema
 
@@ -95,3 +99,33 @@ def sticker_openapi() -> dict:
     response = Client().get("/api/schema/", headers={"Accept": "application/json"})
     assert response.status_code == 200
     return response.json()
+
+
+# send(method, path with query, JSON body or "", headers) -> (status, Content-Type, body bytes)
+Send = Callable[[str, str, str, dict[str, str]], tuple[int, str, bytes]]
+
+
+def run_collection(send: Send, openapi: dict, values: dict[str, str]) -> int:
+    """Like Newman: every request of the collection in order, through ``send``; each must get the status its test
+    script expects, documented in the schema, with a JSON answer valid against it. Returns the requests run."""
+    collection = load_collection()
+    items = requests_of(collection)
+    for _folder, item in items:
+        name = item["request"]["method"] + " " + item["name"]
+        method, path, operation = operation_for(item, openapi)
+        request = item["request"]
+        query = urlencode([(q["key"], substitute(q["value"], values)) for q in request["url"].get("query", [])])
+        headers = {h["key"]: substitute(h["value"], values) for h in request["header"] if h["key"] != "Content-Type"}
+        body = substitute(request["body"]["raw"], values) if "body" in request else ""
+        status, content_type, content = send(method.upper(), f"{path}?{query}" if query else path, body, headers)
+        expected = expected_status(item)
+        assert status == expected, f"{name}: {status} {content[:300]!r}"
+        documented = operation["responses"].get(str(expected))
+        assert documented, f"{name}: status {expected} is not documented"
+        media_type = content_type.split(";")[0].strip()
+        assert media_type in documented.get("content", {}), f"{name}: {media_type} not documented for {expected}"
+        if media_type == "application/json":
+            schema = copy.deepcopy(documented["content"][media_type]["schema"])
+            errors = [e.message for e in validator(schema, openapi).iter_errors(json.loads(content))]
+            assert not errors, f"{name}: the answer does not match the schema: {errors}"
+    return len(items)

@@ -47,6 +47,9 @@ def test_dockerfile_copies_existing_files_and_runs_existing_commands(service):
         assert command in {"migrate", "check"} or list(REPO.glob(f"*/*/management/commands/{command}.py")), (
             f"the entrypoint runs a management command that does not exist: {command}"
         )
+    # It waits for the database (podman-compose starts every container at once) with a module the image has.
+    assert "python -m docker.wait_for_db " in code
+    assert image.repo_path("docker/wait_for_db.py").is_file()
     assert script.read_text().rstrip().endswith('exec "$@"')
     # Demo stickers only into an empty index: never --reindex (or plain re-indexing) at every start.
     for line in re.findall(r"python -m search_service index_images(?:\\\n|[^\n])*", code):
