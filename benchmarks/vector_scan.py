@@ -110,8 +110,9 @@ def build(config: Config, model_id: str, dim: int) -> tuple[float, int]:
 def usearch_rows(blended: np.ndarray, queries: np.ndarray, recall_queries: np.ndarray, config: Config, efs: list[int]):
     from usearch.index import Index
 
-    index = Index(ndim=blended.shape[1], metric="ip", dtype="f16", connectivity=config.m,
-                  expansion_add=config.ef_construction)
+    index = Index(
+        ndim=blended.shape[1], metric="ip", dtype="f16", connectivity=config.m, expansion_add=config.ef_construction
+    )
     started = time.perf_counter()
     index.add(np.arange(len(blended)), blended, threads=1)
     seconds = time.perf_counter() - started
@@ -157,23 +158,73 @@ def main() -> None:
                 times = sql_latency(model_id, queries, args.warmup, exact=False)
                 recall = ranking_recall(model_id, blended, recall_queries)
                 print(f"    ef_search {ef}: recall@10 {recall:.3f} p50 {ms(times, 50)} p99 {ms(times, 99)}", flush=True)
-                table.append((f"{n:,}", f"pgvector {config.storage}", config.m, config.ef_construction,
-                              f"{seconds:.1f}", f"{size / 1e6:.1f}", ef, f"{recall:.3f}", ms(times, 50),
-                              ms(times, 99)))
+                table.append(
+                    (
+                        f"{n:,}",
+                        f"pgvector {config.storage}",
+                        config.m,
+                        config.ef_construction,
+                        f"{seconds:.1f}",
+                        f"{size / 1e6:.1f}",
+                        ef,
+                        f"{recall:.3f}",
+                        ms(times, 50),
+                        ms(times, 99),
+                    )
+                )
             vector_index.drop_vector_indexes()
         exact = sql_latency(model_id, queries[: args.exact_queries], args.warmup // 4, exact=True)
         numpy_times, rate = numpy_exact(blended, queries[: args.exact_queries])
-        table.append((f"{n:,}", "pgvector exact scan (halfvec)", "-", "-", "-", "-", "-", "1.000 (halfvec order)",
-                      ms(exact, 50), ms(exact, 99)))
-        table.append((f"{n:,}", f"numpy exact (float32, {rate:.1f} GB/s)", "-", "-", "-",
-                      f"{blended.nbytes / 1e6:.1f}", "-", "1.000", ms(numpy_times, 50), ms(numpy_times, 99)))
+        table.append(
+            (
+                f"{n:,}",
+                "pgvector exact scan (halfvec)",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "1.000 (halfvec order)",
+                ms(exact, 50),
+                ms(exact, 99),
+            )
+        )
+        table.append(
+            (
+                f"{n:,}",
+                f"numpy exact (float32, {rate:.1f} GB/s)",
+                "-",
+                "-",
+                "-",
+                f"{blended.nbytes / 1e6:.1f}",
+                "-",
+                "1.000",
+                ms(numpy_times, 50),
+                ms(numpy_times, 99),
+            )
+        )
         last = configs[-1]
         seconds, memory, rows = usearch_rows(blended, queries, recall_queries, last, efs)
         for ef, recall, times in rows:
-            table.append((f"{n:,}", "usearch f16 (in memory)", last.m, last.ef_construction, f"{seconds:.1f}",
-                          f"{memory / 1e6:.1f}", ef, f"{recall:.3f}", ms(times, 50), ms(times, 99)))
-        print(f"  exact pgvector p50 {ms(exact, 50)}; numpy p50 {ms(numpy_times, 50)}; usearch "
-              + ", ".join(f"ef {ef}: {recall:.3f} {ms(times, 50)}" for ef, recall, times in rows), flush=True)
+            table.append(
+                (
+                    f"{n:,}",
+                    "usearch f16 (in memory)",
+                    last.m,
+                    last.ef_construction,
+                    f"{seconds:.1f}",
+                    f"{memory / 1e6:.1f}",
+                    ef,
+                    f"{recall:.3f}",
+                    ms(times, 50),
+                    ms(times, 99),
+                )
+            )
+        print(
+            f"  exact pgvector p50 {ms(exact, 50)}; numpy p50 {ms(numpy_times, 50)}; usearch "
+            + ", ".join(f"ef {ef}: {recall:.3f} {ms(times, 50)}" for ef, recall, times in rows),
+            flush=True,
+        )
         loads.append(common.loadavg())
     lines = [
         common.machine_line(loads),

@@ -7,6 +7,10 @@ Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``, ``beta = SEAR
            = query . blended        (blended = (1 - w) image + w text, stored per sticker: stickers.blending)
     score  = vector + beta * lexical
 
+``query . blended`` is computed on both vectors cast to ``halfvec`` (float16 components, products summed in
+float32: ``stickers.vector_index``), on the exact path as on the HNSW one, so both order by the same numbers;
+a score differs from the float32 product by at most 2^-10 (each factor rounded to 11 bits, sum |q_i b_i| <= 1).
+
 ``lexical`` (0..1, :mod:`.lexical`) is the idf-weighted share of the query's words found in the sticker's title
 and tags (``search_tsv``), counted for the SEARCH_LEXICAL_MAX_MATCHES stickers with the highest lexical score
 (ties by id; the same set for every page); every other sticker's ``lexical`` is 0. Plus, for stickers listed in
@@ -14,16 +18,16 @@ the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]
 
 One scan gives the exact score: ``ORDER BY blended <#> q`` on the inner-product HNSW index, with pgvector's
 iterative scan in ``strict_order`` and an ``hnsw.ef_search`` that follows the catalogue's size
-(:func:`ef_search_for`, never raised with the page): the index yields one stream of stickers in non-decreasing distance whatever the LIMIT, so a page is a
-slice of that stream and pages of any size concatenate to one ranking (up to ``offset + limit <=
-MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers are ranked by an exact scan
-(ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and the boosted
-stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of that
-union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text joins
-the same union: the lexical matches (computed in the same statement, GIN index on ``search_tsv``) are added to
-the candidates and everything is sorted by the fused score; a sticker outside the union has no lexical score
-and no boost, so at least ``offset + limit`` candidates of the stream score at least as high: the union's top
-is the top of the whole fused ranking, for any page size.
+(:func:`ef_search_for`, never raised with the page): the index yields one stream of stickers in non-decreasing
+distance whatever the LIMIT, so a page is a slice of that stream and pages of any size concatenate to one ranking
+(up to ``offset + limit <= MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers are ranked
+by an exact scan (ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and
+the boosted stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of
+that union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text
+joins the same union: the lexical matches (computed in the same statement, GIN index on ``search_tsv``) are added to
+the candidates and everything is sorted by the fused score; a sticker outside the union has no lexical score and no
+boost, so at least ``offset + limit`` candidates of the stream score at least as high: the union's top is the top of
+the whole fused ranking, for any page size.
 
 Every statement carries its settings (``set_config(..., true)`` in the same string: one round trip), among them
 ``statement_timeout`` = SEARCH_STATEMENT_TIMEOUT_MS, so an abandoned query stops in PostgreSQL too, and the

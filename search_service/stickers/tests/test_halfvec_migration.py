@@ -38,8 +38,14 @@ def name(prefix: str, key: str) -> str:
 def test_the_indexes_move_to_halfvec_and_back():
     vector = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     Sticker.objects.create(
-        filename="m.png", sha256="0" * 64, width=1, height=1, model_id=MODEL, image_embedding=vector,
-        blended_embedding=vector, blend_weight=0.7,
+        filename="m.png",
+        sha256="0" * 64,
+        width=1,
+        height=1,
+        model_id=MODEL,
+        image_embedding=vector,
+        blended_embedding=vector,
+        blend_weight=0.7,
     )
     try:
         migrate(("stickers", "0003_full_text"))
@@ -51,7 +57,9 @@ def test_the_indexes_move_to_halfvec_and_back():
         img = name("stickers_img_hnsw_", f"{MODEL}|{DIM}|halfvec")
         bld = name("stickers_bld_hnsw_", f"{MODEL}|{DIM}|halfvec")
         assert set(new) == {img, bld}
-        assert f"::halfvec({DIM})) halfvec_cosine_ops" in new[img] and f"WHERE ((model_id)::text = '{MODEL}'" in new[img]
+        assert (
+            f"::halfvec({DIM})) halfvec_cosine_ops" in new[img] and f"WHERE ((model_id)::text = '{MODEL}'" in new[img]
+        )
         assert f"::halfvec({DIM})) halfvec_ip_ops" in new[bld], new
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("stickers")[0])
