@@ -4,7 +4,7 @@
         [--configs vector:16:200,halfvec:16:200,halfvec:32:200] [--ef-values 40,80,160,400] [--no-write]
 
 Seeded data (``benchmarks.data``: noisy copies of the demo stickers' real embeddings, queried with the real
-embeddings of their tag words), rows 0..N in one database per size (``bench_vec_<N/1000>k``, kept for the next
+embeddings of their tag words), rows 0..N in one database per size (``bench_vec_<N/1000>k_seeded``, kept for the next
 run). Per size, each ``storage:m:ef_construction`` config builds the blended inner-product HNSW index alone (the
 production expression index of ``stickers.vector_index`` with that storage type; timed, its size read from
 PostgreSQL), then the production query (``ranking.selectors.search``, first page of 10, iterative scan in strict
@@ -139,7 +139,7 @@ def main() -> None:
     table, loads = [], [common.loadavg()]
     for n in [int(x) for x in args.sizes.split(",")]:
         print(f"\n== N = {n:,}", flush=True)
-        model_id, data = load(f"bench_vec_{n // 1000}k", n, from_env)
+        model_id, data = load(f"bench_vec_{n // 1000}k_seeded", n, from_env)
         from django.conf import settings
 
         from search_service.ranking import selectors

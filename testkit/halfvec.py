@@ -1,0 +1,20 @@
+"""The ranking's arithmetic in numpy: pgvector's halfvec products (``search_service.stickers.vector_index``).
+
+Each component is rounded to float16 (round to nearest even, as pgvector's ``Float4ToHalf`` and numpy's cast do),
+then the products are summed in float32: the same numbers the exact scan and the HNSW scan order by, to within
+float32 summation order (about 1e-7).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def halfvec(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` as PostgreSQL's ``::halfvec`` cast stores them, back in float32."""
+    return np.asarray(vectors, dtype=np.float32).astype(np.float16).astype(np.float32)
+
+
+def halfvec_scores(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The inner products of ``matrix``'s rows with ``query`` as the ranking computes them."""
+    return halfvec(matrix) @ halfvec(query)
