@@ -11,7 +11,7 @@ from search_service.ranking.errors import ResultWindowExceeded, SearchTimeout
 from search_service.stickers.blending import blend
 from search_service.stickers.models import Sticker
 from search_service.stickers.vector_index import ensure_vector_indexes
-from testkit.halfvec import halfvec_scores
+from testkit.halfvec import assert_exact_ranking, halfvec_scores
 
 pytestmark = pytest.mark.django_db
 MODEL, DIM, COUNT, CLUSTERS = "pages-test-model", 32, 3000, 60
@@ -85,8 +85,7 @@ def test_scores_are_the_exact_blend_and_the_exact_scan_is_the_exact_ranking(cata
     query = queries[0]
     exact_scores = halfvec_scores(blended, query)  # the products of the halfvec casts, on both paths
     hits = selectors.search(query, model_id=MODEL, limit=100, exact=True)
-    order = sorted(range(COUNT), key=lambda i: (-exact_scores[i], i))[:100]
-    assert _names(hits) == [f"p{i:05d}.png" for i in order]
+    assert_exact_ranking([int(name[1:6]) for name in _names(hits)], exact_scores)
     for hit in selectors.search(query, model_id=MODEL, limit=100, exact=False):
         assert hit.score == pytest.approx(float(exact_scores[int(hit.filename[1:6])]), abs=1e-5)
 

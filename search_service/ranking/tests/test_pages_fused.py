@@ -22,7 +22,7 @@ import search_service
 from search_service.ranking import lexical, selectors
 from search_service.stickers.blending import blend
 from search_service.stickers.vector_index import ensure_vector_indexes
-from testkit.halfvec import halfvec_scores
+from testkit.halfvec import assert_exact_ranking, halfvec_scores
 
 pytestmark = pytest.mark.django_db
 MODEL, DIM = "fused-pages-test-model", 16
@@ -113,9 +113,8 @@ def test_the_exact_path_is_the_exact_fused_ranking(settings):
     holders = np.array([f"f{i:06d}.png" in held for i in range(len(NAMES))])
     assert 20 < holders.sum() < settings.SEARCH_LEXICAL_MAX_MATCHES
     scores = halfvec_scores(blended, query) + settings.SEARCH_LEXICAL_WEIGHT * holders
-    order = sorted(range(len(NAMES)), key=lambda i: (-scores[i], i))[:1000]
     hits = selectors.search(query, model_id=MODEL, limit=1000, lexical=words, exact=True)
-    assert [hit.filename for hit in hits] == [f"f{i:06d}.png" for i in order]
+    assert_exact_ranking([int(hit.filename[1:7]) for hit in hits], scores)
     for hit in hits[:50]:
         assert hit.score == pytest.approx(float(scores[int(hit.filename[1:7])]), abs=1e-5)
 
