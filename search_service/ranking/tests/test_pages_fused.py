@@ -40,7 +40,9 @@ def _array(values: list[str]) -> str:
 
 
 def _vector(v: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in v) + "]"
+    # 9 digits: the float32 values exactly (with fewer, a component near a float16 rounding boundary could land on
+    # the other side in the halfvec cast, and the score differ from the numpy one by a float16 step).
+    return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
 
 
 def load(count: int, weight: float) -> tuple[np.ndarray, np.ndarray]:
