@@ -89,9 +89,11 @@ def uses_exact_scan(model_id: str) -> bool:
     return catalogue_size(model_id) <= settings.SEARCH_EXACT_MAX_STICKERS
 
 
-# (largest catalogue, hnsw.ef_search) per size band, from benchmarks.vector_scan: the smallest ef_search of the
-# measured ones whose first page reached recall@10 >= 0.98 on seeded data at the band's largest size.
-EF_SEARCH_BANDS: tuple[tuple[int, int], ...] = ((20_000, 40), (200_000, 80), (2_000_000, 200))
+# (largest catalogue, hnsw.ef_search) per size band, from benchmarks/RESULTS.md "The vector scan's limits (seeded
+# data)" (halfvec, m 32, ef_construction 200): the smallest of the measured values (40, 100, 200, 400) whose first
+# page reached recall@10 >= 0.98 at the band's largest size (10k: 100, 0.989; 100k: 200, 0.987). Up to 1M: 400,
+# extrapolated (ef_search doubled per tenfold size in the measured range), not measured.
+EF_SEARCH_BANDS: tuple[tuple[int, int], ...] = ((10_000, 100), (100_000, 200), (1_000_000, 400))
 
 
 def ef_search_for(size: int) -> int:

@@ -95,7 +95,7 @@ def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
             "dim": 8,
             "column": "image_embedding",
             "type": "halfvec",
-            "m": 16,
+            "m": 32,
             "ef_construction": 200,
         },
     )
