@@ -6,8 +6,8 @@
   English stem or the word itself is in the sticker's ``search_tsv`` ("cats" finds "cat", "Café" finds "café").
 * A word found in no title or tag (none of its forms in the lexicon) stands for the lexicon's words that are at
   least SEARCH_LEXICAL_TYPO_SIMILARITY alike (pg_trgm) or start with it (3+ letters), the closest
-  :data:`MAX_EXPANSIONS`, at :data:`EXPANSION_WEIGHT` of an exact match ("birthdy" -> birthday, "cupcak" ->
-  cupcake). A word with neither is left out.
+  :data:`MAX_EXPANSIONS`, at :data:`EXPANSION_WEIGHT` of an exact match ("birthdy" -> birthday, "cupc" ->
+  cupcake; "cupcak" needs none: it is the English stem of "cupcake"). A word with neither is left out.
 * Rarity: each word weighs its BM25 idf, ``ln(1 + (N - df + 0.5) / (df + 0.5))`` (N stickers in the catalogue,
   df those holding the word, from the lexicon's document counts), the weights scaled to sum to 1. A sticker's
   lexical score is the sum of the weights of the words it holds (an expansion counts EXPANSION_WEIGHT of its
@@ -92,7 +92,8 @@ class LexicalQuery:
 
 
 def idf(documents: int, catalogue: int) -> float:
-    """BM25's idf: a word in every sticker weighs ~0.1, one in a single sticker of 2,000 ~7.2."""
+    """BM25's idf: a word in every sticker weighs ~0, one in half of them ~0.69, one in a single sticker of 2,000
+    ~7.2."""
     df = min(max(documents, 0), catalogue)
     return math.log(1.0 + (catalogue - df + 0.5) / (df + 0.5))
 

@@ -203,33 +203,39 @@ def search(
             SELECT s.id, s.filename, s.title, -{distance} AS score FROM {TABLE} s WHERE s.model_id = %(model)s
             ORDER BY {distance}{tie} LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
     else:
+        # Each candidate's vector score is read with the row that brings it in (scan, lexical match, boost); only
+        # the page's rows are joined again for their filename and title.
         ctes = [
-            f"scan AS (SELECT s.id FROM {TABLE} s WHERE s.model_id = %(model)s ORDER BY {distance}{tie} "  # noqa: S608
-            "LIMIT %(depth)s)"
+            f"scan AS (SELECT s.id, -{distance} AS vector FROM {TABLE} s WHERE s.model_id = %(model)s "  # noqa: S608
+            f"ORDER BY {distance}{tie} LIMIT %(depth)s)"
         ]
-        sources, joins, score = ["SELECT id FROM scan"], [], [f"-{distance}"]
+        sources, joins, score = ["SELECT id, vector FROM scan"], [], ["c.vector"]
         if words:
             ctes.append(
-                f"lex AS (SELECT s.id, {_lexical_score(words, params)} AS lex FROM {TABLE} s "  # noqa: S608
-                "WHERE s.model_id = %(model)s AND s.search_tsv @@ %(lexical_any)s::tsquery "
+                f"lex AS (SELECT s.id, -{distance} AS vector, {_lexical_score(words, params)} AS lex "  # noqa: S608
+                f"FROM {TABLE} s WHERE s.model_id = %(model)s AND s.search_tsv @@ %(lexical_any)s::tsquery "
                 "ORDER BY lex DESC, s.id LIMIT %(lexical_max)s)"
             )
-            sources.append("SELECT id FROM lex")
-            joins.append("LEFT JOIN lex l ON l.id = s.id")
+            sources.append("SELECT id, vector FROM lex")
+            joins.append("LEFT JOIN lex l ON l.id = c.id")
             score.append("%(beta)s * coalesce(l.lex, 0)")
             params |= {"lexical_any": fused.any, "lexical_max": settings.SEARCH_LEXICAL_MAX_MATCHES, "beta": beta}
         if boosts:
-            ctes.append("boost (filename, boost) AS (SELECT * FROM unnest(%(names)s::text[], %(boosts)s::float8[]))")
-            sources.append(
-                f"SELECT s.id FROM boost b JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s"  # noqa: S608
+            ctes.append(
+                f"boosted AS (SELECT s.id, -{distance} AS vector, b.boost "  # noqa: S608
+                "FROM unnest(%(names)s::text[], %(boosts)s::float8[]) AS b (filename, boost) "
+                f"JOIN {TABLE} s ON s.filename = b.filename AND s.model_id = %(model)s)"
             )
-            joins.append("LEFT JOIN boost b ON b.filename = s.filename")
+            sources.append("SELECT id, vector FROM boosted")
+            joins.append("LEFT JOIN boosted b ON b.id = c.id")
             score.append("coalesce(b.boost, 0)")
         page = f"""
-            WITH {", ".join(ctes)}, candidates AS ({" UNION ".join(sources)})
-            SELECT s.id, s.filename, s.title, {" + ".join(score)} AS score
-            FROM candidates c JOIN {TABLE} s ON s.id = c.id {" ".join(joins)}
-            ORDER BY score DESC, s.id LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608
+            WITH {", ".join(ctes)}, candidates AS ({" UNION ".join(sources)}), ranked AS (
+                SELECT c.id, {" + ".join(score)} AS score FROM candidates c {" ".join(joins)}
+                ORDER BY score DESC, c.id LIMIT %(limit)s OFFSET %(offset)s
+            )
+            SELECT s.id, s.filename, s.title, r.score FROM ranked r JOIN {TABLE} s ON s.id = r.id
+            ORDER BY r.score DESC, r.id"""  # noqa: S608
     # One row even when nothing matches (LEFT JOIN from the one-row checks), carrying both index checks.
     sql = f"""
         SELECT EXISTS (SELECT 1 FROM {TABLE} o WHERE o.model_id < %(model)s OR o.model_id > %(model)s),
