@@ -131,111 +131,86 @@ def usearch_rows(blended: np.ndarray, queries: np.ndarray, recall_queries: np.nd
     return seconds, index.memory_usage, rows
 
 
-def main() -> None:
-    args = arguments()
-    from_env = common.model_env("auto")
-    configs = [Config.parse(text) for text in args.configs.split(",")]
-    efs = [int(x) for x in args.ef_values.split(",")]
-    table, loads = [], [common.loadavg()]
-    for n in [int(x) for x in args.sizes.split(",")]:
-        print(f"\n== N = {n:,}", flush=True)
-        model_id, data = load(f"bench_vec_{n // 1000}k_seeded", n, from_env)
-        from django.conf import settings
+Row = tuple[object, ...]  # one line of the section's table
 
-        from search_service.ranking import selectors
-        from search_service.stickers import vector_index
 
-        queries = data.queries(args.queries)
-        recall_queries = queries[: args.recall_queries]
-        blended = data.blended_upto(n, settings.SEARCH_TEXT_WEIGHT)
-        settings.SEARCH_EXACT_MAX_STICKERS = 0  # the HNSW path at every size (the 1k row is pgvector's floor)
-        selectors.forget_sizes()
-        for config in configs:
-            seconds, size = build(config, model_id, data.dim)
-            print(f"  {config}: built in {seconds:.1f} s, {size / 1e6:.1f} MB", flush=True)
-            for ef in efs:
-                settings.SEARCH_HNSW_EF_SEARCH = ef
-                times = sql_latency(model_id, queries, args.warmup, exact=False)
-                recall = ranking_recall(model_id, blended, recall_queries)
-                print(f"    ef_search {ef}: recall@10 {recall:.3f} p50 {ms(times, 50)} p99 {ms(times, 99)}", flush=True)
-                table.append(
-                    (
-                        f"{n:,}",
-                        f"pgvector {config.storage}",
-                        config.m,
-                        config.ef_construction,
-                        f"{seconds:.1f}",
-                        f"{size / 1e6:.1f}",
-                        ef,
-                        f"{recall:.3f}",
-                        ms(times, 50),
-                        ms(times, 99),
-                    )
-                )
-            vector_index.drop_vector_indexes()
-        exact = sql_latency(model_id, queries[: args.exact_queries], args.warmup // 4, exact=True)
-        numpy_times, rate = numpy_exact(blended, queries[: args.exact_queries])
-        table.append(
-            (
-                f"{n:,}",
-                "pgvector exact scan (halfvec)",
-                "-",
-                "-",
-                "-",
-                "-",
-                "-",
-                "1.000 (halfvec order)",
-                ms(exact, 50),
-                ms(exact, 99),
-            )
+def pgvector_rows(args: argparse.Namespace, n: int, model_id: str, data: Catalogue, blended: np.ndarray) -> list[Row]:
+    """Each config's index at each ef_search (recall, SQL p50/p99), then the exact scan in PostgreSQL."""
+    from django.conf import settings
+
+    from search_service.ranking import selectors
+    from search_service.stickers import vector_index
+
+    queries = data.queries(args.queries)
+    settings.SEARCH_EXACT_MAX_STICKERS = 0  # the HNSW path at every size (the 1k row is pgvector's floor)
+    selectors.forget_sizes()
+    rows: list[Row] = []
+    for config in [Config.parse(text) for text in args.configs.split(",")]:
+        seconds, size = build(config, model_id, data.dim)
+        print(f"  {config}: built in {seconds:.1f} s, {size / 1e6:.1f} MB", flush=True)
+        for ef in efs(args):
+            settings.SEARCH_HNSW_EF_SEARCH = ef
+            times = sql_latency(model_id, queries, args.warmup, exact=False)
+            recall = ranking_recall(model_id, blended, queries[: args.recall_queries])
+            print(f"    ef_search {ef}: recall@10 {recall:.3f} p50 {ms(times, 50)} p99 {ms(times, 99)}", flush=True)
+            build_cells = (config.m, config.ef_construction, f"{seconds:.1f}", f"{size / 1e6:.1f}")
+            rows.append((f"{n:,}", f"pgvector {config.storage}", *build_cells, ef, f"{recall:.3f}", *p50_p99(times)))
+        vector_index.drop_vector_indexes()
+    exact = sql_latency(model_id, queries[: args.exact_queries], args.warmup // 4, exact=True)
+    print(f"  exact pgvector p50 {ms(exact, 50)}", flush=True)
+    none = ("-",) * 5
+    return [*rows, (f"{n:,}", "pgvector exact scan (halfvec)", *none, "1.000 (halfvec order)", *p50_p99(exact))]
+
+
+def in_memory_rows(args: argparse.Namespace, n: int, data: Catalogue, blended: np.ndarray) -> list[Row]:
+    """numpy's exact scan and usearch (the last config's m and ef_construction) over the same vectors."""
+    queries = data.queries(args.queries)
+    numpy_times, rate = numpy_exact(blended, queries[: args.exact_queries])
+    none = ("-",) * 3
+    rows: list[Row] = [
+        (
+            f"{n:,}",
+            f"numpy exact (float32, {rate:.1f} GB/s)",
+            *none,
+            f"{blended.nbytes / 1e6:.1f}",
+            "-",
+            "1.000",
+            *p50_p99(numpy_times),
         )
-        table.append(
-            (
-                f"{n:,}",
-                f"numpy exact (float32, {rate:.1f} GB/s)",
-                "-",
-                "-",
-                "-",
-                f"{blended.nbytes / 1e6:.1f}",
-                "-",
-                "1.000",
-                ms(numpy_times, 50),
-                ms(numpy_times, 99),
-            )
-        )
-        last = configs[-1]
-        seconds, memory, rows = usearch_rows(blended, queries, recall_queries, last, efs)
-        for ef, recall, times in rows:
-            table.append(
-                (
-                    f"{n:,}",
-                    "usearch f16 (in memory)",
-                    last.m,
-                    last.ef_construction,
-                    f"{seconds:.1f}",
-                    f"{memory / 1e6:.1f}",
-                    ef,
-                    f"{recall:.3f}",
-                    ms(times, 50),
-                    ms(times, 99),
-                )
-            )
-        print(
-            f"  exact pgvector p50 {ms(exact, 50)}; numpy p50 {ms(numpy_times, 50)}; usearch "
-            + ", ".join(f"ef {ef}: {recall:.3f} {ms(times, 50)}" for ef, recall, times in rows),
-            flush=True,
-        )
-        loads.append(common.loadavg())
-    lines = [
+    ]
+    last = Config.parse(args.configs.split(",")[-1])
+    seconds, memory, searches = usearch_rows(blended, queries, queries[: args.recall_queries], last, efs(args))
+    for ef, recall, times in searches:
+        build_cells = (last.m, last.ef_construction, f"{seconds:.1f}", f"{memory / 1e6:.1f}")
+        rows.append((f"{n:,}", "usearch f16 (in memory)", *build_cells, ef, f"{recall:.3f}", *p50_p99(times)))
+    print(
+        f"  numpy p50 {ms(numpy_times, 50)}; usearch "
+        + ", ".join(f"ef {ef}: {recall:.3f} {ms(times, 50)}" for ef, recall, times in searches),
+        flush=True,
+    )
+    return rows
+
+
+def efs(args: argparse.Namespace) -> list[int]:
+    return [int(x) for x in args.ef_values.split(",")]
+
+
+def p50_p99(times: list[float]) -> tuple[str, str]:
+    return ms(times, 50), ms(times, 99)
+
+
+def section_lines(args: argparse.Namespace, env: dict[str, str], table: list[Row], loads: list[str]) -> list[str]:
+    return [
         common.machine_line(loads),
         "",
         f"`.venv/bin/python -m benchmarks.vector_scan --sizes {args.sizes} --configs {args.configs} --ef-values "
-        f"{args.ef_values}`: {common.model_label(from_env)}; seeded data, rows 0..N (one database per size). Each "
+        f"{args.ef_values}`: {common.model_label(env)}; seeded data, rows 0..N (one database per size). Each "
         "pgvector row: the blended inner-product index alone, built with that storage type, m and "
         "ef_construction (build seconds, index MB), then the production query (`selectors.search`, first page of "
         "10, iterative scan in strict order, forced onto HNSW at every size) at that ef_search: recall@10 against "
         f"the exact full-precision top 10 ({args.recall_queries} queries), SQL p50/p99 over {args.queries} "
-        f"different query vectors after {args.warmup} warm-up searches with others (pages warm in shared_buffers). "
+        f"different query vectors after {args.warmup} warm-up searches with others (shared_buffers 128MB: a larger "
+        "index is read partly from the OS page cache). "
         f"Exact rows over {args.exact_queries} queries; usearch: one thread, vectors in memory (its MB), the same "
         "m/ef_construction as the last pgvector config, its expansion_search = ef_search. Milliseconds. The machine "
         "is shared with other agents' jobs (load average above).",
@@ -244,7 +219,28 @@ def main() -> None:
             ["N", "scan", "m", "ef_construction", "build s", "MB", "ef_search", "recall@10", "p50", "p99"], table
         ),
     ]
-    common.write_section("vector-scan-seeded", "The vector scan's limits (seeded data)", lines, write=not args.no_write)
+
+
+def main() -> None:
+    args = arguments()
+    env = common.model_env("auto")
+    table: list[Row] = []
+    loads = [common.loadavg()]
+    for n in [int(x) for x in args.sizes.split(",")]:
+        print(f"\n== N = {n:,}", flush=True)
+        model_id, data = load(f"bench_vec_{n // 1000}k_seeded", n, env)
+        from django.conf import settings
+
+        blended = data.blended_upto(n, settings.SEARCH_TEXT_WEIGHT)
+        table += pgvector_rows(args, n, model_id, data, blended)
+        table += in_memory_rows(args, n, data, blended)
+        loads.append(common.loadavg())
+    common.write_section(
+        "vector-scan-seeded",
+        "The vector scan's limits (seeded data)",
+        section_lines(args, env, table, loads),
+        write=not args.no_write,
+    )
 
 
 if __name__ == "__main__":
