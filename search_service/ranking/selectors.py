@@ -9,7 +9,7 @@ Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``, ``beta = SEAR
 
 ``query . blended`` is computed on both vectors cast to ``halfvec`` (float16 components, products summed in
 float32: ``stickers.vector_index``), on the exact path as on the HNSW one, so both order by the same numbers;
-a score differs from the float32 product by at most 2^-10 (each factor rounded to 11 bits, sum |q_i b_i| <= 1).
+a score differs from the float32 product by at most about 2^-10 (each factor rounded to 11 bits, sum |q_i b_i| <= 1).
 
 ``lexical`` (0..1, :mod:`.lexical`) is the idf-weighted share of the query's words found in the sticker's title
 and tags (``search_tsv``), counted for the SEARCH_LEXICAL_MAX_MATCHES stickers with the highest lexical score
@@ -83,10 +83,6 @@ index_changed.connect(forget_sizes, dispatch_uid="ranking.selectors.forget_sizes
 def catalogue_size(model_id: str) -> int:
     """Stickers of ``model_id``, counted at most once a minute per process (and after this process's writes)."""
     return _sizes.get_or_compute(model_id, lambda: Sticker.objects.filter(model_id=model_id).count())[0]
-
-
-def uses_exact_scan(model_id: str) -> bool:
-    return catalogue_size(model_id) <= settings.SEARCH_EXACT_MAX_STICKERS
 
 
 # (largest catalogue, hnsw.ef_search) per size band, from benchmarks/RESULTS.md "The vector scan's limits (seeded
