@@ -48,6 +48,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--exact-queries", type=int, default=50)
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--section", default="", help="a name for a separate RESULTS.md section (e.g. a re-run)")
     parser.add_argument("--no-write", action="store_true")
     return parser.parse_args()
 
@@ -204,7 +205,8 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], table: list[Row
         common.machine_line(loads),
         "",
         f"`.venv/bin/python -m benchmarks.vector_scan --sizes {args.sizes} --configs {args.configs} --ef-values "
-        f"{args.ef_values}`: {common.model_label(env)}; seeded data, rows 0..N (one database per size). Each "
+        f"{args.ef_values}{' --section ' + args.section if args.section else ''}`: {common.model_label(env)}; "
+        "seeded data, rows 0..N (one database per size). Each "
         "pgvector row: the blended inner-product index alone, built with that storage type, m and "
         "ef_construction (build seconds, index MB), then the production query (`selectors.search`, first page of "
         "10, iterative scan in strict order, forced onto HNSW at every size) at that ef_search: recall@10 against "
@@ -236,8 +238,8 @@ def main() -> None:
         table += in_memory_rows(args, n, data, blended)
         loads.append(common.loadavg())
     common.write_section(
-        "vector-scan-seeded",
-        "The vector scan's limits (seeded data)",
+        "vector-scan-seeded" + (f"-{args.section}" if args.section else ""),
+        "The vector scan's limits (seeded data" + (f", {args.section})" if args.section else ")"),
         section_lines(args, env, table, loads),
         write=not args.no_write,
     )
