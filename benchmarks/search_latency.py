@@ -498,7 +498,8 @@ def section_lines(setup: Setup, run: Run) -> list[str]:
         f"Every other sticker has a title/tags vector; each row stores its blended vector (text weight {setup.weight}) "
         f"as `index_images` does. PostgreSQL {common.server_url()} with shared_buffers={setup.shared_buffers}. "
         f"Production ranking: one inner-product HNSW scan of the blended vectors (m={setup.m}, ef_construction="
-        f"{setup.ef_construction}, ef_search={setup.ef_search}, iterative scan in strict order), the exact score. "
+        f"{setup.ef_construction}, ef_search={setup.ef_search or 'by catalogue size'}, iterative scan in strict "
+        "order), the exact score. "
         f"{args.queries} timed queries per HNSW cell, {args.exact_queries} per exact cell, a different query vector "
         f"each time, after {args.warmup} untimed searches with other vectors. Milliseconds. The machine is shared "
         "with other agents' jobs (load average above).",

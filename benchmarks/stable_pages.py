@@ -115,7 +115,8 @@ def section_lines(
         f"`.venv/bin/python -m benchmarks.stable_pages --dataset {args.dataset} --queries {args.queries}`: {label}; "
         f"{args.queries} queries (real tag-word embeddings). Per query, the ranking up to {total:,} fetched in pages "
         f"of 100, of 20, of 7 and in one call; 'equal' = all four identical. HNSW: ef_search="
-        f"{settings.SEARCH_HNSW_EF_SEARCH}, iterative scan in strict order; exact: sequential scan + sort. "
+        f"{settings.SEARCH_HNSW_EF_SEARCH or 'by catalogue size'}, iterative scan in strict order; "
+        "exact: sequential scan + sort. "
         "No statement timeout (pages are compared, not timed).",
         "",
         *common.table(["path", "queries with equal pages", "seconds", "recall@10 / @100 vs exact"], rows),

@@ -109,11 +109,11 @@ SEARCH_REDIS_TTL = env.int("SEARCH_REDIS_TTL", default=30 * 24 * 3600)  # second
 # --- ranking ---
 # 0.7: picked by benchmarks/quality.py on held-out emoji (keyword and description queries alike).
 SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.7)
-# HNSW build (m, ef_construction) and search breadth (ef_search, the same for every page: stable pages);
-# measured by benchmarks/search_latency.py, docs/ranking.md.
-SEARCH_HNSW_M = env.int("SEARCH_HNSW_M", default=16)
+# HNSW build (m, ef_construction) and search breadth (ef_search, the same for every page: stable pages; 0 = by
+# the catalogue's size, ranking.selectors.ef_search_for); measured by benchmarks/vector_scan.py, docs/ranking.md.
+SEARCH_HNSW_M = env.int("SEARCH_HNSW_M", default=32)
 SEARCH_HNSW_EF_CONSTRUCTION = env.int("SEARCH_HNSW_EF_CONSTRUCTION", default=200)
-SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=400)
+SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=0)
 # Catalogues up to this many stickers (of the loaded model) are ranked by an exact scan instead of HNSW.
 SEARCH_EXACT_MAX_STICKERS = env.int("SEARCH_EXACT_MAX_STICKERS", default=3000)
 # PostgreSQL statement_timeout of ranking queries, ms (below sticker_service's 2.5 s deadline); 0 = none.
@@ -202,8 +202,8 @@ if SEARCH_RUNTIME not in ("auto", "onnx", "torch"):
     raise ImproperlyConfigured("SEARCH_RUNTIME must be auto, onnx or torch.")
 if not 0.0 <= SEARCH_TEXT_WEIGHT <= 1.0:
     raise ImproperlyConfigured("SEARCH_TEXT_WEIGHT must be between 0 and 1.")
-if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
-    raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be between 1 and 1000 (pgvector's range).")
+if not 0 <= SEARCH_HNSW_EF_SEARCH <= 1000:
+    raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be 0 (by catalogue size) or 1..1000 (pgvector's range).")
 if SEARCH_RESULT_CACHE_TTL < 0 or SEARCH_RESULT_CACHE_SIZE < 1:
     raise ImproperlyConfigured("SEARCH_RESULT_CACHE_TTL must be >= 0 and SEARCH_RESULT_CACHE_SIZE >= 1.")
 if SEARCH_REDIS_TIMEOUT <= 0 or SEARCH_REDIS_TTL < 1:

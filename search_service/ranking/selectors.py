@@ -7,6 +7,10 @@ Search score (all vectors unit length, ``w = SEARCH_TEXT_WEIGHT``, ``beta = SEAR
            = query . blended        (blended = (1 - w) image + w text, stored per sticker: stickers.blending)
     score  = vector + beta * lexical
 
+``query . blended`` is computed on both vectors cast to ``halfvec`` (float16 components, products summed in
+float32: ``stickers.vector_index``), on the exact path as on the HNSW one, so both order by the same numbers;
+a score differs from the float32 product by at most about 2^-10 (each factor rounded to 11 bits, sum |q_i b_i| <= 1).
+
 ``lexical`` (0..1, :mod:`.lexical`) is the idf-weighted share of the query's words found in the sticker's title
 and tags (``search_tsv``), counted for the stickers holding a rare word (one held by at most
 SEARCH_LEXICAL_MAX_MATCHES stickers: the GIN index finds them all) and for the first SEARCH_LEXICAL_NEAREST stickers
@@ -15,17 +19,17 @@ same for every page. Plus, for stickers listed in
 the request's boosts, a boost clamped to ``[-SEARCH_BOOST_MAX, SEARCH_BOOST_MAX]``.
 
 One scan gives the exact score: ``ORDER BY blended <#> q`` on the inner-product HNSW index, with pgvector's
-iterative scan in ``strict_order`` and a fixed ``hnsw.ef_search`` (SEARCH_HNSW_EF_SEARCH, never raised with the
-page): the index yields one stream of stickers in non-decreasing distance whatever the LIMIT, so a page is a
-slice of that stream and pages of any size concatenate to one ranking (up to ``offset + limit <=
-MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers are ranked by an exact scan
-(ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and the boosted
-stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of that
-union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text joins
-the same union: the stream is read at least SEARCH_LEXICAL_NEAREST deep, the rare words' holders (computed in the
-same statement, GIN index on ``search_tsv``) are added to the candidates and everything is sorted by the fused
-score; a sticker outside the union has no lexical score and no boost, so at least ``offset + limit`` candidates
-of the stream score at least as high: the union's top is the top of the whole fused ranking, for any page size.
+iterative scan in ``strict_order`` and an ``hnsw.ef_search`` that follows the catalogue's size
+(:func:`ef_search_for`, never raised with the page): the index yields one stream of stickers in non-decreasing
+distance whatever the LIMIT, so a page is a slice of that stream and pages of any size concatenate to one ranking
+(up to ``offset + limit <= MAX_RESULT_WINDOW``). Catalogues of at most SEARCH_EXACT_MAX_STICKERS stickers are ranked
+by an exact scan (ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and
+the boosted stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of
+that union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text
+joins the same union: the stream is read at least SEARCH_LEXICAL_NEAREST deep, the rare words' holders (computed in
+the same statement, GIN index on ``search_tsv``) are added to the candidates and everything is sorted by the fused
+score; a sticker outside the union has no lexical score and no boost, so at least ``offset + limit`` candidates of
+the stream score at least as high: the union's top is the top of the whole fused ranking, for any page size.
 
 Every statement carries its settings (``set_config(..., true)`` in the same string: one round trip), among them
 ``statement_timeout`` = SEARCH_STATEMENT_TIMEOUT_MS, so an abandoned query stops in PostgreSQL too, and the
@@ -49,7 +53,7 @@ from search_service.stickers.errors import BlendOutdated, ModelMismatch
 from search_service.stickers.models import Sticker
 from search_service.stickers.selectors import index_model_ids
 from search_service.stickers.signals import index_changed
-from search_service.stickers.vector_index import column_expr
+from search_service.stickers.vector_index import column_expr, query_expr
 from servicekit.caching import LRU
 
 from .errors import MAX_RESULT_WINDOW, ResultWindowExceeded, SearchTimeout
@@ -83,8 +87,21 @@ def catalogue_size(model_id: str) -> int:
     return _sizes.get_or_compute(model_id, lambda: Sticker.objects.filter(model_id=model_id).count())[0]
 
 
-def uses_exact_scan(model_id: str) -> bool:
-    return catalogue_size(model_id) <= settings.SEARCH_EXACT_MAX_STICKERS
+# (largest catalogue, hnsw.ef_search) per size band, from benchmarks/RESULTS.md "The vector scan's limits (seeded
+# data)" and its "quieter" re-run (halfvec, m 32, ef_construction 200): the smallest of the measured values whose
+# first page reached recall@10 >= 0.98 in every build measured at the band's largest size (10k: 100, 0.989; 100k:
+# 200 gave 0.987 and 0.968 in two builds, 400 gave 0.998 and 0.987). Larger catalogues: not measured, pgvector's
+# maximum.
+EF_SEARCH_BANDS: tuple[tuple[int, int], ...] = ((10_000, 100), (100_000, 400))
+
+
+def ef_search_for(size: int) -> int:
+    """``hnsw.ef_search`` for a catalogue of ``size`` stickers: SEARCH_HNSW_EF_SEARCH when set (> 0), else the
+    band's value (:data:`EF_SEARCH_BANDS`; past the last band, pgvector's maximum). The same for every page of a
+    catalogue, so pages stay slices of one stream."""
+    if settings.SEARCH_HNSW_EF_SEARCH:
+        return int(settings.SEARCH_HNSW_EF_SEARCH)
+    return next((ef for largest, ef in EF_SEARCH_BANDS if size <= largest), MAX_EF_SEARCH)
 
 
 def _settings_prelude(*, exact: bool, ef_search: int) -> tuple[str, dict]:
@@ -169,13 +186,14 @@ def search(
     check_result_window(offset, limit)
     w = float(settings.SEARCH_TEXT_WEIGHT)
     dim = int(query_vector.shape[0])
+    size = catalogue_size(model_id)
     if exact is None:
-        exact = uses_exact_scan(model_id)
+        exact = size <= settings.SEARCH_EXACT_MAX_STICKERS
     boosts = clamp_boosts(boosts)
     beta = float(settings.SEARCH_LEXICAL_WEIGHT)
     fused = lexical if lexical is not None and beta > 0 else LexicalQuery(())
     words = fused.words
-    distance = f"({column_expr('blended_embedding', dim)} <#> %(q)s::vector({dim}))"
+    distance = f"({column_expr('blended_embedding', dim)} <#> {query_expr('q', dim)})"
     tie = ", s.id" if exact else ""  # the HNSW stream's order is kept as it is (strict order)
     params: dict = {}
     depth = offset + limit + len(boosts)
@@ -237,7 +255,7 @@ def search(
         LEFT JOIN (SELECT p.*, row_number() OVER () AS position FROM ({page}) p) r ON true
         ORDER BY r.position
     """  # noqa: S608
-    prelude, knobs = _settings_prelude(exact=exact, ef_search=settings.SEARCH_HNSW_EF_SEARCH)
+    prelude, knobs = _settings_prelude(exact=exact, ef_search=ef_search_for(size))
     params |= {
         "q": Vector._to_db(query_vector),
         "model": model_id,
@@ -262,17 +280,16 @@ def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
     reference = np.asarray(sticker.image_embedding, dtype=np.float32)
     dim = int(reference.shape[0])
     image = column_expr("image_embedding", dim)
-    query = f"%(q)s::vector({dim})"
+    query = query_expr("q", dim)
     k = limit + 1  # itself is (nearly always) the first row
-    exact = uses_exact_scan(model_id)
+    size = catalogue_size(model_id)
+    exact = size <= settings.SEARCH_EXACT_MAX_STICKERS
     sql = f"""
         SELECT s.id, s.filename, s.title, 1 - ({image} <=> {query}) AS score
         FROM {TABLE} s WHERE s.model_id = %(model)s
         ORDER BY {image} <=> {query}{", s.id" if exact else ""}
         LIMIT %(k)s
     """  # noqa: S608
-    prelude, knobs = _settings_prelude(
-        exact=exact, ef_search=min(max(settings.SEARCH_HNSW_EF_SEARCH, k), MAX_EF_SEARCH)
-    )
+    prelude, knobs = _settings_prelude(exact=exact, ef_search=min(max(ef_search_for(size), k), MAX_EF_SEARCH))
     rows = _run(prelude + sql, {"q": Vector._to_db(reference), "model": model_id, "k": k, **knobs})
     return [Hit(filename, float(score), title) for id_, filename, title, score in rows if id_ != sticker.id][:limit]

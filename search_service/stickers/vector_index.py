@@ -1,10 +1,17 @@
 """The HNSW indexes of the embedding columns: one pair per (model id, dimension).
 
-The vector columns are untyped (``vector``) because the dimension depends on the model. For each model
-that has indexed stickers there is a partial expression index per column::
+The vector columns are untyped (``vector``, float32) because the dimension depends on the model. For each model
+that has indexed stickers there is a partial expression index per column, on the vectors cast to ``halfvec``
+(pgvector's float16: half the bytes per vector; the blended index of 100k stickers at dimension 384 and
+m 16 is 117 MB instead of 205 MB, benchmarks/RESULTS.md "The vector scan's limits")::
 
-    CREATE INDEX ... USING hnsw ((image_embedding::vector(D)) vector_cosine_ops) WHERE model_id = '<id>'
-    CREATE INDEX ... USING hnsw ((blended_embedding::vector(D)) vector_ip_ops) WHERE model_id = '<id>'
+    CREATE INDEX ... USING hnsw ((image_embedding::halfvec(D)) halfvec_cosine_ops) WHERE model_id = '<id>'
+    CREATE INDEX ... USING hnsw ((blended_embedding::halfvec(D)) halfvec_ip_ops) WHERE model_id = '<id>'
+
+The stored columns keep full precision (the blend and a re-index read them; an index can be rebuilt from them at
+any precision). Every ranking computes its distances on the same halfvec expression, the exact scan included, so
+the exact and HNSW paths order by the same numbers (the query is cast to halfvec too; pgvector computes the
+products of the float16 components in float32).
 
 The image index serves "similar stickers", the blended one (inner product, see ``stickers.blending``) search. Build
 parameters: ``SEARCH_HNSW_M``, ``SEARCH_HNSW_EF_CONSTRUCTION`` (for indexes built after a change; ``python -m
@@ -27,7 +34,7 @@ from django.contrib.postgres.indexes import OpClass
 from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Cast
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import HalfVectorField, HnswIndex, VectorField
 
 from .models import Sticker
 
@@ -38,19 +45,25 @@ logger = logging.getLogger(__name__)
 
 COLUMNS = ("image_embedding", "blended_embedding")
 _PREFIX = {"image_embedding": "stickers_img_hnsw_", "blended_embedding": "stickers_bld_hnsw_"}
-_OPCLASS = {"image_embedding": "vector_cosine_ops", "blended_embedding": "vector_ip_ops"}
+_OPS = {"image_embedding": "cosine_ops", "blended_embedding": "ip_ops"}
+# The indexed (and ranked) type, part of the index name (a change builds new indexes). "vector" only for the
+# reverse of migration 0004 and the benchmark's before/after (benchmarks.vector_scan).
+STORAGE = "halfvec"
+_FIELD = {"halfvec": HalfVectorField, "vector": VectorField}
 _ensured: set[tuple[str, str, int]] = set()  # (database alias, model id, dim) known to be indexed
 _ensured_lock = threading.Lock()
 _ADVISORY_KEY = 4_118_001  # serialises index creation across processes
 
 
 def index_name(column: str, model_id: str, dim: int) -> str:
-    return _PREFIX[column] + hashlib.sha256(f"{model_id}|{dim}".encode()).hexdigest()[:16]
+    # "vector" indexes keep the names they had before halfvec (migration 0004 and its reverse).
+    key = f"{model_id}|{dim}" + ("" if STORAGE == "vector" else f"|{STORAGE}")
+    return _PREFIX[column] + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def vector_index(column: str, model_id: str, dim: int) -> HnswIndex:
     return HnswIndex(
-        OpClass(Cast(column, VectorField(dimensions=dim)), name=_OPCLASS[column]),
+        OpClass(Cast(column, _FIELD[STORAGE](dimensions=dim)), name=f"{STORAGE}_{_OPS[column]}"),
         name=index_name(column, model_id, dim),
         condition=Q(model_id=model_id),
         m=settings.SEARCH_HNSW_M,
@@ -61,7 +74,12 @@ def vector_index(column: str, model_id: str, dim: int) -> HnswIndex:
 def column_expr(column: str, dim: int, alias: str = "s") -> str:
     """The indexed expression, for raw SQL (``dim`` is an int, never user text)."""
     assert column in COLUMNS
-    return f"({alias}.{column})::vector({int(dim)})"
+    return f"({alias}.{column})::{STORAGE}({int(dim)})"
+
+
+def query_expr(param: str, dim: int) -> str:
+    """A query vector parameter (``%(param)s``, sent as pgvector text) cast like :func:`column_expr`."""
+    return f"%({param})s::{STORAGE}({int(dim)})"
 
 
 def _existing() -> dict[str, tuple[bool, dict]]:
@@ -125,6 +143,7 @@ def ensure_vector_indexes(model_id: str, dim: int) -> list[str]:
                         "model_id": model_id,
                         "dim": int(dim),
                         "column": column,
+                        "type": STORAGE,
                         "m": settings.SEARCH_HNSW_M,
                         "ef_construction": settings.SEARCH_HNSW_EF_CONSTRUCTION,
                     }

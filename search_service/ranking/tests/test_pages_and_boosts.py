@@ -11,6 +11,7 @@ from search_service.ranking.errors import ResultWindowExceeded, SearchTimeout
 from search_service.stickers.blending import blend
 from search_service.stickers.models import Sticker
 from search_service.stickers.vector_index import ensure_vector_indexes
+from testkit.halfvec import assert_exact_ranking, halfvec_scores
 
 pytestmark = pytest.mark.django_db
 MODEL, DIM, COUNT, CLUSTERS = "pages-test-model", 32, 3000, 60
@@ -82,10 +83,9 @@ def test_pages_of_7_20_and_100_concatenate_to_one_ranking_up_to_the_window(catal
 def test_scores_are_the_exact_blend_and_the_exact_scan_is_the_exact_ranking(catalogue):
     queries, blended = catalogue
     query = queries[0]
-    exact_scores = blended @ query
+    exact_scores = halfvec_scores(blended, query)  # the products of the halfvec casts, on both paths
     hits = selectors.search(query, model_id=MODEL, limit=100, exact=True)
-    order = sorted(range(COUNT), key=lambda i: (-exact_scores[i], i))[:100]
-    assert _names(hits) == [f"p{i:05d}.png" for i in order]
+    assert_exact_ranking([int(name[1:6]) for name in _names(hits)], exact_scores)
     for hit in selectors.search(query, model_id=MODEL, limit=100, exact=False):
         assert hit.score == pytest.approx(float(exact_scores[int(hit.filename[1:6])]), abs=1e-5)
 
@@ -106,7 +106,7 @@ def test_a_boost_lifts_a_sticker_from_beyond_the_scan_and_pages_stay_stable(cata
     settings.SEARCH_BOOST_MAX = 2.0
     queries, blended = catalogue
     query = queries[0]
-    scores = blended @ query
+    scores = halfvec_scores(blended, query)
     worst, second_worst = (f"p{i:05d}.png" for i in np.argsort(scores)[:2])
     best = _names(selectors.search(query, model_id=MODEL, limit=1, exact=exact))[0]
     boosts = [(worst, 2.0), (second_worst, 5.0), (best, -2.0), ("not-a-sticker.png", 1.0)]

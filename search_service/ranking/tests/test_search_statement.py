@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from search_service.ranking import selectors
 from search_service.stickers.errors import BlendOutdated, ModelMismatch
@@ -84,3 +87,35 @@ def test_an_empty_page_still_carries_the_index_checks(stickers, settings):
     with pytest.raises(ModelMismatch) as caught:
         selectors.search(stickers, model_id=MODEL, limit=10, offset=COUNT)
     assert caught.value.index_models == ["another-model"]
+
+
+def test_ef_search_follows_the_catalogue_size_unless_set(settings, stickers, monkeypatch):
+    settings.SEARCH_HNSW_EF_SEARCH = 0
+    monkeypatch.setattr(selectors, "EF_SEARCH_BANDS", ((COUNT - 1, 11), (COUNT, 23)))
+    reference = Sticker.objects.get(filename="k00.png")
+
+    def sent_ef_search(run) -> str:
+        selectors.forget_sizes()
+        with CaptureQueriesContext(connection) as captured:
+            run()
+        return re.findall(r"set_config\('hnsw.ef_search', '(\d+)'", captured.captured_queries[-1]["sql"])[0]
+
+    search = lambda: selectors.search(stickers, model_id=MODEL, limit=5, exact=False)  # noqa: E731
+    assert sent_ef_search(search) == "23"  # COUNT stickers: the second band
+    assert sent_ef_search(lambda: selectors.similar(reference, model_id=MODEL, limit=30)) == "31"  # at least k
+    Sticker.objects.filter(filename="k01.png").delete()
+    assert sent_ef_search(search) == "11"
+    Sticker.objects.filter(filename__in=["k02.png", "k03.png"]).delete()
+    monkeypatch.setattr(selectors, "EF_SEARCH_BANDS", ((COUNT - 5, 11),))
+    assert sent_ef_search(search) == "1000"  # past the last band: pgvector's maximum
+    settings.SEARCH_HNSW_EF_SEARCH = 30  # a fixed value wins whatever the size
+    assert sent_ef_search(search) == "30"
+
+
+def test_the_ef_search_bands_grow_with_the_catalogue(settings):
+    settings.SEARCH_HNSW_EF_SEARCH = 0
+    sizes = [1, *(largest for largest, _ in selectors.EF_SEARCH_BANDS), 10**9]
+    values = [selectors.ef_search_for(size) for size in sizes]
+    assert values == sorted(values) and values[-1] == selectors.MAX_EF_SEARCH
+    for largest, ef in selectors.EF_SEARCH_BANDS:
+        assert selectors.ef_search_for(largest) == ef and selectors.ef_search_for(largest + 1) >= ef

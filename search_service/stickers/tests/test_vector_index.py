@@ -90,7 +90,14 @@ def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
     existing = _existing()
     assert existing[index_name("image_embedding", "model-a", 8)] == (
         True,
-        {"model_id": "model-a", "dim": 8, "column": "image_embedding", "m": 16, "ef_construction": 200},
+        {
+            "model_id": "model-a",
+            "dim": 8,
+            "column": "image_embedding",
+            "type": "halfvec",
+            "m": 32,
+            "ef_construction": 200,
+        },
     )
     Sticker.objects.create(
         filename="x.png",
