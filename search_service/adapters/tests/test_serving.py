@@ -28,6 +28,7 @@ TITLES = [("red ball", ["ball"]), ("green box", []), ("", ["blue"]), ("", []), (
 def stickers(encoder, settings):
     settings.SEARCH_ADAPTER_REFRESH = 0  # look for a new version on every search
     settings.SEARCH_RESULT_CACHE_TTL = 60  # results are cached: a new version must not be served old results
+    settings.SEARCH_LEXICAL_WEIGHT = 0  # the vector scores alone, which the adapter moves (fusion: ranking tests)
     for i, (title, tags) in enumerate(TITLES):
         add_sticker(f"s{i}.png", png(i), title=title, tags=tags)
     return {s.filename: s for s in Sticker.objects.all()}
