@@ -14,6 +14,7 @@ help:
 	@echo "make run   - set up (venv, embedded PostgreSQL, migrations, admin) and run both services"
 	@echo "make test  - set up and run the linters (ruff, ruff format --check, mypy, lint-imports) and all tests"
 	@echo "             (tests/repository, both services, model_training and tests/system on the embedded PostgreSQL,"
+	@echo "             tests/containers with podman as root,"
 	@echo "             then sticker_service on stock PostgreSQL 15)"
 	@echo "make test-containers - as root: build the images and run docker-compose.yml with podman end to end"
 	@echo "             (tests/containers; tools/container_base.sh makes stand-in base images where no registry is reachable)"
@@ -81,6 +82,7 @@ fuzz: venv db
 	  ENV_FILE=$(ENV_FILE) PY=$(abspath $(PY)) tools/run_tests.sh
 
 # The compose stack for real (docs/deployment.md): tools/container_base.sh (host set-up, stand-in base images), then
-# tests/containers builds both images and drives docker-compose.yml with podman-compose. Root only; not in make test.
+# tests/containers builds both images and drives docker-compose.yml with podman-compose. Root only; make test runs it
+# last (as root), this target alone.
 test-containers: venv
 	$(PY) -m pytest tests/containers -v -s

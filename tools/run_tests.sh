@@ -2,8 +2,8 @@
 # The test command's body (make test): the repository checks (tests/repository: compose file, Dockerfiles,
 # .env.example, docs and the Postman collection read as data, no database), pytest for both services against the
 # real database, the default model's training (model_training: smoke training on generated shapes, no database),
-# the system tests (tests/system: both services together), then sticker_service once more against the machine's
-# stock PostgreSQL 15 (no extensions).
+# the system tests (tests/system: both services together), the compose stack with podman (tests/containers, root
+# only), then sticker_service once more against the machine's stock PostgreSQL 15 (no extensions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-$PWD/.venv/bin/python}
@@ -36,7 +36,8 @@ fi
 
 status=0
 # TEST_SUITES: which folders run (default all; make fuzz runs only tests/system's schemathesis test).
-SUITES=${TEST_SUITES:-tests/repository search_service model_training servicekit sticker_service tests/system}
+# tests/containers (the compose stack with podman) needs root: it skips without, except with CI=true.
+SUITES=${TEST_SUITES:-tests/repository search_service model_training servicekit sticker_service tests/system tests/containers}
 for suite in $SUITES; do
   # From the repository root, the one import root; each suite's pytest.ini names its settings.
   # tests/system runs once, on the embedded database: it brings its own gunicorn processes and a private cluster.
