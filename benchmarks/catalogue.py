@@ -1,17 +1,20 @@
-"""Benchmark catalogues in search_service's own table, written through its own code: rows are ``Sticker`` models
-stored with ``Sticker.objects.bulk_create`` in batches (blended by ``stickers.blending.blend``, as
-``stickers.services.store_stickers`` stores them), and the HNSW indexes are dropped before a bulk load and built
-after it by ``stickers.vector_index`` (timed, bounded by a statement timeout). Needs Django set up for
-search_service (``common.setup_search_django``).
+"""Benchmark catalogues in search_service's own table: generated rows are written by binary COPY (``write_rows``:
+the same columns ``stickers.services.store_stickers`` stores, blended by ``stickers.blending.blend``; PostgreSQL
+still computes ``search_tsv`` and runs the lexicon triggers), the demo stickers as ``Sticker`` models with
+``bulk_create``; the HNSW indexes are dropped before a bulk load and built after it by ``stickers.vector_index``
+(timed, bounded by a statement timeout). Needs Django set up for search_service (``common.setup_search_django``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,33 +54,85 @@ def sticker_row(
     )
 
 
-def generated_rows(catalogue: Catalogue, model_id: str, start: int, stop: int) -> Iterator[list[Sticker]]:
-    """Rows [start, stop) of a generated catalogue, one list per data block."""
-    for b in range(start // BLOCK, (stop + BLOCK - 1) // BLOCK):
-        image, text = catalogue.block(b)
-        metadata = catalogue.metadata(b)
-        first = b * BLOCK
-        yield [
-            sticker_row(
-                filename(row),
-                model_id,
-                image[row - first],
-                text[row - first] if has_text(row) else None,
-                title=metadata[row - first][0] if has_text(row) else "",
-                tags=metadata[row - first][1] if has_text(row) else (),
-            )
-            for row in range(max(start, first), min(stop, first + BLOCK))
+COLUMNS = "filename, sha256, width, height, title, tags, model_id, image_embedding, text_embedding, "
+COLUMNS += "blended_embedding, blend_weight, created, updated"
+VARCHAR_OID = 1043  # the element type of ``tags`` (varchar(100)[]) in binary COPY's array format
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return struct.pack(">i", len(data)) + data
+
+
+def _tags(tags: Sequence[str]) -> bytes:
+    if not tags:
+        body = struct.pack(">iii", 0, 0, VARCHAR_OID)
+    else:
+        body = struct.pack(">iiiii", 1, 0, VARCHAR_OID, len(tags), 1) + b"".join(_text(tag) for tag in tags)
+    return struct.pack(">i", len(body)) + body
+
+
+def _vectors(matrix: np.ndarray) -> list[bytes]:
+    """pgvector's binary form of each row (int16 dim, int16 unused, big-endian float32s), with its length."""
+    dim = matrix.shape[1]
+    head = struct.pack(">ihh", 4 + 4 * dim, dim, 0)
+    return [head + row.tobytes() for row in np.ascontiguousarray(matrix, dtype=">f4")]
+
+
+def copy_block(catalogue: Catalogue, model_id: str, block: int, start: int, stop: int) -> bytes:
+    """Rows [start, stop) of data block ``block`` in binary COPY format (header and trailer included)."""
+    from django.conf import settings
+
+    from search_service.stickers.blending import blend
+
+    weight = settings.SEARCH_TEXT_WEIGHT
+    image, text = catalogue.block(block)
+    metadata = catalogue.metadata(block)
+    first = block * BLOCK
+    rows = range(max(start, first), min(stop, first + BLOCK))
+    texts = [has_text(row) for row in rows]
+    local = [row - first for row in rows]
+    blended = np.stack([blend(image[i], text[i] if t else None, weight) for i, t in zip(local, texts, strict=True)])
+    image_bytes, text_bytes, blended_bytes = _vectors(image[local]), _vectors(text[local]), _vectors(blended)
+    now = struct.pack(">iq", 8, (datetime.now(UTC) - POSTGRES_EPOCH) // timedelta(microseconds=1))
+    fixed = struct.pack(">ii", 4, 256) * 2  # width, height
+    null = struct.pack(">i", -1)
+    weight_bytes = struct.pack(">id", 8, weight)
+    out = [b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)]
+    for k, (row, with_text) in enumerate(zip(rows, texts, strict=True)):
+        name = filename(row)
+        title, tags = metadata[local[k]] if with_text else ("", [])
+        out += [
+            struct.pack(">h", 13),
+            _text(name),
+            _text(hashlib.sha256(name.encode()).hexdigest()),
+            fixed,
+            _text(title),
+            _tags(tags),
+            _text(model_id),
+            image_bytes[k],
+            text_bytes[k] if with_text else null,
+            blended_bytes[k],
+            weight_bytes,
+            now,
+            now,
         ]
+    out.append(struct.pack(">h", -1))
+    return b"".join(out)
 
 
 def write_rows(catalogue: Catalogue, model_id: str, start: int, stop: int, progress: Callable[[int], None]) -> None:
-    from search_service.stickers.models import Sticker
+    """Rows [start, stop) of a generated catalogue, one binary COPY (and transaction) per data block: a load can
+    stop anywhere and go on from the rows already there."""
+    from django.db import connection, transaction
 
-    done = start
-    for rows in generated_rows(catalogue, model_id, start, stop):
-        Sticker.objects.bulk_create(rows, batch_size=BATCH)
-        done += len(rows)
-        progress(done)
+    for block in range(start // BLOCK, (stop + BLOCK - 1) // BLOCK):
+        data = copy_block(catalogue, model_id, block, start, stop)
+        with transaction.atomic(), connection.cursor() as cursor:
+            sql = f"COPY stickers_sticker ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+            cursor.cursor.copy_expert(sql, io.BytesIO(data))
+        progress(min(stop, (block + 1) * BLOCK))
 
 
 def load_demo(demo: DemoStickers, model_id: str) -> np.ndarray:
@@ -163,6 +218,8 @@ def build_indexes(model_id: str, dim: int, max_build_minutes: float) -> tuple[fl
     started = time.perf_counter()
     try:
         vector_index.ensure_vector_indexes(model_id, dim)
+        for notice in connection.connection.notices:  # pgvector says when the graph outgrew maintenance_work_mem
+            print(f"  PostgreSQL: {notice.strip()}")
         return time.perf_counter() - started, True, samples
     except Exception as exc:  # statement_timeout: report how far it got
         if "statement timeout" not in str(exc):
@@ -175,6 +232,23 @@ def build_indexes(model_id: str, dim: int, max_build_minutes: float) -> tuple[fl
         with connection.cursor() as cursor:
             cursor.execute("RESET maintenance_work_mem")
             cursor.execute("RESET statement_timeout")
+
+
+def storage_cells(model_id: str, dim: int) -> tuple[str, str, str]:
+    """MB of the blended and image HNSW indexes and of the sticker table (heap and TOAST, without indexes)."""
+    from django.db import connection
+
+    from search_service.stickers import vector_index
+
+    names = [vector_index.index_name(column, model_id, dim) for column in ("blended_embedding", "image_embedding")]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(%s::regclass), pg_relation_size(%s::regclass), "
+            "pg_table_size('stickers_sticker'::regclass)",
+            names,
+        )
+        sizes = cursor.fetchone()
+    return tuple(f"{size / 1e6:.1f}" for size in sizes)  # type: ignore[return-value]
 
 
 def watch_build(stop: threading.Event, samples: list[ProgressSample]) -> None:

@@ -80,7 +80,7 @@ class SizeResult:
 class CurvePoint(NamedTuple):
     m: int
     ef_construction: int
-    build_s: float
+    build_s: float | None  # None: the production index built above, not rebuilt
     ef_search: int
     recall: float
     p50: float
@@ -90,7 +90,7 @@ class CurvePoint(NamedTuple):
 @dataclass
 class Run:
     sizes: list[SizeResult] = field(default_factory=list)
-    builds: list[tuple[str, str]] = field(default_factory=list)  # (N, build time or how far it got)
+    builds: list[tuple[str, ...]] = field(default_factory=list)  # (N, build time or how far it got, sizes)
     curve: list[CurvePoint] = field(default_factory=list)
     loads: list[str] = field(default_factory=list)
 
@@ -194,9 +194,9 @@ def run_sizes(setup: Setup) -> Run:
         if not facts.built:
             note = catalogue.extrapolate(facts.progress, facts.build_s or 0.0)
             print(f"  HNSW build {note}")
-            run.builds.append((f"{n:,}", note))
+            run.builds.append((f"{n:,}", note, "-", "-", "-"))
             break
-        run.builds.append((f"{n:,}", facts.build_cell()))
+        run.builds.append((f"{n:,}", facts.build_cell(), *catalogue.storage_cells(setup.model_id, setup.catalogue.dim)))
         run.loads.append(common.loadavg())
         largest = n == setup.sizes[-1]
         blended = setup.catalogue.blended_upto(n, setup.weight)
@@ -350,8 +350,10 @@ def trade_off_curve(setup: Setup, blended: np.ndarray, configs: list[tuple[int, 
     points = []
     try:
         for m, ef_construction in configs:
-            seconds = build_blended(setup.model_id, setup.catalogue.dim, m, ef_construction)
-            print(f"  blended index m={m} ef_construction={ef_construction}: built in {seconds:.1f} s", flush=True)
+            seconds: float | None = None  # the production index alone is the one already built
+            if configs != [(setup.m, setup.ef_construction)]:
+                seconds = build_blended(setup.model_id, setup.catalogue.dim, m, ef_construction)
+                print(f"  blended index m={m} ef_construction={ef_construction}: built in {seconds:.1f} s", flush=True)
             for ef in [int(x) for x in setup.args.ef_values.split(",")]:
                 settings.SEARCH_HNSW_EF_SEARCH = ef
                 times = sql_latency(setup.model_id, setup.queries, setup.args.warmup, exact=False)
@@ -474,7 +476,7 @@ def section_lines(setup: Setup, run: Run) -> list[str]:
         (
             p.m,
             p.ef_construction,
-            f"{p.build_s:.1f}",
+            "built above" if p.build_s is None else f"{p.build_s:.1f}",
             p.ef_search,
             f"{p.recall:.3f}",
             common.fmt_ms(p.p50),
@@ -501,8 +503,8 @@ def section_lines(setup: Setup, run: Run) -> list[str]:
         f"{setup.ef_construction}, ef_search={setup.ef_search or 'by catalogue size'}, iterative scan in strict "
         "order), the exact score. "
         f"{args.queries} timed queries per HNSW cell, {args.exact_queries} per exact cell, a different query vector "
-        f"each time, after {args.warmup} untimed searches with other vectors. Milliseconds. The machine is shared "
-        "with other agents' jobs (load average above).",
+        f"each time, after {args.warmup} untimed searches with other vectors. Milliseconds. Other jobs on the "
+        "machine show in the load average above.",
         "",
         "Latency and recall per catalogue size. Exact pgvector = the same query as an exact scan "
         "(`selectors.search(exact=True)`: sequential scan and top-N sort, recall 1.0); HNSW = the production path; "
@@ -539,7 +541,7 @@ def section_lines(setup: Setup, run: Run) -> list[str]:
         "configured m/ef_construction, maintenance_work_mem=3GB, CREATE INDEX CONCURRENTLY through "
         "`ensure_vector_indexes`:",
         "",
-        *common.table(["N", "build time"], run.builds),
+        *common.table(["N", "build time", "blended index MB", "image index MB", "table MB (heap + TOAST)"], run.builds),
     ]
 
 

@@ -214,8 +214,8 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], table: list[Row
         f"different query vectors after {args.warmup} warm-up searches with others (shared_buffers 128MB: a larger "
         "index is read partly from the OS page cache). "
         f"Exact rows over {args.exact_queries} queries; usearch: one thread, vectors in memory (its MB), the same "
-        "m/ef_construction as the last pgvector config, its expansion_search = ef_search. Milliseconds. The machine "
-        "is shared with other agents' jobs (load average above).",
+        "m/ef_construction as the last pgvector config, its expansion_search = ef_search. Milliseconds. Other jobs "
+        "on the machine show in the load average above.",
         "",
         *common.table(
             ["N", "scan", "m", "ef_construction", "build s", "MB", "ef_search", "recall@10", "p50", "p99"], table
