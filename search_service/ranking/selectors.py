@@ -45,7 +45,6 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import OperationalError, connections
-from pgvector import Vector
 from psycopg2 import errors as pg_errors
 
 from search_service.core.db_router import read_alias
@@ -53,7 +52,7 @@ from search_service.stickers.errors import BlendOutdated, ModelMismatch
 from search_service.stickers.models import Sticker
 from search_service.stickers.selectors import index_model_ids
 from search_service.stickers.signals import index_changed
-from search_service.stickers.vector_index import column_expr, query_expr
+from search_service.stickers.vector_index import column_expr, query_expr, vector_literal
 from servicekit.caching import LRU
 
 from .errors import MAX_RESULT_WINDOW, ResultWindowExceeded, SearchTimeout
@@ -257,7 +256,7 @@ def search(
     """  # noqa: S608
     prelude, knobs = _settings_prelude(exact=exact, ef_search=ef_search_for(size))
     params |= {
-        "q": Vector._to_db(query_vector),
+        "q": vector_literal(query_vector),
         "model": model_id,
         "w": w,
         "limit": limit,
@@ -291,5 +290,5 @@ def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
         LIMIT %(k)s
     """  # noqa: S608
     prelude, knobs = _settings_prelude(exact=exact, ef_search=min(max(ef_search_for(size), k), MAX_EF_SEARCH))
-    rows = _run(prelude + sql, {"q": Vector._to_db(reference), "model": model_id, "k": k, **knobs})
+    rows = _run(prelude + sql, {"q": vector_literal(reference), "model": model_id, "k": k, **knobs})
     return [Hit(filename, float(score), title) for id_, filename, title, score in rows if id_ != sticker.id][:limit]

@@ -23,12 +23,14 @@ client-side), otherwise the partial index's predicate cannot be proven. Each ind
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import threading
 from typing import TYPE_CHECKING, cast
 
+import numpy as np
 from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import connection
@@ -80,6 +82,19 @@ def column_expr(column: str, dim: int, alias: str = "s") -> str:
 def query_expr(param: str, dim: int) -> str:
     """A query vector parameter (``%(param)s``, sent as pgvector text) cast like :func:`column_expr`."""
     return f"%({param})s::{STORAGE}({int(dim)})"
+
+
+@functools.cache
+def _literal_format(dim: int) -> str:
+    return "[" + ",".join(["%.9g"] * dim) + "]"
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    """A query vector as pgvector text, for :func:`query_expr`'s parameter: each float32 component with 9
+    significant digits, which read back as the same float32. One format call: about a third of the time of
+    ``pgvector.Vector``'s shortest-repr text of the float64 values (17 digits), and a shorter string to parse."""
+    values = np.asarray(vector, dtype=np.float32).ravel()
+    return _literal_format(len(values)) % tuple(values.tolist())
 
 
 def _existing() -> dict[str, tuple[bool, dict]]:

@@ -9,7 +9,13 @@ from django.db import connection
 from search_service.ranking import selectors
 from search_service.stickers.models import Sticker
 from search_service.stickers.services import add_sticker
-from search_service.stickers.vector_index import _existing, drop_stale_vector_indexes, ensure_vector_indexes, index_name
+from search_service.stickers.vector_index import (
+    _existing,
+    drop_stale_vector_indexes,
+    ensure_vector_indexes,
+    index_name,
+    vector_literal,
+)
 from testkit.images import png
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +120,14 @@ def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
         index_name("blended_embedding", "model-a", 8),
     }
     assert not _existing()
+
+
+def test_a_query_vector_travels_to_postgresql_as_the_same_float32_components():
+    rng = np.random.default_rng(7)
+    vector = np.concatenate([rng.standard_normal(380), [1e-38, -3.4e38, 0.0, 1 / 3]]).astype(np.float32)
+    literal = vector_literal(vector)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::vector::text", [literal])
+        stored = np.array(cursor.fetchone()[0].strip("[]").split(","), dtype=np.float32)
+    assert np.array_equal(stored, vector)
+    assert np.array_equal(np.array(literal.strip("[]").split(","), dtype=np.float32), vector)
