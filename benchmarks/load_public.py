@@ -2,18 +2,20 @@
 
     .venv/bin/python -m benchmarks.load_public [--stickers 10000] [--data uniform|seeded] [--model auto]
         [--duration 15] [--repeats 3] [--concurrency 8,32] [--result-cache 0,30] [--clients 1000]
-        [--base-tree DIR] [--profile] [--pg-log FILE] [--keep] [--no-write]
+        [--gunicorn sticker=2x8,search=2x4] [--redis URL] [--base-tree DIR] [--profile] [--pg-log FILE]
+        [--section NAME] [--keep] [--no-write]
 
 Set-up (127.0.0.1 only): search_service's table in ``bench_load`` (``bench_load_seeded``) gets ``--stickers``
 generated stickers (``--data``: uniform random unit vectors, HNSW's worst case, or seeded ones, noisy copies of the
 demo stickers' real embeddings; loaded and HNSW-indexed by ``benchmarks.catalogue``, as in ``search_latency.py``);
 sticker_service gets a fresh ``bench_sticker`` database. Both run under gunicorn with their own
-``gunicorn.conf.py`` (search_service 2 workers x 4 threads, sticker_service 2 workers x 8 threads, access logs on,
+``gunicorn.conf.py`` (by default search_service 2 workers x 4 threads, sticker_service 2 workers x 8 threads;
+``--gunicorn`` sets other counts through STICKER_WORKERS/THREADS and SEARCH_WORKERS/THREADS; access logs on,
 into a file), the service token set, and sticker_service talking to search_service over HTTP.
 
 Clients: with ``--clients N`` (default 1000) every request comes from one of N client addresses (X-Forwarded-For,
 drawn at random; sticker_service trusts one proxy), so the per-client rate limit of the public search stays on at
-its default (120/minute) and its store (the database cache: REDIS_URL is empty) and the distinct-client rows of
+its default (120/minute) and its store (the database cache, or Redis with ``--redis``) and the distinct-client rows of
 the query log work as they would for N real clients. ``--clients 0``: one client, the rate limit lifted
 (``THROTTLE_RATE_SEARCH=``).
 
@@ -193,7 +195,10 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--clients", type=int, default=1000, help="client addresses (0: one, rate limit lifted)")
     parser.add_argument("--base-tree", type=Path, help="another checkout to measure first (before/after)")
+    parser.add_argument("--gunicorn", default="sticker=2x8,search=2x4", help="workers x threads per service")
+    parser.add_argument("--redis", default="", help="sticker_service's REDIS_URL (its cache and rate store)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--section", default="", help="a name for a separate RESULTS.md section")
     parser.add_argument("--pg-log", type=Path, default=common.REPO / ".data" / "pg" / "server.log")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--no-write", action="store_true")
@@ -206,7 +211,24 @@ def arguments() -> argparse.Namespace:
         raise SystemExit("--clients: 0..65536")
     args.levels = [int(c) for c in args.concurrency.split(",")]
     args.ttls = [float(t) for t in args.result_cache.split(",")]
+    try:
+        args.processes = {
+            name: tuple(int(n) for n in size.split("x", 1))
+            for name, size in (part.split("=", 1) for part in args.gunicorn.split(","))
+        }
+        assert set(args.processes) == {"sticker", "search"} and all(len(v) == 2 for v in args.processes.values())
+    except (ValueError, AssertionError):
+        raise SystemExit("--gunicorn: sticker=<workers>x<threads>,search=<workers>x<threads>") from None
     return args
+
+
+def size(args: argparse.Namespace, service: str) -> str:
+    return "x".join(map(str, args.processes[service]))
+
+
+def gunicorn_env(args: argparse.Namespace, service: str) -> dict[str, str]:
+    workers, threads = args.processes[service]
+    return {f"{service.upper()}_WORKERS": str(workers), f"{service.upper()}_THREADS": str(threads)}
 
 
 def _commit(root: Path) -> str:
@@ -241,6 +263,7 @@ def set_up(args: argparse.Namespace) -> Stack:
         SEARCH_BIND=f"127.0.0.1:{search_port}",
         SEARCH_SERVICE_TOKEN=token,
         SEARCH_MEDIA_ROOT=str(work / "media"),
+        **gunicorn_env(args, "search"),
     )
     clients = {"THROTTLE_NUM_PROXIES": "1"} if args.clients else {"THROTTLE_RATE_SEARCH": ""}
     sticker_env = common.service_env(
@@ -249,7 +272,9 @@ def set_up(args: argparse.Namespace) -> Stack:
         STICKER_BIND=f"127.0.0.1:{sticker_port}",
         SEARCH_SERVICE_URL=f"http://127.0.0.1:{search_port}",
         SEARCH_SERVICE_TOKEN=token,
+        REDIS_URL=args.redis,
         **clients,
+        **gunicorn_env(args, "sticker"),
     )
     for tree in trees:
         common.create_database(tree.sticker_db, fresh=True, vector=False)
@@ -383,7 +408,12 @@ def measure_ttl(
 def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measured) -> list[str]:
     clients = (
         f"requests from {args.clients:,} client addresses (X-Forwarded-For, one trusted proxy), the public search "
-        "rate limit on at its default (120/minute per client; the database cache as its store, REDIS_URL empty)"
+        "rate limit on at its default (120/minute per client; "
+        + (
+            f"Redis as its store, REDIS_URL={args.redis})"
+            if args.redis
+            else "the database cache as its store, REDIS_URL empty)"
+        )
         if args.clients
         else "one client, the public search rate limit lifted"
     )
@@ -391,8 +421,11 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measu
         f"`.venv/bin/python -m benchmarks.load_public --stickers {args.stickers} --data {args.data} --duration "
         f"{args.duration} --repeats {args.repeats} --concurrency {args.concurrency} --result-cache "
         f"{args.result_cache} --clients {args.clients}"
+        + (f" --gunicorn {args.gunicorn}" if args.gunicorn != "sticker=2x8,search=2x4" else "")
+        + (f" --redis {args.redis}" if args.redis else "")
         + (f" --base-tree {args.base_tree}" if args.base_tree else "")
         + (" --profile" if args.profile else "")
+        + (f" --section {args.section}" if args.section else "")
         + "`"
     )
     lines = [
@@ -400,7 +433,8 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measu
         "",
         f"{command}: {common.model_label(env)}, {args.stickers:,} stickers ({args.data} vectors). wrk on 127.0.0.1 "
         "against sticker_service's `GET /api/search/` (limit 10), which calls search_service over HTTP; both under "
-        "gunicorn with their default gunicorn.conf.py (search 2x4, sticker 2x8 threads), access logs on; "
+        f"gunicorn with their gunicorn.conf.py (workers x threads: search {size(args, 'search')}, "
+        f"sticker {size(args, 'sticker')}), access logs on; "
         f"{clients}; search_service's result cache (SEARCH_RESULT_CACHE_TTL, off by default) as listed. wrk, both "
         f"services and PostgreSQL share the same 2 cores. {args.duration} s per run, {args.repeats} runs per row "
         "(median; all runs listed)"
@@ -474,6 +508,11 @@ def main() -> None:
     key, title = "load-public", "Public search under load"
     if args.data != "uniform":
         key, title = f"{key}-{args.data}", f"{title} ({args.data} data)"
+    if args.section:
+        key, title = (
+            f"{key}-{args.section}",
+            f"{title[:-1]}, {args.section})" if title.endswith(")") else f"{title} ({args.section})",
+        )
     common.write_section(key, title, section_lines(args, stack.env, measured), write=not args.no_write)
 
 
