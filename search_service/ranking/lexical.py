@@ -97,6 +97,10 @@ class LexicalQuery:
             for tsquery, _ in alternatives
         )
 
+    def all_rare(self, max_matches: int) -> bool:
+        """Whether :meth:`rare` matches every sticker that holds any of the words."""
+        return all(documents <= max_matches for documents in self.documents)
+
 
 def idf(documents: int, catalogue: int) -> float:
     """BM25's idf: a word in every sticker weighs ~0, one in half of them ~0.69, one in a single sticker of 2,000

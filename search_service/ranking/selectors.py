@@ -26,10 +26,12 @@ distance whatever the LIMIT, so a page is a slice of that stream and pages of an
 by an exact scan (ties by id). With boosts, the first ``offset + limit + len(boosts)`` stickers of that stream and
 the boosted stickers (wherever they are) are re-sorted by score + boost (ties by id): the top ``offset + limit`` of
 that union equals the top of the whole boosted ranking, so pages stay stable for the same boosts. The full text
-joins the same union: the stream is read at least SEARCH_LEXICAL_NEAREST deep, the rare words' holders (computed in
-the same statement, GIN index on ``search_tsv``) are added to the candidates and everything is sorted by the fused
-score; a sticker outside the union has no lexical score and no boost, so at least ``offset + limit`` candidates of
-the stream score at least as high: the union's top is the top of the whole fused ranking, for any page size.
+joins the same union: the stream is read at least SEARCH_LEXICAL_NEAREST deep if a word is common, the rare
+words' holders (computed in the same statement, GIN index on ``search_tsv``) are added to the candidates and
+everything is sorted by the fused score; a sticker outside the union has no lexical score and no boost, so at least
+``offset + limit`` candidates of the stream score at least as high: the union's top is the top of the whole fused
+ranking, for any page size. When every query word is rare, every sticker with a lexical score is among the rare
+words' holders, so the stream is read only ``offset + limit + len(boosts)`` deep (the same argument holds).
 
 Every statement carries its settings (``set_config(..., true)`` in the same string: one round trip), among them
 ``statement_timeout`` = SEARCH_STATEMENT_TIMEOUT_MS, so an abandoned query stops in PostgreSQL too, and the
@@ -217,8 +219,11 @@ def search(
         if words:
             score.append("%(beta)s * c.lex")
             params["beta"] = beta
-            depth = max(depth, settings.SEARCH_LEXICAL_NEAREST)
             rare = fused.rare(settings.SEARCH_LEXICAL_MAX_MATCHES)
+            if not fused.all_rare(settings.SEARCH_LEXICAL_MAX_MATCHES):
+                # A common word scores in the stream's first SEARCH_LEXICAL_NEAREST only; with rare words alone,
+                # every sticker that has a lexical score is among their holders, so the page's depth suffices.
+                depth = max(depth, settings.SEARCH_LEXICAL_NEAREST)
             if rare:
                 ctes.append(
                     f"matched AS (SELECT s.id, -{distance} AS vector, {lex} AS lex FROM {TABLE} s "  # noqa: S608
