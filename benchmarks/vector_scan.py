@@ -1,7 +1,8 @@
 """The vector scan's physical limits side by side, in one run; writes its RESULTS.md section.
 
     .venv/bin/python -m benchmarks.vector_scan [--sizes 1000,10000,100000]
-        [--configs vector:16:200,halfvec:16:200,halfvec:32:200] [--ef-values 40,80,160,400] [--no-write]
+        [--configs vector:16:200,halfvec:16:200,halfvec:32:200] [--ef-values 40,80,160,400] [--in-memory-only]
+        [--usearch-threads 1] [--no-write]
 
 Seeded data (``benchmarks.data``: noisy copies of the demo stickers' real embeddings, queried with the real
 embeddings of their tag words), rows 0..N in one database per size (``bench_vec_<N/1000>k_seeded``, kept for the next
@@ -12,15 +13,19 @@ order) runs at each ``--ef-values`` ef_search: recall@10 against the exact top 1
 score, and SQL p50/p99. Beside it, over the same vectors: the exact pgvector scan (``exact=True``, halfvec),
 numpy's exact scan in memory, and usearch (an in-memory HNSW library, float16 vectors, the same m and
 ef_construction as the last config) at the same ef values: the floor of a graph search without a database.
+``--in-memory-only``: numpy and usearch alone (no database), e.g. at 1M beside ``search_latency.py``'s pgvector rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 
+import django
 import numpy as np
+from django.conf import settings
 
 from benchmarks import catalogue, common
 from benchmarks.data import Catalogue, exact_top
@@ -48,6 +53,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--exact-queries", type=int, default=50)
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--in-memory-only", action="store_true", help="numpy and usearch only, no database")
+    parser.add_argument("--usearch-threads", type=int, default=1, help="threads of usearch's build (search: one)")
     parser.add_argument("--section", default="", help="a name for a separate RESULTS.md section (e.g. a re-run)")
     parser.add_argument("--no-write", action="store_true")
     return parser.parse_args()
@@ -108,14 +115,16 @@ def build(config: Config, model_id: str, dim: int) -> tuple[float, int]:
     return seconds, size
 
 
-def usearch_rows(blended: np.ndarray, queries: np.ndarray, recall_queries: np.ndarray, config: Config, efs: list[int]):
+def usearch_rows(
+    blended: np.ndarray, queries: np.ndarray, recall_queries: np.ndarray, config: Config, efs: list[int], threads: int
+):
     from usearch.index import Index
 
     index = Index(
         ndim=blended.shape[1], metric="ip", dtype="f16", connectivity=config.m, expansion_add=config.ef_construction
     )
     started = time.perf_counter()
-    index.add(np.arange(len(blended)), blended, threads=1)
+    index.add(np.arange(len(blended)), blended, threads=threads)
     seconds = time.perf_counter() - started
     rows = []
     for ef in efs:
@@ -180,7 +189,9 @@ def in_memory_rows(args: argparse.Namespace, n: int, data: Catalogue, blended: n
         )
     ]
     last = Config.parse(args.configs.split(",")[-1])
-    seconds, memory, searches = usearch_rows(blended, queries, queries[: args.recall_queries], last, efs(args))
+    seconds, memory, searches = usearch_rows(
+        blended, queries, queries[: args.recall_queries], last, efs(args), args.usearch_threads
+    )
     for ef, recall, times in searches:
         build_cells = (last.m, last.ef_construction, f"{seconds:.1f}", f"{memory / 1e6:.1f}")
         rows.append((f"{n:,}", "usearch f16 (in memory)", *build_cells, ef, f"{recall:.3f}", *p50_p99(times)))
@@ -213,7 +224,8 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], table: list[Row
         f"the exact full-precision top 10 ({args.recall_queries} queries), SQL p50/p99 over {args.queries} "
         f"different query vectors after {args.warmup} warm-up searches with others (shared_buffers 128MB: a larger "
         "index is read partly from the OS page cache). "
-        f"Exact rows over {args.exact_queries} queries; usearch: one thread, vectors in memory (its MB), the same "
+        f"Exact rows over {args.exact_queries} queries; usearch: built with {args.usearch_threads} thread(s), searched "
+        "with one, vectors in memory (its MB), the same "
         "m/ef_construction as the last pgvector config, its expansion_search = ef_search. Milliseconds. Other jobs "
         "on the machine show in the load average above.",
         "",
@@ -230,11 +242,19 @@ def main() -> None:
     loads = [common.loadavg()]
     for n in [int(x) for x in args.sizes.split(",")]:
         print(f"\n== N = {n:,}", flush=True)
-        model_id, data = load(f"bench_vec_{n // 1000}k_seeded", n, env)
-        from django.conf import settings
+        if args.in_memory_only:
+            from search_service.encoders.loader import get_encoder
 
+            if not settings.configured:
+                os.environ.update(common.service_env("search", "bench_unused", **env))
+                os.environ["DJANGO_SETTINGS_MODULE"] = "search_service.config.settings"
+                django.setup()
+            data = Catalogue.of("seeded", get_encoder())
+        else:
+            model_id, data = load(f"bench_vec_{n // 1000}k_seeded", n, env)
         blended = data.blended_upto(n, settings.SEARCH_TEXT_WEIGHT)
-        table += pgvector_rows(args, n, model_id, data, blended)
+        if not args.in_memory_only:
+            table += pgvector_rows(args, n, model_id, data, blended)
         table += in_memory_rows(args, n, data, blended)
         loads.append(common.loadavg())
     common.write_section(
