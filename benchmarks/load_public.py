@@ -10,8 +10,9 @@ generated stickers (``--data``: uniform random unit vectors, HNSW's worst case, 
 demo stickers' real embeddings; loaded and HNSW-indexed by ``benchmarks.catalogue``, as in ``search_latency.py``);
 sticker_service gets a fresh ``bench_sticker`` database. Both run under gunicorn with their own
 ``gunicorn.conf.py`` (by default search_service 2 workers x 4 threads, sticker_service 2 workers x 8 threads;
-``--gunicorn`` sets other counts through STICKER_WORKERS/THREADS and SEARCH_WORKERS/THREADS; access logs on,
-into a file), the service token set, and sticker_service talking to search_service over HTTP.
+``--gunicorn`` sets other counts through STICKER_WORKERS/THREADS and SEARCH_WORKERS/THREADS, several separated by
+``;`` measured one after the other in the same run (``--profile`` profiles the first); access logs on, into a
+file), the service token set, and sticker_service talking to search_service over HTTP.
 
 Clients: with ``--clients N`` (default 1000) every request comes from one of N client addresses (X-Forwarded-For,
 drawn at random; sticker_service trusts one proxy), so the per-client rate limit of the public search stays on at
@@ -53,6 +54,7 @@ from benchmarks import catalogue, common, profiling
 from benchmarks.data import Catalogue, add_data_option
 
 STICKER_DB = "bench_sticker"
+DEFAULT_GUNICORN = "sticker=2x8,search=2x4"  # the services' gunicorn.conf.py defaults
 SEARCH_PATH = "/api/search/?limit=10&query="
 # One script for both kinds: repeated (one query) or unique (a new one per request), from ``clients`` addresses.
 LUA = f"""
@@ -195,7 +197,9 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--clients", type=int, default=1000, help="client addresses (0: one, rate limit lifted)")
     parser.add_argument("--base-tree", type=Path, help="another checkout to measure first (before/after)")
-    parser.add_argument("--gunicorn", default="sticker=2x8,search=2x4", help="workers x threads per service")
+    parser.add_argument(
+        "--gunicorn", default=DEFAULT_GUNICORN, help="workers x threads per service; several separated by ';'"
+    )
     parser.add_argument("--redis", default="", help="sticker_service's REDIS_URL (its cache and rate store)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--section", default="", help="a name for a separate RESULTS.md section")
@@ -211,24 +215,33 @@ def arguments() -> argparse.Namespace:
         raise SystemExit("--clients: 0..65536")
     args.levels = [int(c) for c in args.concurrency.split(",")]
     args.ttls = [float(t) for t in args.result_cache.split(",")]
-    try:
-        args.processes = {
-            name: tuple(int(n) for n in size.split("x", 1))
-            for name, size in (part.split("=", 1) for part in args.gunicorn.split(","))
-        }
-        assert set(args.processes) == {"sticker", "search"} and all(len(v) == 2 for v in args.processes.values())
-    except (ValueError, AssertionError):
-        raise SystemExit("--gunicorn: sticker=<workers>x<threads>,search=<workers>x<threads>") from None
+    args.processes = [processes(config) for config in args.gunicorn.split(";")]
     return args
 
 
-def size(args: argparse.Namespace, service: str) -> str:
-    return "x".join(map(str, args.processes[service]))
+def processes(config: str) -> dict[str, tuple[int, int]]:
+    """``sticker=2x8,search=2x4`` -> {service: (workers, threads)}."""
+    try:
+        parsed = {
+            name: (int(size.split("x")[0]), int(size.split("x")[1]))
+            for name, size in (part.split("=", 1) for part in config.split(","))
+        }
+        assert set(parsed) == {"sticker", "search"}
+    except (ValueError, IndexError, AssertionError):
+        raise SystemExit("--gunicorn: sticker=<workers>x<threads>,search=<workers>x<threads>[;...]") from None
+    return parsed
 
 
-def gunicorn_env(args: argparse.Namespace, service: str) -> dict[str, str]:
-    workers, threads = args.processes[service]
-    return {f"{service.upper()}_WORKERS": str(workers), f"{service.upper()}_THREADS": str(threads)}
+def describe(config: dict[str, tuple[int, int]]) -> str:
+    return ", ".join(f"{service} {workers}x{threads}" for service, (workers, threads) in config.items())
+
+
+def gunicorn_env(config: dict[str, tuple[int, int]]) -> dict[str, str]:
+    return {
+        f"{service.upper()}_{name}": str(value)
+        for service, counts in config.items()
+        for name, value in zip(("WORKERS", "THREADS"), counts, strict=True)
+    }
 
 
 def _commit(root: Path) -> str:
@@ -263,7 +276,6 @@ def set_up(args: argparse.Namespace) -> Stack:
         SEARCH_BIND=f"127.0.0.1:{search_port}",
         SEARCH_SERVICE_TOKEN=token,
         SEARCH_MEDIA_ROOT=str(work / "media"),
-        **gunicorn_env(args, "search"),
     )
     clients = {"THROTTLE_NUM_PROXIES": "1"} if args.clients else {"THROTTLE_RATE_SEARCH": ""}
     sticker_env = common.service_env(
@@ -274,7 +286,6 @@ def set_up(args: argparse.Namespace) -> Stack:
         SEARCH_SERVICE_TOKEN=token,
         REDIS_URL=args.redis,
         **clients,
-        **gunicorn_env(args, "sticker"),
     )
     for tree in trees:
         common.create_database(tree.sticker_db, fresh=True, vector=False)
@@ -356,19 +367,25 @@ def profile_run(
 def measure(stack: Stack, args: argparse.Namespace) -> Measured:
     """Every checkout, result-cache setting, concurrency and kind of query, through both services under gunicorn."""
     result = Measured()
-    for tree in stack.trees:
-        sticker_env = {**stack.sticker_env, "STICKER_DATABASE_URL": common.db_url(tree.sticker_db)}
-        log = stack.work / f"{tree.sticker_db}.log"
+    for tree, config in [(tree, config) for tree in stack.trees for config in args.processes]:
+        if len(args.processes) > 1:
+            tree = Tree(f"{tree.label}, {describe(config)}", tree.root, tree.sticker_db)
+        sticker_env = {
+            **stack.sticker_env,
+            **gunicorn_env(config),
+            "STICKER_DATABASE_URL": common.db_url(tree.sticker_db),
+        }
+        log = stack.work / f"{tree.label}.log"
         sticker = common.Gunicorn(tree.sticker_dir, sticker_env, stack.sticker_port, log)
         try:
             for ttl in args.ttls:
-                search_env = {**stack.search_env, "SEARCH_RESULT_CACHE_TTL": str(ttl)}
+                search_env = {**stack.search_env, **gunicorn_env(config), "SEARCH_RESULT_CACHE_TTL": str(ttl)}
                 search = common.Gunicorn(tree.search_dir, search_env, stack.search_port, stack.work / "search.log")
                 try:
                     search.start(headers={"Authorization": f"Bearer {stack.token}"})
                     if sticker.process is None:
                         sticker.start()
-                    measure_ttl(stack, tree, args, ttl, search, sticker, result)
+                    measure_ttl(stack, tree, args, ttl, search, sticker, result, config is args.processes[0])
                 finally:
                     search.stop()
         finally:
@@ -386,6 +403,7 @@ def measure_ttl(
     search: common.Gunicorn,
     sticker: common.Gunicorn,
     result: Measured,
+    profile: bool,
 ) -> None:
     """The rows of one checkout and result-cache setting (both services running); the profiles without the cache."""
     base = sticker.url
@@ -398,7 +416,7 @@ def measure_ttl(
             row = measure_cell(stack, base, concurrency, kind, args, groups, result.loads)
             result.rows.append((tree.label, f"{ttl:g} s" if ttl else "off", *row))
             print(result.rows[-1], flush=True)
-    if args.profile and not ttl:
+    if profile and not ttl:
         workers = {"sticker_service": sticker.pids()[1:], "search_service": search.pids()[1:]}
         for kind in ("repeated", "unique"):
             result.profiles.append((tree.label, kind, *profile_run(stack, tree, kind, args, workers)))
@@ -421,7 +439,7 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measu
         f"`.venv/bin/python -m benchmarks.load_public --stickers {args.stickers} --data {args.data} --duration "
         f"{args.duration} --repeats {args.repeats} --concurrency {args.concurrency} --result-cache "
         f"{args.result_cache} --clients {args.clients}"
-        + (f" --gunicorn {args.gunicorn}" if args.gunicorn != "sticker=2x8,search=2x4" else "")
+        + (f" --gunicorn '{args.gunicorn}'" if args.gunicorn != DEFAULT_GUNICORN else "")
         + (f" --redis {args.redis}" if args.redis else "")
         + (f" --base-tree {args.base_tree}" if args.base_tree else "")
         + (" --profile" if args.profile else "")
@@ -433,8 +451,8 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measu
         "",
         f"{command}: {common.model_label(env)}, {args.stickers:,} stickers ({args.data} vectors). wrk on 127.0.0.1 "
         "against sticker_service's `GET /api/search/` (limit 10), which calls search_service over HTTP; both under "
-        f"gunicorn with their gunicorn.conf.py (workers x threads: search {size(args, 'search')}, "
-        f"sticker {size(args, 'sticker')}), access logs on; "
+        f"gunicorn with their gunicorn.conf.py (workers x threads: {' / '.join(map(describe, args.processes))}), "
+        "access logs on; "
         f"{clients}; search_service's result cache (SEARCH_RESULT_CACHE_TTL, off by default) as listed. wrk, both "
         f"services and PostgreSQL share the same 2 cores. {args.duration} s per run, {args.repeats} runs per row "
         "(median; all runs listed)"

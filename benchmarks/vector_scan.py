@@ -216,8 +216,11 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], table: list[Row
         common.machine_line(loads),
         "",
         f"`.venv/bin/python -m benchmarks.vector_scan --sizes {args.sizes} --configs {args.configs} --ef-values "
-        f"{args.ef_values}{' --section ' + args.section if args.section else ''}`: {common.model_label(env)}; "
-        "seeded data, rows 0..N (one database per size). Each "
+        f"{args.ef_values}{' --in-memory-only' if args.in_memory_only else ''}"
+        f"{f' --usearch-threads {args.usearch_threads}' if args.usearch_threads != 1 else ''}"
+        f"{' --section ' + args.section if args.section else ''}`: {common.model_label(env)}; "
+        + ("numpy and usearch only, no database (no pgvector rows); " if args.in_memory_only else "")
+        + "seeded data, rows 0..N (one database per size). Each "
         "pgvector row: the blended inner-product index alone, built with that storage type, m and "
         "ef_construction (build seconds, index MB), then the production query (`selectors.search`, first page of "
         "10, iterative scan in strict order, forced onto HNSW at every size) at that ef_search: recall@10 against "
