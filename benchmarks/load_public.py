@@ -136,6 +136,15 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
+def cpu_groups(args: argparse.Namespace) -> list[str]:
+    return ["sticker", "search", "postgres", *(["redis"] if args.redis else [])]
+
+
+def redis_pids() -> list[int]:
+    found = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True, check=False).stdout
+    return [int(pid) for pid in found.split()]
+
+
 def backend_pids(databases: tuple[str, ...]) -> list[int]:
     """PostgreSQL backends serving the benchmark databases."""
     return list(profiling.backend_databases(databases))
@@ -319,7 +328,7 @@ def measure_cell(
             used = cpu_used(before[name], cpu_seconds(pids()))
             runs[-1][f"cpu_{name}"] = used / max(runs[-1]["requests"], 1)
         loads.append(common.loadavg())
-    cpu = {name: common.median([r[f"cpu_{name}"] for r in runs]) for name in ("sticker", "search", "postgres")}
+    cpu = {name: common.median([r[f"cpu_{name}"] for r in runs]) for name in groups}
     return (
         concurrency,
         kind,
@@ -411,6 +420,8 @@ def measure_ttl(
         run_wrk(stack, base, 8, 4, kind, args.clients)
     databases = (stack.search_db, tree.sticker_db)
     groups = {"sticker": sticker.pids, "search": search.pids, "postgres": lambda: backend_pids(databases)}
+    if args.redis:  # the rate store's work moves there: counted too
+        groups["redis"] = redis_pids
     for concurrency in args.levels:
         for kind in ("repeated", "unique"):
             row = measure_cell(stack, base, concurrency, kind, args, groups, result.loads)
@@ -474,16 +485,18 @@ def section_lines(args: argparse.Namespace, env: dict[str, str], measured: Measu
                 "p50 ms",
                 "p99 ms",
                 "errors (of which HTTP status)",
-                "CPU ms/request: sticker / search / postgres",
-                "CPU ms/request, all three",
+                "CPU ms/request: " + " / ".join(cpu_groups(args)),
+                "CPU ms/request, all " + ("four" if args.redis else "three"),
                 "CPU bound req/s",
             ],
             measured.rows,
         ),
         "",
         "CPU ms/request: user+system CPU time of each service's gunicorn processes and of the PostgreSQL "
-        "backends serving the two databases during the run, divided by the requests answered (medians). CPU bound "
-        f"= {os.cpu_count()} cores / their sum: the rate if those three had the cores to themselves (wrk, the "
+        "backends serving the two databases"
+        + (" (and of redis-server, the whole server)" if args.redis else "")
+        + " during the run, divided by the requests answered (medians). CPU bound "
+        f"= {os.cpu_count()} cores / their sum: the rate if those processes had the cores to themselves (wrk, the "
         "kernel's network stack and everything else on the machine excluded). Statuses of sticker_service's "
         "answers to the searches over the whole run (warm-up and profile runs included), from its access log: "
         + "; ".join(f"{label}: {statuses}" for label, statuses in measured.statuses.items())
