@@ -112,7 +112,7 @@ SEARCH_TEXT_WEIGHT = env.float("SEARCH_TEXT_WEIGHT", default=0.7)
 # HNSW build (m, ef_construction) and search breadth (ef_search, the same for every page: stable pages; 0 = by
 # the catalogue's size, ranking.selectors.ef_search_for); measured by benchmarks/vector_scan.py, docs/ranking.md.
 SEARCH_HNSW_M = env.int("SEARCH_HNSW_M", default=32)
-SEARCH_HNSW_EF_CONSTRUCTION = env.int("SEARCH_HNSW_EF_CONSTRUCTION", default=200)
+SEARCH_HNSW_EF_CONSTRUCTION = env.int("SEARCH_HNSW_EF_CONSTRUCTION", default=400)
 SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=0)
 # Catalogues up to this many stickers (of the loaded model) are ranked by an exact scan instead of HNSW.
 SEARCH_EXACT_MAX_STICKERS = env.int("SEARCH_EXACT_MAX_STICKERS", default=3000)

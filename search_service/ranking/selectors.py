@@ -89,11 +89,11 @@ def catalogue_size(model_id: str) -> int:
 
 
 # (largest catalogue, hnsw.ef_search) per size band, from benchmarks/RESULTS.md "The vector scan's limits (seeded
-# data)" and its "quieter" re-run (halfvec, m 32, ef_construction 200): the smallest of the measured values whose
-# first page reached recall@10 >= 0.98 in every build measured at the band's largest size (10k: 100, 0.989; 100k:
-# 200 gave 0.987 and 0.968 in two builds, 400 gave 0.998 and 0.987). Larger catalogues: not measured, pgvector's
-# maximum.
-EF_SEARCH_BANDS: tuple[tuple[int, int], ...] = ((10_000, 100), (100_000, 400))
+# data)" and its re-runs (halfvec, m 32): the smallest of the measured values whose first page reached recall@10
+# >= 0.98 at the band's largest size (10k, ef_construction 200: 100 gave 0.989; 100k, ef_construction 400, section
+# "... (seeded data, 100k-efc)": 200 gave 0.996, 100 0.971). Larger catalogues: pgvector's maximum (1M,
+# ef_construction 400: 0.960, section "... (seeded data, 1M-efc400)").
+EF_SEARCH_BANDS: tuple[tuple[int, int], ...] = ((10_000, 100), (100_000, 200))
 
 
 def ef_search_for(size: int) -> int:
