@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from search_service.ranking import selectors
@@ -101,8 +102,8 @@ def test_indexes_are_made_once_per_model_and_dropped_with_it(encoder):
             "dim": 8,
             "column": "image_embedding",
             "type": "halfvec",
-            "m": 32,
-            "ef_construction": 200,
+            "m": settings.SEARCH_HNSW_M,
+            "ef_construction": settings.SEARCH_HNSW_EF_CONSTRUCTION,
         },
     )
     Sticker.objects.create(
