@@ -54,7 +54,7 @@ from search_service.stickers.errors import BlendOutdated, ModelMismatch
 from search_service.stickers.models import Sticker
 from search_service.stickers.selectors import index_model_ids
 from search_service.stickers.signals import index_changed
-from search_service.stickers.vector_index import column_expr, query_expr, vector_literal
+from search_service.stickers.vector_index import built_ef_construction, column_expr, query_expr, vector_literal
 from servicekit.caching import LRU
 
 from .errors import MAX_RESULT_WINDOW, ResultWindowExceeded, SearchTimeout
@@ -74,10 +74,12 @@ class Hit:
 
 # --- exact scan or HNSW ---------------------------------------------------------------------------------------
 _sizes: LRU[str, int] = LRU(64, ttl=SIZE_TTL)
+_builds: LRU[tuple[str, int], int] = LRU(64, ttl=SIZE_TTL)
 
 
 def forget_sizes(**_signal_kwargs) -> None:
     _sizes.clear()
+    _builds.clear()
 
 
 index_changed.connect(forget_sizes, dispatch_uid="ranking.selectors.forget_sizes")
@@ -94,15 +96,26 @@ def catalogue_size(model_id: str) -> int:
 # "... (seeded data, 100k-efc)": 200 gave 0.996, 100 0.971). Larger catalogues: pgvector's maximum (1M,
 # ef_construction 400: 0.960, section "... (seeded data, 1M-efc400)").
 EF_SEARCH_BANDS: tuple[tuple[int, int], ...] = ((10_000, 100), (100_000, 200))
+# Indexes built with a sparser graph (ef_construction < 400, the default before; e.g. not yet rebuilt after an
+# upgrade) keep the bands measured on them: at 100k, ef_search 200 gave 0.968 to 0.987 there, 400 0.987 to 0.998.
+DENSE_EF_CONSTRUCTION = 400
+SPARSE_EF_SEARCH_BANDS: tuple[tuple[int, int], ...] = ((10_000, 100), (100_000, 400))
 
 
-def ef_search_for(size: int) -> int:
-    """``hnsw.ef_search`` for a catalogue of ``size`` stickers: SEARCH_HNSW_EF_SEARCH when set (> 0), else the
-    band's value (:data:`EF_SEARCH_BANDS`; past the last band, pgvector's maximum). The same for every page of a
-    catalogue, so pages stay slices of one stream."""
+def ef_search_for(size: int, ef_construction: int = DENSE_EF_CONSTRUCTION) -> int:
+    """``hnsw.ef_search`` for a catalogue of ``size`` stickers whose index was built with ``ef_construction``:
+    SEARCH_HNSW_EF_SEARCH when set (> 0), else the band's value (:data:`EF_SEARCH_BANDS`, or
+    :data:`SPARSE_EF_SEARCH_BANDS` for a sparser or unknown build; past the last band, pgvector's maximum). The same
+    for every page of a catalogue, so pages stay slices of one stream."""
     if settings.SEARCH_HNSW_EF_SEARCH:
         return int(settings.SEARCH_HNSW_EF_SEARCH)
-    return next((ef for largest, ef in EF_SEARCH_BANDS if size <= largest), MAX_EF_SEARCH)
+    bands = EF_SEARCH_BANDS if ef_construction >= DENSE_EF_CONSTRUCTION else SPARSE_EF_SEARCH_BANDS
+    return next((ef for largest, ef in bands if size <= largest), MAX_EF_SEARCH)
+
+
+def index_ef_construction(model_id: str, dim: int) -> int:
+    """The blended index's ``ef_construction`` (0: none), read at most once a minute per process."""
+    return _builds.get_or_compute((model_id, dim), lambda: built_ef_construction(model_id, dim))[0]
 
 
 def _settings_prelude(*, exact: bool, ef_search: int) -> tuple[str, dict]:
@@ -259,7 +272,8 @@ def search(
         LEFT JOIN (SELECT p.*, row_number() OVER () AS position FROM ({page}) p) r ON true
         ORDER BY r.position
     """  # noqa: S608
-    prelude, knobs = _settings_prelude(exact=exact, ef_search=ef_search_for(size))
+    ef_construction = DENSE_EF_CONSTRUCTION if exact else index_ef_construction(model_id, dim)
+    prelude, knobs = _settings_prelude(exact=exact, ef_search=ef_search_for(size, ef_construction))
     params |= {
         "q": vector_literal(query_vector),
         "model": model_id,
@@ -294,6 +308,8 @@ def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
         ORDER BY {image} <=> {query}{", s.id" if exact else ""}
         LIMIT %(k)s
     """  # noqa: S608
-    prelude, knobs = _settings_prelude(exact=exact, ef_search=min(max(ef_search_for(size), k), MAX_EF_SEARCH))
+    ef_construction = DENSE_EF_CONSTRUCTION if exact else index_ef_construction(model_id, dim)
+    ef_search = min(max(ef_search_for(size, ef_construction), k), MAX_EF_SEARCH)
+    prelude, knobs = _settings_prelude(exact=exact, ef_search=ef_search)
     rows = _run(prelude + sql, {"q": vector_literal(reference), "model": model_id, "k": k, **knobs})
     return [Hit(filename, float(score), title) for id_, filename, title, score in rows if id_ != sticker.id][:limit]

@@ -103,6 +103,20 @@ def _literal(data: bytes) -> str:
     return _literal_format(len(values)) % tuple(values.tolist())
 
 
+def built_ef_construction(model_id: str, dim: int) -> int:
+    """The ``ef_construction`` that the blended index of ``model_id`` at ``dim`` was built with, from its comment;
+    0 when there is no such index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(to_regclass(%s), 'pg_class')", [index_name("blended_embedding", model_id, dim)]
+        )
+        row = cursor.fetchone()
+    try:
+        return int(json.loads(row[0])["ef_construction"])
+    except (TypeError, ValueError, KeyError):
+        return 0
+
+
 def _existing() -> dict[str, tuple[bool, dict]]:
     """name -> (valid, comment) of this table's HNSW indexes."""
     with connection.cursor() as cursor:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from search_service.ranking import selectors
 from search_service.stickers.errors import BlendOutdated, ModelMismatch
 from search_service.stickers.models import Sticker
-from search_service.stickers.vector_index import ensure_vector_indexes
+from search_service.stickers.vector_index import drop_vector_indexes, ensure_vector_indexes
 
 pytestmark = pytest.mark.django_db
 MODEL, DIM, COUNT = "knob-test-model", 16, 80
@@ -89,16 +89,17 @@ def test_an_empty_page_still_carries_the_index_checks(stickers, settings):
     assert caught.value.index_models == ["another-model"]
 
 
+def sent_ef_search(run) -> str:
+    selectors.forget_sizes()
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    return re.findall(r"set_config\('hnsw.ef_search', '(\d+)'", captured.captured_queries[-1]["sql"])[0]
+
+
 def test_ef_search_follows_the_catalogue_size_unless_set(settings, stickers, monkeypatch):
     settings.SEARCH_HNSW_EF_SEARCH = 0
     monkeypatch.setattr(selectors, "EF_SEARCH_BANDS", ((COUNT - 1, 11), (COUNT, 23)))
     reference = Sticker.objects.get(filename="k00.png")
-
-    def sent_ef_search(run) -> str:
-        selectors.forget_sizes()
-        with CaptureQueriesContext(connection) as captured:
-            run()
-        return re.findall(r"set_config\('hnsw.ef_search', '(\d+)'", captured.captured_queries[-1]["sql"])[0]
 
     search = lambda: selectors.search(stickers, model_id=MODEL, limit=5, exact=False)  # noqa: E731
     assert sent_ef_search(search) == "23"  # COUNT stickers: the second band
@@ -119,3 +120,21 @@ def test_the_ef_search_bands_grow_with_the_catalogue(settings):
     assert values == sorted(values) and values[-1] == selectors.MAX_EF_SEARCH
     for largest, ef in selectors.EF_SEARCH_BANDS:
         assert selectors.ef_search_for(largest) == ef and selectors.ef_search_for(largest + 1) >= ef
+
+
+def test_an_index_built_with_a_sparser_graph_keeps_the_bands_measured_on_such_builds(settings, stickers, monkeypatch):
+    settings.SEARCH_HNSW_EF_SEARCH = 0
+    monkeypatch.setattr(selectors, "EF_SEARCH_BANDS", ((COUNT, 23),))
+    monkeypatch.setattr(selectors, "SPARSE_EF_SEARCH_BANDS", ((COUNT, 47),))
+    search = lambda: selectors.search(stickers, model_id=MODEL, limit=5, exact=False)  # noqa: E731
+    assert settings.SEARCH_HNSW_EF_CONSTRUCTION >= selectors.DENSE_EF_CONSTRUCTION
+    assert sent_ef_search(search) == "23"
+    # Built before the denser default (or with a sparser setting): the index's own comment says so.
+    drop_vector_indexes()
+    settings.SEARCH_HNSW_EF_CONSTRUCTION = 200
+    ensure_vector_indexes(MODEL, DIM)
+    assert sent_ef_search(search) == "47"
+    settings.SEARCH_HNSW_EF_CONSTRUCTION = 400  # rebuilt with the denser graph
+    drop_vector_indexes()
+    ensure_vector_indexes(MODEL, DIM)
+    assert sent_ef_search(search) == "23"
