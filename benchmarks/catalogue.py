@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from benchmarks import common
-from benchmarks.data import BLOCK, Catalogue, DemoStickers, filename, has_text
+from benchmarks.data import BLOCK, Catalogue, DemoStickers, blended_rows, filename, has_text
 
 if TYPE_CHECKING:  # models are imported once Django is set up
     from search_service.stickers.models import Sticker
@@ -84,8 +84,6 @@ def copy_block(catalogue: Catalogue, model_id: str, block: int, start: int, stop
     """Rows [start, stop) of data block ``block`` in binary COPY format (header and trailer included)."""
     from django.conf import settings
 
-    from search_service.stickers.blending import blend
-
     weight = settings.SEARCH_TEXT_WEIGHT
     image, text = catalogue.block(block)
     metadata = catalogue.metadata(block)
@@ -93,7 +91,7 @@ def copy_block(catalogue: Catalogue, model_id: str, block: int, start: int, stop
     rows = range(max(start, first), min(stop, first + BLOCK))
     texts = [has_text(row) for row in rows]
     local = [row - first for row in rows]
-    blended = np.stack([blend(image[i], text[i] if t else None, weight) for i, t in zip(local, texts, strict=True)])
+    blended = blended_rows(image[local], text[local], rows.start, weight)
     image_bytes, text_bytes, blended_bytes = _vectors(image[local]), _vectors(text[local]), _vectors(blended)
     now = struct.pack(">iq", 8, (datetime.now(UTC) - POSTGRES_EPOCH) // timedelta(microseconds=1))
     fixed = struct.pack(">ii", 4, 256) * 2  # width, height

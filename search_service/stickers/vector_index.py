@@ -106,15 +106,8 @@ def _literal(data: bytes) -> str:
 def built_ef_construction(model_id: str, dim: int) -> int:
     """The ``ef_construction`` that the blended index of ``model_id`` at ``dim`` was built with, from its comment;
     0 when there is no such index."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT obj_description(to_regclass(%s), 'pg_class')", [index_name("blended_embedding", model_id, dim)]
-        )
-        row = cursor.fetchone()
-    try:
-        return int(json.loads(row[0])["ef_construction"])
-    except (TypeError, ValueError, KeyError):
-        return 0
+    _valid, meta = _existing().get(index_name("blended_embedding", model_id, dim), (False, {}))
+    return int(meta.get("ef_construction", 0))
 
 
 def _existing() -> dict[str, tuple[bool, dict]]:
