@@ -49,6 +49,7 @@ TIMINGS: dict[str, float] = {}
 QUERY = "cat"  # searched, then voted on: the votes must survive down/up
 CLIENT = "compose-stack-test"
 LOCAL_INDEX_PORT = 18765
+BROKER_ATTEMPTS = 5  # celery_inspect: tries while the broker's name does not resolve
 IMPORTED = [(f"imported-{i}.png", f"imported sticker {i}", ["imported"]) for i in range(12)]
 
 
@@ -160,6 +161,23 @@ class Stack:
                 logs = {name: run("podman", "logs", "--tail", "30", name, check=False) for name in pending}
                 pytest.fail(f"not healthy after {HEALTH_TIMEOUT:.0f} s: {sorted(pending)}\n{logs}")
             time.sleep(5)
+
+    def celery_inspect(self, container: str, *args: str) -> str:
+        """`celery inspect` run in a worker's container. Retried while the broker's name does not resolve: podman's
+        aardvark-dns drops queries while it reloads its configuration, which it does whenever a container joins
+        the network (containers/aardvark-dns#389), and the CI run of 2026-12-06 failed on one such query right
+        after the second worker started. A worker itself reconnects; this one-shot command does not."""
+        command = ["podman", "exec", container, "celery", "-A", "search_service.config.celery", "inspect", *args]
+        for tries in range(1, BROKER_ATTEMPTS + 1):
+            done = subprocess.run([*command, "--timeout", "10"], capture_output=True, text=True, timeout=120)
+            unresolved = "Name or service not known" in done.stdout + done.stderr
+            if done.returncode == 0 or not unresolved or tries == BROKER_ATTEMPTS:
+                break
+            time.sleep(5)
+        if done.returncode:
+            raise AssertionError(f"{' '.join(command)} exited {done.returncode} (try {tries}):\n{done.stdout[-3000:]}"
+                                 f"\n{done.stderr[-3000:]}")  # fmt: skip
+        return done.stdout
 
     def healthchecked(self) -> list[str]:
         return [name for name in self.containers() if "_db_" in name or "_redis_" in name or "_service_" in name]
@@ -280,8 +298,7 @@ def test_index_worker_indexes_a_folder_with_two_workers(stack, tmp_path):
     second = stack.container("index_worker", 2)
     stack.compose("run", "-d", "--no-deps", "--name", second, "index_worker")
     stack.wait_healthy([second])
-    pings = run("podman", "exec", stack.container("index_worker"), "celery", "-A", "search_service.config.celery",
-                "inspect", "ping", "--timeout", "10")  # fmt: skip
+    pings = stack.celery_inspect(stack.container("index_worker"), "ping")
     assert pings.count("pong") == 2, pings
 
     folder = tmp_path / "batch"
@@ -294,8 +311,7 @@ def test_index_worker_indexes_a_folder_with_two_workers(stack, tmp_path):
         "--no-progress")  # fmt: skip
     timed(f"index_images --queue, {len(IMPORTED)} images in batches of 1, 2 workers", started)
     assert stack.catalogue_count() == before + len(IMPORTED)
-    stats = json.loads(run("podman", "exec", second, "celery", "-A", "search_service.config.celery", "inspect",
-                           "stats", "--json", "--timeout", "10"))  # fmt: skip
+    stats = json.loads(stack.celery_inspect(second, "stats", "--json"))
     done = {worker: sum(info.get("total", {}).values()) for worker, info in stats.items()}
     assert len(done) == 2 and all(done.values()), f"both workers should have embedded batches: {done}"
 
