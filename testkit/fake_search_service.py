@@ -4,7 +4,7 @@ It speaks search_service's contract just enough: ``/api/search/`` (GET, and POST
 it ignores), ``/api/similar/``, ``/api/images/`` and ``/healthz``. ``behaviour`` picks what it does: ``"ok"``
 answers from ``stickers``; ``"slow"`` sleeps ``delay`` seconds first; ``"error"`` answers ``status`` with
 ``body``; ``"drip"`` sends the body one byte per ``delay`` seconds. Every request's path, parsed parameters,
-headers (and a POST's JSON body) are kept in ``requests``.
+headers (and a POST's JSON body) and the connection's client port are kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class Seen:
     headers: dict[str, str]
     raw_query: str
     body: Any = None  # the parsed JSON body of a POST
+    client_port: int = 0  # the caller's port: one per connection
 
 
 @dataclass
@@ -127,7 +128,7 @@ def _handler(fake_search_service: FakeSearchService):
             parts = urlsplit(self.path)
             if params is None:
                 params = parse_qs(parts.query, keep_blank_values=True)
-            seen = Seen(parts.path, params, dict(self.headers.items()), parts.query, body)
+            seen = Seen(parts.path, params, dict(self.headers.items()), parts.query, body, self.client_address[1])
             fake_search_service.requests.append(seen)
             behaviour = fake_search_service.behaviour
             if behaviour == "slow":
