@@ -51,7 +51,7 @@ class ClientVote(models.Model):
 
     query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="client_votes")
     sticker = models.ForeignKey(Sticker, on_delete=models.CASCADE, related_name="client_votes")
-    client = models.CharField(max_length=64, help_text="SHA-256 of the client identity (searches.normalize).")
+    client = models.CharField(max_length=64, help_text="SHA-256 of the client identity (core.clients.client_key).")
     vote = models.SmallIntegerField(choices=Vote.choices)
     updated_at = models.DateTimeField()
 
