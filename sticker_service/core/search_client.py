@@ -1,9 +1,11 @@
 """HTTP client of search_service: the only way sticker_service reaches it.
 
-One pooled ``urllib3.PoolManager`` per process (urllib3 directly, not requests: requests' per-call work was a
-third of the client's CPU time, and this call is made on every public search); every call has connect and read
-timeouts and a deadline for the whole call (``SEARCH_SERVICE_TOTAL_TIMEOUT``, under 3 s), sends the service token,
-and percent-encodes its parameters (``urlencode``) so that ``&``, ``#``, ``%`` and emoji arrive intact.
+One pooled ``urllib3.PoolManager`` per process: urllib3 directly, not requests, whose per-call work (preparing and
+merging the request, hooks, cookies) was about a third of this call's CPU in the load profiles (the call's share of
+sticker_service's samples 28.9% -> 18.4%: benchmarks/RESULTS.md "... (seeded data, urllib3)"). Every call has
+connect and read timeouts and a deadline for the whole call (``SEARCH_SERVICE_TOTAL_TIMEOUT``, under 3 s), sends the
+service token, and percent-encodes its parameters (``urlencode``) so that ``&``, ``#``, ``%`` and emoji arrive
+intact.
 
 Several search_service instances: ``SEARCH_SERVICE_URL`` may list more than one base URL (comma-separated).
 Calls are spread over them in turn; an instance that refuses the connection, times out connecting or answers
