@@ -1,7 +1,7 @@
 """Indexing throughput of ``python -m search_service index_images`` in images/s; writes its section of RESULTS.md.
 
     .venv/bin/python -m benchmarks.indexing [--images 512] [--size 512] [--model auto] [--repeats 3]
-        [--batch-size 32] [--no-write]
+        [--batch-size 16] [--no-write]
 
 ``--images`` generated sticker-like PNGs (RGBA, ``--size`` px square, a few shapes on a transparent
 background; cached in benchmarks/.cache) are indexed by the real command, in a subprocess, into a fresh
@@ -95,7 +95,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--model", default="auto")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32)
+    # search_service's SEARCH_INDEX_BATCH_SIZE default: what index_images uses when not told otherwise.
+    parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--no-write", action="store_true")
     return parser.parse_args()
 
