@@ -49,7 +49,8 @@ TIMINGS: dict[str, float] = {}
 QUERY = "cat"  # searched, then voted on: the votes must survive down/up
 CLIENT = "compose-stack-test"
 LOCAL_INDEX_PORT = 18765
-BROKER_ATTEMPTS = 5  # celery_inspect: tries while the broker's name does not resolve
+BROKER_ATTEMPTS = 5  # celery_inspect: tries while the broker's name does not resolve (getaddrinfo's two messages)
+UNRESOLVED = ("Name or service not known", "Temporary failure in name resolution")
 IMPORTED = [(f"imported-{i}.png", f"imported sticker {i}", ["imported"]) for i in range(12)]
 
 
@@ -170,7 +171,7 @@ class Stack:
         command = ["podman", "exec", container, "celery", "-A", "search_service.config.celery", "inspect", *args]
         for tries in range(1, BROKER_ATTEMPTS + 1):
             done = subprocess.run([*command, "--timeout", "10"], capture_output=True, text=True, timeout=120)
-            unresolved = "Name or service not known" in done.stdout + done.stderr
+            unresolved = any(error in done.stdout + done.stderr for error in UNRESOLVED)
             if done.returncode == 0 or not unresolved or tries == BROKER_ATTEMPTS:
                 break
             time.sleep(5)
