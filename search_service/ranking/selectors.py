@@ -113,9 +113,13 @@ def ef_search_for(size: int, ef_construction: int = DENSE_EF_CONSTRUCTION) -> in
     return next((ef for largest, ef in bands if size <= largest), MAX_EF_SEARCH)
 
 
-def index_ef_construction(model_id: str, dim: int) -> int:
-    """The blended index's ``ef_construction`` (0: none), read at most once a minute per process."""
-    return _builds.get_or_compute((model_id, dim), lambda: built_ef_construction(model_id, dim))[0]
+def _ef_search(size: int, model_id: str, dim: int, *, exact: bool) -> int:
+    """:func:`ef_search_for` this catalogue and the build of its blended HNSW index (its ``ef_construction``, 0 for
+    none, read at most once a minute per process); an exact scan reads no index."""
+    if exact:
+        return ef_search_for(size)
+    built, _hit = _builds.get_or_compute((model_id, dim), lambda: built_ef_construction(model_id, dim))
+    return ef_search_for(size, built)
 
 
 def _settings_prelude(*, exact: bool, ef_search: int) -> tuple[str, dict]:
@@ -272,8 +276,7 @@ def search(
         LEFT JOIN (SELECT p.*, row_number() OVER () AS position FROM ({page}) p) r ON true
         ORDER BY r.position
     """  # noqa: S608
-    ef_construction = DENSE_EF_CONSTRUCTION if exact else index_ef_construction(model_id, dim)
-    prelude, knobs = _settings_prelude(exact=exact, ef_search=ef_search_for(size, ef_construction))
+    prelude, knobs = _settings_prelude(exact=exact, ef_search=_ef_search(size, model_id, dim, exact=exact))
     params |= {
         "q": vector_literal(query_vector),
         "model": model_id,
@@ -308,8 +311,7 @@ def similar(sticker: Sticker, *, model_id: str, limit: int) -> list[Hit]:
         ORDER BY {image} <=> {query}{", s.id" if exact else ""}
         LIMIT %(k)s
     """  # noqa: S608
-    ef_construction = DENSE_EF_CONSTRUCTION if exact else index_ef_construction(model_id, dim)
-    ef_search = min(max(ef_search_for(size, ef_construction), k), MAX_EF_SEARCH)
+    ef_search = min(max(_ef_search(size, model_id, dim, exact=exact), k), MAX_EF_SEARCH)
     prelude, knobs = _settings_prelude(exact=exact, ef_search=ef_search)
     rows = _run(prelude + sql, {"q": vector_literal(reference), "model": model_id, "k": k, **knobs})
     return [Hit(filename, float(score), title) for id_, filename, title, score in rows if id_ != sticker.id][:limit]
