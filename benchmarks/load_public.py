@@ -39,6 +39,7 @@ the end unless ``--keep``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import secrets
@@ -230,13 +231,14 @@ def arguments() -> argparse.Namespace:
 
 def processes(config: str) -> dict[str, tuple[int, int]]:
     """``sticker=2x8,search=2x4`` -> {service: (workers, threads)}."""
+    parsed = {}
     try:
-        parsed = {
-            name: (int(size.split("x")[0]), int(size.split("x")[1]))
-            for name, size in (part.split("=", 1) for part in config.split(","))
-        }
+        for part in config.split(","):
+            name, size = part.split("=", 1)
+            workers, threads = size.split("x")
+            parsed[name] = (int(workers), int(threads))
         assert set(parsed) == {"sticker", "search"}
-    except (ValueError, IndexError, AssertionError):
+    except (ValueError, AssertionError):
         raise SystemExit("--gunicorn: sticker=<workers>x<threads>,search=<workers>x<threads>[;...]") from None
     return parsed
 
@@ -376,7 +378,7 @@ def profile_run(
 def measure(stack: Stack, args: argparse.Namespace) -> Measured:
     """Every checkout, result-cache setting, concurrency and kind of query, through both services under gunicorn."""
     result = Measured()
-    for tree, config in [(tree, config) for tree in stack.trees for config in args.processes]:
+    for tree, config in itertools.product(stack.trees, args.processes):
         if len(args.processes) > 1:
             tree = Tree(f"{tree.label}, {describe(config)}", tree.root, tree.sticker_db)
         sticker_env = {

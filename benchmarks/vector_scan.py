@@ -19,11 +19,9 @@ ef_construction as the last config) at the same ef values: the floor of a graph 
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from dataclasses import dataclass
 
-import django
 import numpy as np
 from django.conf import settings
 
@@ -249,9 +247,7 @@ def main() -> None:
             from search_service.encoders.loader import get_encoder
 
             if not settings.configured:
-                os.environ.update(common.service_env("search", "bench_unused", **env))
-                os.environ["DJANGO_SETTINGS_MODULE"] = "search_service.config.settings"
-                django.setup()
+                common.setup_search_django("bench_unused", env, migrate=False)
             data = Catalogue.of("seeded", get_encoder())
         else:
             model_id, data = load(f"bench_vec_{n // 1000}k_seeded", n, env)
